@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Build (or reuse) a systemd-enabled Debian base image for the lab and Molecule.
+#
+#   lab/build-image.sh SUITE     # SUITE: bookworm | trixie
+#
+# The image is built with debootstrap and imported with `podman import`; no
+# registry is needed. It is tagged localhost/ephi-lab:SUITE and labelled with
+# a hash of this recipe: it is rebuilt only when missing or when the recipe
+# changes. Debootstrap's package downloads are cached under $EPHI_CACHE_DIR.
+set -euo pipefail
+
+suite=${1:?usage: $0 bookworm|trixie}
+case "$suite" in bookworm|trixie) ;; *) echo "ERROR: unsupported suite '$suite' (bookworm or trixie)" >&2; exit 2 ;; esac
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
+mirror=${EPHI_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+image="localhost/ephi-lab:${suite}"
+# Packages every lab host needs: systemd as PID 1, python3 (+apt bindings) for
+# Ansible, sshd so the lab is reached the way a fleet is (SSH), sudo.
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,openssh-server,sudo,procps,iproute2,ca-certificates,less
+recipe=$(printf '%s\n' "$suite" "$mirror" "$packages" | cat - "$0" | sha256sum | cut -c1-16)
+
+if [ "$(podman image inspect --format '{{ index .Labels "ephi.recipe" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
+  echo "lab image $image is up to date (recipe $recipe)"
+  exit 0
+fi
+
+echo "building lab image $image (recipe $recipe); this takes a few minutes once"
+mkdir -p "$cache/debootstrap-$suite"
+root=$(mktemp -d "$cache/rootfs-$suite.XXXXXX")
+trap 'rm -rf --one-file-system "$root"' EXIT
+
+debootstrap --variant=minbase --include="$packages" \
+  --cache-dir="$cache/debootstrap-$suite" "$suite" "$root" "$mirror" >"$cache/debootstrap-$suite.log" 2>&1 || {
+  echo "ERROR: debootstrap $suite failed; last lines of $cache/debootstrap-$suite.log:" >&2
+  tail -n 20 "$cache/debootstrap-$suite.log" >&2
+  exit 1
+}
+
+# Container-friendly systemd: no gettys, no hostname/udev work, a fresh
+# machine-id per container, sshd host keys generated on first boot.
+chroot "$root" /bin/sh -eu <<'CHROOT'
+for unit in getty.target systemd-udevd.service systemd-udev-trigger.service \
+            systemd-remount-fs.service sys-kernel-debug.mount dev-hugepages.mount \
+            systemd-logind.service console-getty.service; do
+  ln -sf /dev/null "/etc/systemd/system/$unit"
+done
+: > /etc/machine-id
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /etc/systemd/system/ssh.service.d
+cat > /etc/systemd/system/ssh.service.d/10-lab-hostkeys.conf <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
+echo 'APT::Install-Recommends "false";' > /etc/apt/apt.conf.d/90-lab-no-recommends
+# The account Ansible connects as (a fleet's admin account, not root): its
+# public key is bind-mounted at container start, so the image holds no key.
+useradd --create-home --shell /bin/bash --comment 'ephi.safeguards lab admin' ephi-admin
+usermod -p '*' ephi-admin
+install -d -m 0700 -o ephi-admin -g ephi-admin /home/ephi-admin/.ssh
+echo 'ephi-admin ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ephi-admin
+chmod 0440 /etc/sudoers.d/ephi-admin
+CHROOT
+# Package lists stay in the image so that a check-mode run on a fresh
+# container can resolve packages, as on any real host.
+printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s-security %s-security main\n' \
+  "$mirror" "$suite" "$mirror" "$suite" "$mirror" "$suite" > "$root/etc/apt/sources.list"
+rm -f "$root/etc/apt/sources.list.d/"* 2>/dev/null || true
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+chroot "$root" /bin/sh -euc 'apt-get -o APT::Sandbox::User=root update -qq && apt-get clean && rm -rf /var/log/*.log /tmp/*' \
+  || { echo "ERROR: apt-get update inside the $suite image failed" >&2; exit 1; }
+
+tar -C "$root" --numeric-owner -c . | podman import --quiet \
+  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change "LABEL ephi.recipe=$recipe" --change 'LABEL ephi.safeguards.lab=true' \
+  - "$image" >/dev/null
+echo "built $image"

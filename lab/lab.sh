@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The local lab: podman containers of Debian 12 and 13 running systemd, reached
+# over SSH on loopback as a sudo-capable admin account, like a small fleet.
+#
+#   lab/lab.sh up       create/start the lab and write lab/inventory/hosts.yml
+#   lab/lab.sh down     remove the lab's containers (only those it created)
+#   lab/lab.sh status   list them
+#
+# Hosts: EPHI_LAB_HOSTS (default "bookworm trixie bookworm"), one container
+# each, named ephi-lab-N, SSH published on 127.0.0.1:$((EPHI_LAB_PORT_BASE+N)).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
+key=${EPHI_LAB_KEY:-$cache/lab/id_ed25519}
+hosts=(${EPHI_LAB_HOSTS:-bookworm trixie bookworm})
+port_base=${EPHI_LAB_PORT_BASE:-22300}
+label=ephi.safeguards.lab=main
+inventory=$here/inventory/hosts.yml
+
+ours() { [ "$(podman container inspect --format '{{ index .Config.Labels "ephi.safeguards.lab" }}' "$1" 2>/dev/null)" = main ]; }
+
+up() {
+  [ -f "$key.pub" ] || { echo "ERROR: lab key $key.pub missing (scripts/lib.sh ephi_lab_key makes it)" >&2; exit 1; }
+  local i=0 name suite port
+  mkdir -p "$(dirname "$inventory")"
+  {
+    echo "# Written by lab/lab.sh: the local lab as an Ansible inventory."
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_connection: ssh"
+    echo "    ansible_host: 127.0.0.1"
+    echo "    ansible_user: ephi-admin"
+    echo "    ansible_become: true"
+    echo "    ansible_python_interpreter: /usr/bin/python3"
+    echo "    ansible_ssh_private_key_file: $key"
+    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    echo "  hosts:"
+  } > "$inventory.tmp"
+  for suite in "${hosts[@]}"; do
+    i=$((i + 1)); name=ephi-lab-$i; port=$((port_base + i))
+    if podman container exists "$name"; then
+      ours "$name" || { echo "ERROR: a container named $name exists and was not created by the lab; not touching it" >&2; exit 1; }
+      [ "$(podman container inspect --format '{{ .State.Running }}' "$name")" = true ] || podman start "$name" >/dev/null
+    else
+      podman run -d --name "$name" --hostname "$name" --label "$label" --systemd=always \
+        --device /dev/fuse --cap-add SYS_ADMIN \
+        -p "127.0.0.1:$port:22" -v "$key.pub:/home/ephi-admin/.ssh/authorized_keys:ro" \
+        "localhost/ephi-lab:$suite" /sbin/init >/dev/null || {
+          echo "ERROR: podman could not start $name; try: podman run --rm --systemd=always localhost/ephi-lab:$suite /bin/true" >&2
+          exit 1; }
+    fi
+    printf '    %s:\n      ansible_port: %s\n      ephi_lab_suite: %s\n' "$name" "$port" "$suite" >> "$inventory.tmp"
+  done
+  mv "$inventory.tmp" "$inventory"
+  echo "lab is up: ${#hosts[@]} hosts, inventory $inventory"
+}
+
+down() {
+  local ids
+  ids=$(podman ps -a --filter "label=$label" --format '{{ .Names }}')
+  [ -z "$ids" ] || podman rm -f -t 5 $ids >/dev/null
+  rm -f "$inventory"
+  echo "lab removed${ids:+: }$(echo $ids)"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) podman ps -a --filter "label=$label" --format 'table {{ .Names }}\t{{ .Status }}\t{{ .Ports }}\t{{ .Image }}' ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Shared set-up for the README's two commands (scripts/main.sh, scripts/test.sh).
+# Sourced, not run. Everything here is idempotent: a second call is cheap.
+
+EPHI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export EPHI_ROOT
+export EPHI_CACHE_DIR=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
+EPHI_HOST_PACKAGES=(podman runc debootstrap fuse3 uidmap openssh-client git rsync tmux python3-venv)
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+ephi_require_host() {
+  [ "$(id -u)" = 0 ] || die "run as root: the lab needs rootful podman (try: sudo $0)"
+  command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
+    || die "this needs a Debian/apt host (Debian 12 or 13); no apt-get found"
+  [ -r /etc/debian_version ] || die "this needs a Debian host; /etc/debian_version is missing"
+}
+
+ephi_install_host_packages() {
+  local missing=() p
+  for p in "${EPHI_HOST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing host packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# podman on these kernels needs runc (crun fails on hybrid cgroups) and default
+# ulimits below the hard limit. We add a drop-in of our own and never edit a
+# containers.conf someone else wrote.
+ephi_configure_podman() {
+  local dropin=/etc/containers/containers.conf.d/50-ephi-safeguards-lab.conf
+  # podman's own defaults for root (nofile 1048576, nproc 4194304) exceed the
+  # hard limits here, and runc then fails with "error setting rlimits".
+  local nofile nproc want
+  nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+  [ "$nofile" = unlimited ] || [ "$nofile" -gt 10240 ] && nofile=10240
+  [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
+  want=$(printf '# Written by ephi.safeguards scripts/lib.sh for the local lab.\n[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n\n[engine]\nruntime = "runc"\n' "$nofile" "$nofile" "$nproc" "$nproc")
+  if [ ! -f "$dropin" ] || [ "$(cat "$dropin")" != "$want" ]; then
+    mkdir -p "$(dirname "$dropin")"
+    printf '%s\n' "$want" > "$dropin"
+  fi
+  if [ -f /etc/containers/containers.conf ] && grep -qE '^\s*runtime\s*=\s*"crun"' /etc/containers/containers.conf; then
+    echo "NOTE: /etc/containers/containers.conf selects crun; our drop-in $dropin overrides it with runc" >&2
+  fi
+}
+
+# A probe container proves podman can run systemd before anything else starts.
+ephi_check_podman() {
+  local image=$1 name=ephi-lab-probe-$$ out
+  if ! out=$(podman run --rm --name "$name" --label ephi.safeguards.lab=probe --systemd=always \
+      "$image" /bin/true 2>&1); then
+    printf 'ERROR: podman could not start a container:\n  podman run --rm --systemd=always %s /bin/true\n%s\n' "$image" "$out" >&2
+    cat >&2 <<'HINT'
+Likely fixes: install runc and make it the runtime (this script's drop-in in
+/etc/containers/containers.conf.d/ does that), lower default_ulimits below
+`ulimit -Hn`, or run `podman system reset` if storage is from another version.
+HINT
+    exit 1
+  fi
+}
+
+# Python tools in a cached virtualenv keyed by the requirements file.
+ephi_venv() {
+  local req="$EPHI_ROOT/tests/requirements.txt" key venv
+  key=$( (python3 --version; cat "$req") | sha256sum | cut -c1-12)
+  venv="$EPHI_CACHE_DIR/venv-$key"
+  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+    say "creating Python virtualenv $venv (cached for later runs)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (is python3-venv installed?)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" || die "pip install -r $req failed"
+    touch "$venv/.complete"
+  fi
+  export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"
+}
+
+ephi_images() {
+  "$EPHI_ROOT/lab/build-image.sh" bookworm
+  "$EPHI_ROOT/lab/build-image.sh" trixie
+}
+
+# The SSH key the lab's admin account is reached with (never a production key).
+ephi_lab_key() {
+  export EPHI_LAB_KEY="$EPHI_CACHE_DIR/lab/id_ed25519"
+  if [ ! -f "$EPHI_LAB_KEY" ]; then
+    mkdir -p "$(dirname "$EPHI_LAB_KEY")"
+    ssh-keygen -q -t ed25519 -N '' -C ephi-lab -f "$EPHI_LAB_KEY"
+  fi
+  chmod 0600 "$EPHI_LAB_KEY"
+}
+
+# ansible-test and FQCN resolution need the tree at ansible_collections/ephi/safeguards.
+ephi_collection_path() {
+  export EPHI_COLLECTIONS="$EPHI_CACHE_DIR/collections"
+  mkdir -p "$EPHI_COLLECTIONS/ansible_collections/ephi"
+  ln -sfn "$EPHI_ROOT" "$EPHI_COLLECTIONS/ansible_collections/ephi/safeguards"
+  export ANSIBLE_COLLECTIONS_PATH="$EPHI_COLLECTIONS"
+}
+
+ephi_setup() {
+  ephi_require_host
+  ephi_install_host_packages
+  ephi_configure_podman
+  ephi_venv
+  ephi_images
+  ephi_check_podman localhost/ephi-lab:bookworm
+  ephi_lab_key
+  ephi_collection_path
+}

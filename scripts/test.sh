@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The test suite, staged cheap to dear: lint (seconds), collection build and
+# docs, ansible-test sanity and units, role input tests, then every Molecule
+# scenario on Debian 12 and 13 (minutes). Run as root on a Debian host:
+#   bash scripts/test.sh              everything (what CI runs)
+#   bash scripts/test.sh lint units   only some stages
+#   EPHI_SCENARIOS="tmux" bash scripts/test.sh molecule
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ephi_require_host
+ephi_install_host_packages
+ephi_configure_podman
+ephi_venv
+ephi_collection_path
+cd "$EPHI_ROOT"
+export ANSIBLE_FORCE_COLOR=false PY_COLORS=0
+
+stages=("$@")
+((${#stages[@]})) || stages=(lint build sanity units roles molecule)
+passed=0 failed=0 results=()
+tmp=$(mktemp -d /tmp/ephi-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# A copy of the tree at ansible_collections/ephi/safeguards, as ansible-test needs.
+layout() {
+  local dest=$tmp/layout/ansible_collections/ephi/safeguards
+  if [ ! -d "$dest" ]; then
+    mkdir -p "$dest"
+    git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/"
+  fi
+  echo "$dest"
+}
+
+stage_lint() {
+  yamllint --strict .
+  ansible-lint --offline
+  antsibull-changelog lint
+}
+
+stage_build() {
+  ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null
+  ansible-galaxy collection install --force -p "$tmp/installed" "$tmp"/dist/ephi-safeguards-*.tar.gz >/dev/null
+  # The installed tarball resolves by FQCN: module docs, role, playbooks.
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc ephi.safeguards.tmux_settings >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t role ephi.safeguards.tmux >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i localhost, ephi.safeguards.site >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i localhost, ephi.safeguards.verify >/dev/null
+  echo "collection tarball builds, installs and resolves by FQCN"
+}
+
+stage_sanity() {
+  (cd "$(layout)" && ansible-test sanity --local --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+    --skip-test shellcheck)
+}
+
+stage_units() {
+  (cd "$(layout)" && ansible-test units --local --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
+}
+
+stage_roles() {
+  pytest -q tests/roles
+}
+
+stage_molecule() {
+  ephi_images
+  ephi_check_podman localhost/ephi-lab:bookworm
+  ephi_lab_key
+  local scenarios=${EPHI_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
+  local s
+  for s in $scenarios; do
+    say "molecule test -s $s (Debian 12 and 13)"
+    molecule test -s "$s"
+  done
+}
+
+for stage in "${stages[@]}"; do
+  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles molecule)"
+  say "stage: $stage"
+  start=$SECONDS
+  if "stage_$stage"; then
+    passed=$((passed + 1)); results+=("PASS $stage $((SECONDS - start))s")
+  else
+    failed=$((failed + 1)); results+=("FAIL $stage $((SECONDS - start))s")
+    # Cheap stages gate the dear ones: stop at the first failure.
+    break
+  fi
+done
+say "summary"
+printf '  %s\n' "${results[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" = 0 ]

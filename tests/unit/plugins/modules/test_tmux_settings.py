@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Module tests for ephi.safeguards.tmux_settings against the real tmux binary.
+
+Every tmux server started here uses a private socket in a fresh temporary
+directory and is killed in a finalizer.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.ephi.safeguards.plugins.modules import tmux_settings
+
+TMUX = shutil.which('tmux') if hasattr(shutil, 'which') else None
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason='tmux binary not installed on this host')
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        args = dict(args or {})
+        args.setdefault('_ansible_remote_tmp', '/tmp')
+        args.setdefault('_ansible_keep_remote_files', False)
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def patch_exit(monkeypatch):
+    def exit_json(self, **kwargs):
+        kwargs.setdefault('changed', False)
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        kwargs['failed'] = True
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+
+def run_module(args, check=False, diff=False):
+    args = dict(args)
+    if check:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+    args.setdefault('socket_dirs', [])
+    with patch_module_args(args):
+        try:
+            tmux_settings.main()
+        except ExitJson as exc:
+            return exc.args[0]
+        except FailJson as exc:
+            return exc.args[0]
+    raise AssertionError('module did not exit')
+
+
+@pytest.fixture
+def conf(tmp_path):
+    path = tmp_path / 'tmux.conf'
+    path.write_text(u'# site tmux config\nset -g status on   # keep\nset -g lock-after-time 0\n')
+    return path
+
+
+WANTED = {'lock-after-time': 900, 'mode-keys': 'vi', 'escape-time': 0, 'mouse': False,
+          'status-left': u"it's $HOME ~ #{session_name}"}
+
+
+def test_check_mode_predicts_without_writing(conf):
+    before = conf.read_text()
+    res = run_module({'path': str(conf), 'options': WANTED}, check=True, diff=True)
+    assert not res.get('failed'), res
+    assert res['changed'] is True
+    assert res['file_changed'] is True
+    assert conf.read_text() == before
+    assert res['diff'][0]['before'] == before
+    assert res['diff'][0]['after'] != before
+    assert 'set-option -g lock-after-time 900' in res['diff'][0]['after']
+
+
+def test_apply_then_idempotent(conf):
+    res = run_module({'path': str(conf), 'options': WANTED,
+                      'bindings': {'X': 'lock-session'}, 'backup': True}, diff=True)
+    assert not res.get('failed'), res
+    assert res['changed'] is True
+    assert os.path.exists(res['backup_file'])
+    text = conf.read_text()
+    assert text.startswith(u'# site tmux config\nset -g status on   # keep\n'
+                           u'set-option -g lock-after-time 900\n')
+    assert u'set-window-option -g mode-keys vi\n' in text
+    assert u'set-option -s escape-time 0\n' in text
+    assert u'bind-key X lock-session\n' in text
+    assert res['options']['escape-time'] == {'scope': 'server', 'value': '0'}
+    assert res['options']['mode-keys'] == {'scope': 'window', 'value': 'vi'}
+    assert res['options']['mouse'] == {'scope': 'session', 'value': 'off'}
+    assert res['options']['status-left']['value'] == u"it's $HOME ~ #{session_name}"
+
+    res2 = run_module({'path': str(conf), 'options': WANTED,
+                       'bindings': {'X': 'lock-session'}}, check=True)
+    assert res2['changed'] is False, res2
+    res3 = run_module({'path': str(conf), 'options': WANTED,
+                       'bindings': {'X': 'lock-session'}})
+    assert res3['changed'] is False, res3
+    assert conf.read_text() == text
+
+
+def test_equivalent_value_is_unchanged(tmp_path):
+    path = tmp_path / 'tmux.conf'
+    path.write_text(u'set -g history-limit 02000\nset -g mouse no\n')
+    res = run_module({'path': str(path), 'options': {'history-limit': 2000, 'mouse': 'off'}})
+    assert res['changed'] is False, res
+
+
+def test_create_missing_file(tmp_path):
+    path = tmp_path / 'new.conf'
+    res = run_module({'path': str(path), 'options': {'lock-after-time': 600}, 'mode': '0644'})
+    assert res['changed'] is True, res
+    assert path.read_text() == u'set-option -g lock-after-time 600\n'
+    assert oct(os.stat(str(path)).st_mode & 0o777) == oct(0o644)
+
+
+def test_create_false_fails(tmp_path):
+    path = tmp_path / 'missing.conf'
+    res = run_module({'path': str(path), 'options': {'lock-after-time': 600}, 'create': False})
+    assert res['failed'] is True
+    assert not path.exists()
+
+
+def test_unknown_option_fails_and_leaves_file(conf):
+    before = conf.read_text()
+    res = run_module({'path': str(conf), 'options': {'lock-after-tmie': 900,
+                                                      'lock-after-time': 900}})
+    assert res['failed'] is True
+    assert 'lock-after-tmie' in res['msg']
+    assert conf.read_text() == before
+
+
+@pytest.mark.parametrize('name, value', [
+    ('lock-after-time', -1),
+    ('lock-after-time', 'abc'),
+    ('history-limit', 'xyz'),
+    ('mouse', 'maybe'),
+])
+def test_bad_value_fails_and_leaves_file(conf, name, value):
+    before = conf.read_text()
+    res = run_module({'path': str(conf), 'options': {name: value}})
+    assert res['failed'] is True
+    assert name in res['msg']
+    assert conf.read_text() == before
+
+
+def test_bad_binding_fails(conf):
+    before = conf.read_text()
+    res = run_module({'path': str(conf), 'bindings': {'X': 'no-such-command'}})
+    assert res['failed'] is True
+    assert 'X' in res['msg']
+    assert conf.read_text() == before
+
+
+def test_overriding_line_is_detected(tmp_path):
+    path = tmp_path / 'tmux.conf'
+    original = u'set -g lock-after-time 0\nif-shell true { set -g lock-after-time 5 }\n'
+    path.write_text(original)
+    res = run_module({'path': str(path), 'options': {'lock-after-time': 900}})
+    assert res['failed'] is True
+    assert 'lock-after-time' in res['msg']
+    assert path.read_text() == original
+
+
+# ---------------------------------------------------------------- live servers
+
+@pytest.fixture
+def live_server():
+    """A real tmux server on a private socket dir, drifted on purpose."""
+    sockdir = tempfile.mkdtemp(prefix='ephi-t-')
+    socket_path = os.path.join(sockdir, 'default')
+    env = dict(os.environ, LANG='C', LC_ALL='C')
+    env.pop('TMUX', None)
+
+    def tmux(*args):
+        return subprocess.run([TMUX, '-S', socket_path] + list(args), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              check=True, universal_newlines=True).stdout
+
+    def cleanup():
+        subprocess.call([TMUX, '-S', socket_path, 'kill-server'], env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+    tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'main s', 'cat')
+    try:
+        tmux('new-window', '-d', '-t', '=main s:', 'cat')
+        tmux('set-option', '-g', 'lock-after-time', '0')
+        tmux('set-option', '-t', '=main s:', 'lock-after-time', '5')
+        tmux('set-option', '-w', '-t', '=main s:1', 'mode-keys', 'emacs')
+        # A dead socket: bound but nobody listening.
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(os.path.join(sockdir, 'stale'))
+        stale.close()
+        yield sockdir, socket_path, tmux
+    finally:
+        cleanup()
+
+
+def test_live_audit_enforce_reaudit(tmp_path, live_server):
+    sockdir, socket_path, tmux = live_server
+    path = tmp_path / 'tmux.conf'
+    path.write_text(u'set -g lock-after-time 900\nsetw -g mode-keys vi\n')
+    args = {'path': str(path), 'options': {'lock-after-time': 900, 'mode-keys': 'vi'},
+            'socket_dirs': [sockdir]}
+
+    audit = run_module(dict(args, live='audit'), diff=True)
+    assert not audit.get('failed'), audit
+    assert audit['changed'] is False
+    found = sorted((d['scope'], d['target'], d['option'], d['found']) for d in audit['drift'])
+    assert found == [('session', 'global', 'lock-after-time', '0'),
+                     ('session', 'main s', 'lock-after-time', '5'),
+                     ('window', 'global', 'mode-keys', 'emacs'),
+                     ('window', 'main s:1', 'mode-keys', 'emacs')]
+    assert audit['stale_sockets'] == [os.path.join(sockdir, 'stale')]
+    statuses = dict((s['socket'], s['status']) for s in audit['servers'])
+    assert statuses[socket_path] == 'running'
+    assert audit['drift'][0]['uid'] == os.getuid()
+    assert any('prepared' in d for d in audit['diff'])
+    assert tmux('show-options', '-gv', 'lock-after-time').strip() == '0'
+
+    check = run_module(dict(args, live='enforce'), check=True)
+    assert check['changed'] is True
+    assert len(check['fixed']) == 4
+    assert tmux('show-options', '-gv', 'lock-after-time').strip() == '0'
+
+    enforce = run_module(dict(args, live='enforce'), diff=True)
+    assert not enforce.get('failed'), enforce
+    assert enforce['changed'] is True
+    assert enforce['file_changed'] is False
+    assert len(enforce['fixed']) == 4
+    assert enforce['diff'][1]['before'] != enforce['diff'][1]['after']
+    assert tmux('show-options', '-gv', 'lock-after-time').strip() == '900'
+    assert tmux('show-options', '-t', '=main s:', 'lock-after-time').strip() == ''
+
+    again = run_module(dict(args, live='audit'))
+    assert again['drift'] == []
+    assert again['changed'] is False
+    enforce2 = run_module(dict(args, live='enforce'))
+    assert enforce2['changed'] is False
+    assert enforce2['fixed'] == []
