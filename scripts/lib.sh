@@ -75,7 +75,8 @@ ephi_venv() {
     say "creating Python virtualenv $venv (cached for later runs)"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed (is python3-venv installed?)"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" || die "pip install -r $req failed"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >"$venv.pip.log" 2>&1 \
+      || { tail -n 30 "$venv.pip.log" >&2; die "pip install -r $req failed (log: $venv.pip.log)"; }
     touch "$venv/.complete"
   fi
   export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"

@@ -39,7 +39,7 @@ stage_lint() {
 
 stage_build() {
   ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null
-  ansible-galaxy collection install --force -p "$tmp/installed" "$tmp"/dist/ephi-safeguards-*.tar.gz >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-galaxy collection install --force -p "$tmp/installed" "$tmp"/dist/ephi-safeguards-*.tar.gz >/dev/null
   # The installed tarball resolves by FQCN: module docs, role, playbooks.
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc ephi.safeguards.tmux_settings >/dev/null
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t role ephi.safeguards.tmux >/dev/null
@@ -48,14 +48,26 @@ stage_build() {
   echo "collection tarball builds, installs and resolves by FQCN"
 }
 
-stage_sanity() {
-  (cd "$(layout)" && ansible-test sanity --local --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-    --skip-test shellcheck)
+# ansible-test runs each test in a virtualenv of its own with its pinned
+# requirements (--venv; there is no Docker engine). It bootstraps pip there
+# with a get-pip.py downloaded from a host that is not reachable here, so the
+# offline stand-in is put where ansible-test caches that download.
+ansible_test() {
+  local pip_version cache
+  pip_version=$(python3 -c 'import ansible_test._internal.python_requirements as r, inspect, re
+print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r)).group(1))')
+  cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+  if ! cmp -s scripts/get_pip_offline.py "$cache"; then
+    mkdir -p "$(dirname "$cache")"
+    cp scripts/get_pip_offline.py "$cache"
+  fi
+  local py; py=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  (cd "$(layout)" && ansible-test "$@" --venv --python "$py" --requirements)
 }
 
-stage_units() {
-  (cd "$(layout)" && ansible-test units --local --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
-}
+# shellcheck is skipped: it is not installed on the controller.
+stage_sanity() { ansible_test sanity --skip-test shellcheck; }
+stage_units() { ansible_test units; }
 
 stage_roles() {
   pytest -q tests/roles
@@ -77,7 +89,9 @@ for stage in "${stages[@]}"; do
   declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles molecule)"
   say "stage: $stage"
   start=$SECONDS
-  if "stage_$stage"; then
+  # A subshell outside any `if`, so that `set -e` holds inside the stage.
+  set +e; ( set -e; "stage_$stage" ); rc=$?; set -e
+  if [ "$rc" = 0 ]; then
     passed=$((passed + 1)); results+=("PASS $stage $((SECONDS - start))s")
   else
     failed=$((failed + 1)); results+=("FAIL $stage $((SECONDS - start))s")

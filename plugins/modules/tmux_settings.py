@@ -57,7 +57,7 @@ options:
     description:
       - What to do with tmux servers that are already running.
       - V(none) ignores them.
-      - V(audit) reports differences in RV(drift) without changing anything; RV(changed) only
+      - V(audit) reports differences in RV(drift) without changing anything; C(changed) only
         reflects the file.
       - V(enforce) sets the wanted global value and unsets local (session, window, pane)
         overrides for every drifted option, then re-reads the values to confirm.

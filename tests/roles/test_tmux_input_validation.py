@@ -9,6 +9,7 @@ play must fail in a validating task, naming the variable, with no change.
 import json
 import os
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -48,7 +49,7 @@ def run_play(tmp_path, extra_vars):
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     proc = subprocess.run(
         ["ansible-playbook", "--check", "--tags", "ephi_only_always_tasks", "-i", "localhost,", str(play),
-         "-e", json.dumps(extra_vars)],
+         "-e", json.dumps(dict(extra_vars, ansible_python_interpreter=sys.executable))],
         capture_output=True, text=True, env=env, timeout=180, check=False)
     return proc, json.loads(proc.stdout)
 
@@ -56,7 +57,8 @@ def run_play(tmp_path, extra_vars):
 def task_results(report):
     for play in report["plays"]:
         for task in play["tasks"]:
-            yield task["task"]["name"], task["hosts"].get("localhost", {})
+            # "ephi.safeguards.tmux : check_vars | ..." -> "check_vars | ..."
+            yield task["task"]["name"].split(" : ", 1)[-1], task["hosts"].get("localhost", {})
 
 
 @pytest.mark.parametrize("var,value", CASES, ids=["%s=%r" % case for case in CASES])
@@ -70,9 +72,10 @@ def test_bad_value_fails_before_any_change(tmp_path, var, value):
     assert "alidat" in name, "failed in %r, not in a validation task" % name
     message = json.dumps(res)
     assert var in message
-    assert not any(res.get("changed") for _, res in results)
+    assert not any(result.get("changed") for dummy, result in results)
     # Nothing after validation ran: no package, file or tmux task.
-    assert not [n for n, _ in results if n.startswith(("install", "config", "autostart"))]
+    names = [task_name for task_name, dummy in results]
+    assert not [n for n in names if n.startswith(("install", "config", "autostart"))]
 
 
 def test_good_values_pass_validation(tmp_path):

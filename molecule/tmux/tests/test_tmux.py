@@ -86,7 +86,7 @@ def test_console_login_lands_in_tmux_and_idle_client_gets_locked(host):
     # The login shell's profile started tmux and attached to the session.
     assert wait_for(lambda: sessions(host, "ephi-alice").get("main") == 1), screen(host, "alice")
     # Idle for longer than lock-after-time: tmux runs vlock for the client.
-    locked = wait_for(lambda: host.run("pgrep -u ephi-alice -x vlock").rc == 0, timeout=LOCK_AFTER + 20)
+    locked = wait_for(lambda: host.run("pgrep -u ephi-alice -f vlock").rc == 0, timeout=LOCK_AFTER + 20)
     assert locked, screen(host, "alice")
     assert "locked" in screen(host, "alice").lower()
 

@@ -160,8 +160,8 @@ def test_create_false_fails(tmp_path):
 
 def test_unknown_option_fails_and_leaves_file(conf):
     before = conf.read_text()
-    res = run_module({'path': str(conf), 'options': {'lock-after-tmie': 900,
-                                                      'lock-after-time': 900}})
+    wanted = {'lock-after-tmie': 900, 'lock-after-time': 900}
+    res = run_module({'path': str(conf), 'options': wanted})
     assert res['failed'] is True
     assert 'lock-after-tmie' in res['msg']
     assert conf.read_text() == before
