@@ -16,7 +16,7 @@ say "ansible-playbook playbooks/site.yml (apply)"
 ansible-playbook -i "$inventory" playbooks/site.yml
 
 say "ansible-playbook playbooks/verify.yml (read-only evidence)"
-ansible-playbook -i "$inventory" playbooks/verify.yml
-say "evidence report: $EPHI_ROOT/reports/evidence.json"
+ansible-playbook -i "$inventory" playbooks/verify.yml -e ephi_report_dir="$EPHI_ROOT/ephi-reports"
+say "evidence report: $EPHI_ROOT/ephi-reports/evidence.json"
 lab/lab.sh status
 echo "The lab keeps running for inspection; remove it with: lab/lab.sh down"
