@@ -16,7 +16,7 @@ cd "$EPHI_ROOT"
 export ANSIBLE_FORCE_COLOR=false PY_COLORS=0
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint build sanity units roles molecule)
+((${#stages[@]})) || stages=(lint build sanity units roles compat molecule)
 passed=0 failed=0 results=()
 tmp=$(mktemp -d /tmp/ephi-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -69,6 +69,29 @@ print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r)).group(1))')
 stage_sanity() { ansible_test sanity --skip-test shellcheck; }
 stage_units() { ansible_test units; }
 
+# The floor that meta/runtime.yml claims is tested too: sanity, units and the
+# role tests again with the oldest ansible-core we support, in its own venv.
+stage_compat() {
+  local floor venv
+  floor=$(sed -n 's/^requires_ansible: *">=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)
+  [ -n "$floor" ] || die "cannot read the ansible-core floor from meta/runtime.yml"
+  venv="$EPHI_CACHE_DIR/venv-core-$floor"
+  if [ ! -f "$venv/.complete" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "ansible-core==$floor.*" pytest pyyaml >"$venv.pip.log" 2>&1 \
+      || { tail -n 30 "$venv.pip.log" >&2; die "pip install ansible-core==$floor.* failed"; }
+    touch "$venv/.complete"
+  fi
+  (
+    export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"
+    echo "ansible-core $(ansible --version | sed -n 's/.*core \([0-9.]*\).*/\1/p')"
+    ansible_test sanity --skip-test shellcheck
+    ansible_test units
+    pytest -q tests/roles
+  )
+}
+
 stage_roles() {
   pytest -q tests/roles
 }
@@ -86,7 +109,7 @@ stage_molecule() {
 }
 
 for stage in "${stages[@]}"; do
-  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles molecule)"
+  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles compat molecule)"
   say "stage: $stage"
   start=$SECONDS
   # A subshell outside any `if`, so that `set -e` holds inside the stage.

@@ -559,6 +559,26 @@ def _with_comment(conf_line, body):
     return text + '\n'
 
 
+
+def _rewrite(lines, new_lines, removed, changes, kind, name, matches, rendered, stale):
+    """Rewrite the first line that sets NAME (when STALE) and drop later duplicates.
+
+    Updates NEW_LINES, the REMOVED index set and the CHANGES list in place.
+    """
+    first = matches[0]
+    if stale:
+        new_text = _with_comment(first, rendered)
+        new_lines[first.index] = new_text
+        changes.append({'action': 'replace', 'kind': kind, 'name': name,
+                        'line': first.index + 1,
+                        'old': lines[first.index].rstrip('\r\n'),
+                        'new': new_text.rstrip('\r\n')})
+    for dup in matches[1:]:
+        removed.add(dup.index)
+        changes.append({'action': 'remove', 'kind': kind, 'name': name,
+                        'line': dup.index + 1,
+                        'old': lines[dup.index].rstrip('\r\n'), 'new': None})
+
 def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
     """Compute the new file content.
 
@@ -592,19 +612,8 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
         if not matches:
             append_texts.append(('option', name, rendered))
             continue
-        first = matches[0]
-        if first.dynamic or not same_value(name, first.value, value):
-            new_text = _with_comment(first, rendered)
-            new_lines[first.index] = new_text
-            changes.append({'action': 'replace', 'kind': 'option', 'name': name,
-                            'line': first.index + 1,
-                            'old': lines[first.index].rstrip('\r\n'),
-                            'new': new_text.rstrip('\r\n')})
-        for dup in matches[1:]:
-            removed.add(dup.index)
-            changes.append({'action': 'remove', 'kind': 'option', 'name': name,
-                            'line': dup.index + 1,
-                            'old': lines[dup.index].rstrip('\r\n'), 'new': None})
+        stale = matches[0].dynamic or not same_value(name, matches[0].value, value)
+        _rewrite(lines, new_lines, removed, changes, 'option', name, matches, rendered, stale)
 
     for key in sorted(wanted_bindings):
         command = check_binding_command(key, wanted_bindings[key])
@@ -615,19 +624,8 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
         if not matches:
             append_texts.append(('binding', key, rendered))
             continue
-        first = matches[0]
-        if first.dynamic or first.command != wanted_words:
-            new_text = _with_comment(first, rendered)
-            new_lines[first.index] = new_text
-            changes.append({'action': 'replace', 'kind': 'binding', 'name': key,
-                            'line': first.index + 1,
-                            'old': lines[first.index].rstrip('\r\n'),
-                            'new': new_text.rstrip('\r\n')})
-        for dup in matches[1:]:
-            removed.add(dup.index)
-            changes.append({'action': 'remove', 'kind': 'binding', 'name': key,
-                            'line': dup.index + 1,
-                            'old': lines[dup.index].rstrip('\r\n'), 'new': None})
+        stale = matches[0].dynamic or matches[0].command != wanted_words
+        _rewrite(lines, new_lines, removed, changes, 'binding', key, matches, rendered, stale)
 
     result = [text for idx, text in enumerate(new_lines) if idx not in removed]
     if append_texts:
