@@ -49,6 +49,9 @@ SCOPE_SHOW_FLAGS = {
 
 SET_COMMANDS = ('set', 'set-option', 'setw', 'set-window-option')
 BIND_COMMANDS = ('bind', 'bind-key')
+# Global hooks (tmux >= 3.0 stores them as array options, NAME[0]).
+HOOK_COMMANDS = ('set-hook',)
+_HOOK_NAME = re.compile(r'^[a-z][a-z-]*$')
 
 # Flags of set-option that keep a line a plain "set the global value" line.
 _SET_SAFE_FLAGS = set('gswq')
@@ -453,6 +456,17 @@ def _classify(conf_line, cmd, simple):
         conf_line.dynamic = any(w.dynamic for w in cmd.words[1:])
         conf_line.managed = (simple and conf_line.table == 'prefix'
                              and bool(conf_line.command))
+    elif verb in HOOK_COMMANDS:
+        flags, flag_args, rest = _split_flags(words[1:], _SET_ARG_FLAGS)
+        if not rest:
+            return
+        conf_line.kind = 'hook'
+        conf_line.flags = flags
+        conf_line.name = rest[0]
+        conf_line.value = rest[1] if len(rest) > 1 else None
+        conf_line.dynamic = any(w.dynamic for w in cmd.words[1:])
+        conf_line.managed = (simple and flags == 'g' and not flag_args
+                             and len(rest) == 2)
 
 
 def parse(lines):
@@ -543,6 +557,20 @@ def render_binding(key, command):
     return 'bind-key %s %s' % (quote(key), check_binding_command(key, command))
 
 
+def check_hook_name(name):
+    """Return ``name`` if it looks like a tmux hook name, else raise."""
+    if not _HOOK_NAME.match(name or ''):
+        raise TmuxConfError('invalid tmux hook name %r' % (name,))
+    return name
+
+
+def render_hook(name, command):
+    """Canonical ``set-hook -g`` line; ``command`` is a tmux command string."""
+    if not command or '\n' in command:
+        raise TmuxConfError('command of hook %s must be a non-empty single line' % name)
+    return 'set-hook -g %s %s' % (check_hook_name(name), quote(command))
+
+
 def _default_same(name, file_value, wanted_value):
     return file_value == wanted_value
 
@@ -557,7 +585,6 @@ def _with_comment(conf_line, body):
     # Always LF: tmux 3.x does not strip a CR before the newline, a CRLF line
     # would make the CR part of the last word (and usually an invalid value).
     return text + '\n'
-
 
 
 def _rewrite(lines, new_lines, removed, changes, kind, name, matches, rendered, stale):
@@ -579,7 +606,8 @@ def _rewrite(lines, new_lines, removed, changes, kind, name, matches, rendered, 
                         'line': dup.index + 1,
                         'old': lines[dup.index].rstrip('\r\n'), 'new': None})
 
-def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
+
+def plan(lines, wanted_options, wanted_bindings=None, same_value=None, wanted_hooks=None):
     """Compute the new file content.
 
     :arg lines: current file lines (with line endings).
@@ -588,9 +616,10 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
     :arg same_value: optional callable ``(name, file_value, wanted_value)``
         returning True when an existing value is equivalent (used by the
         module to compare through tmux's own normalisation).
+    :arg wanted_hooks: dict ``hook name -> command string`` (``set-hook -g``).
     :returns: ``(new_lines, changes)``; ``changes`` is a list of dicts with
         ``action`` (``replace``/``remove``/``append``), ``kind``
-        (``option``/``binding``), ``name``, ``line`` (1-based line number in
+        (``option``/``binding``/``hook``), ``name``, ``line`` (1-based line number in
         the *old* file, None for appends), ``old`` and ``new`` text.
     """
     wanted_bindings = wanted_bindings or {}
@@ -626,6 +655,17 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None):
             continue
         stale = matches[0].dynamic or matches[0].command != wanted_words
         _rewrite(lines, new_lines, removed, changes, 'binding', key, matches, rendered, stale)
+
+    for name in sorted(wanted_hooks or {}):
+        command = wanted_hooks[name]
+        rendered = render_hook(name, command)
+        matches = [pl for pl in parsed
+                   if pl.kind == 'hook' and pl.managed and pl.name == name]
+        if not matches:
+            append_texts.append(('hook', name, rendered))
+            continue
+        stale = matches[0].dynamic or matches[0].value != command
+        _rewrite(lines, new_lines, removed, changes, 'hook', name, matches, rendered, stale)
 
     result = [text for idx, text in enumerate(new_lines) if idx not in removed]
     if append_texts:
@@ -764,3 +804,38 @@ def parse_list_keys_line(text):
         if raw.strip():
             return split_words(raw)
     return []
+
+
+def parse_show_hooks(text):
+    """Parse ``show-hooks -g`` output into ``{name: command}``.
+
+    Only the first member (``NAME[0]``) of each hook is returned, as tmux
+    prints it (its canonical form); hooks with no command are left out.
+    """
+    result = {}
+    for raw in text.splitlines():
+        parts = raw.strip().split(None, 1)
+        if len(parts) != 2:
+            continue
+        match = _ARRAY_RE.match(parts[0])
+        if match and match.group(2) == '0':
+            result[match.group(1)] = parts[1]
+    return result
+
+
+def compute_hook_drift(found, wanted):
+    """Drift items for global hooks: ``found``/``wanted`` map name -> command."""
+    return [{'scope': 'hook', 'target': 'global', 'tid': None, 'option': name,
+             'found': found.get(name), 'wanted': wanted[name]}
+            for name in sorted(wanted) if found.get(name) != wanted[name]]
+
+
+def compute_pipe_drift(panes):
+    """Drift items for panes whose output is not piped.
+
+    ``panes`` is a list of ``(pane_id, pane_pipe, target)`` from
+    ``list-panes -a -F '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'``.
+    """
+    return [{'scope': 'pane', 'target': target, 'tid': tid, 'option': 'pane_pipe',
+             'found': piped, 'wanted': '1'}
+            for tid, piped, target in panes if piped != '1']
