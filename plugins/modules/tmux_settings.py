@@ -79,6 +79,32 @@ options:
     description:
       - Path of the tmux binary. Defaults to C(tmux) found in E(PATH).
     type: path
+  hooks:
+    description:
+      - Global hooks (C(set-hook -g NAME COMMAND)) to manage, hook name to tmux command string,
+        for example V(session-created) to V(pipe-pane 'exec logger').
+      - Checked in the file like O(options) and, with O(live), in every running server through
+        C(show-hooks -g) (a user who unsets a hook is reported as drift, and with
+        O(live=enforce) the hook is set again).
+    type: dict
+    default: {}
+    version_added: 1.1.0
+  require_pipe:
+    description:
+      - With O(live), report every pane of every running server whose output is not piped
+        (C(#{pane_pipe}) is 0), for example because its user closed the capture pipe with
+        C(pipe-pane) without a command.
+      - With O(live=enforce) and O(pipe_command), a pipe is opened again for such panes;
+        without O(pipe_command) they are only reported (and the module fails in enforce mode).
+    type: bool
+    default: false
+    version_added: 1.1.0
+  pipe_command:
+    description:
+      - Shell command that O(live=enforce) gives to C(pipe-pane) for panes without a pipe
+        (see O(require_pipe)); tmux expands formats in it.
+    type: str
+    version_added: 1.1.0
   socket_dirs:
     description:
       - Directories (shell glob patterns allowed) searched for the sockets of live tmux servers.
@@ -190,10 +216,17 @@ bindings:
   returned: always
   type: dict
   sample: {"X": "bind-key -T prefix X lock-session"}
+hooks:
+  description: Managed global hooks, name to the command tmux reports (C(show-hooks -g)).
+  returned: always
+  type: dict
+  sample: {"session-created": "pipe-pane \"exec /usr/bin/logger\""}
 drift:
   description:
     - Differences found in live servers before any enforcement.
     - O(live=none) always returns an empty list.
+    - Hooks have C(scope) V(hook); panes without a pipe (O(require_pipe)) have C(scope) V(pane)
+      and C(option) V(pane_pipe).
     - C(scope) is V(server), V(session), V(window) or V(pane); C(target) is V(global) or the
       session name, C(session:window) or C(session:window.pane) of the local override;
       C(found) is null when the option is not set.
@@ -249,14 +282,19 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     SCOPE_SHOW_FLAGS,
     TmuxConfError,
+    check_hook_name,
     compute_drift,
+    compute_hook_drift,
+    compute_pipe_drift,
     option_catalog,
     parse_list_keys_line,
+    parse_show_hooks,
     parse_show_options,
     plan,
     quote,
     render_binding,
     render_drift,
+    render_hook,
     render_option,
     resolve_scopes,
     to_tmux_value,
@@ -346,6 +384,12 @@ class ScratchServer(object):
             return None
         return to_text(out)[:-1] if out.endswith('\n') else to_text(out)
 
+    def hook_value(self, name):
+        rc, out, err = self.run(['show-hooks', '-g', name])
+        if rc != 0:
+            return None
+        return parse_show_hooks(to_text(out)).get(name)
+
     def binding_words(self, key):
         rc, out, err = self.run(['list-keys', '-T', 'prefix', key])
         if rc != 0:
@@ -376,6 +420,7 @@ class LiveServer(object):
             self.user = str(uid)
             self.gid = None
         self.prefix = []
+        self.hook_fixes = {}
         self.status = None
         self.msg = None
 
@@ -471,8 +516,33 @@ class LiveServer(object):
                                        'values': self._show(['-p', '-t', tid])})
         return found
 
+    def read_hooks(self):
+        rc, out, err = self.run(['show-hooks', '-g'])
+        if rc != 0:
+            raise LiveError('tmux show-hooks -g on %s failed: %s' % (self.socket, err.strip()))
+        return parse_show_hooks(out)
+
+    def read_pipes(self):
+        rc, out, err = self.run(['list-panes', '-a', '-F',
+                                 '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'])
+        if rc != 0:
+            raise LiveError('tmux list-panes on %s failed: %s' % (self.socket, err.strip()))
+        panes = []
+        for line in out.splitlines():
+            parts = line.split(' ', 2)
+            if len(parts) == 3:
+                panes.append(tuple(parts))
+        return panes
+
     def fix(self, item):
         name = item['option']
+        if item['scope'] in ('hook', 'pane') and name in (self.hook_fixes or {}):
+            args = self.hook_fixes[name](item)
+            rc, out, err = self.run(args)
+            if rc != 0:
+                raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
+                                                              err.strip()))
+            return
         if item['target'] == 'global':
             args = ['set-option', SCOPE_SHOW_FLAGS[item['scope']], name,
                     escape_argv_value(item['wanted'])]
@@ -589,6 +659,24 @@ def validate_wanted(module, scratch, wanted_values, wanted_bindings):
     return options, bindings
 
 
+def validate_hooks(module, scratch, wanted_hooks):
+    """Check every wanted hook in the scratch server; return name -> canonical command."""
+    hooks = {}
+    for name in sorted(wanted_hooks):
+        try:
+            line = render_hook(name, wanted_hooks[name])
+        except TmuxConfError as exc:
+            module.fail_json(msg=to_native(exc), hook=name)
+        ok, messages = scratch.source_text(line + '\n')
+        canonical = scratch.hook_value(name) if ok else None
+        if not ok or canonical is None:
+            module.fail_json(msg='tmux rejected hook %s (%s): %s' % (
+                name, wanted_hooks[name], '; '.join(messages) or 'hook not set'),
+                hook=name, tmux_error=messages)
+        hooks[name] = canonical
+    return hooks
+
+
 def make_same_value(scratch, options):
     """Compare a value found in the file with the wanted one through tmux."""
     cache = {}
@@ -607,7 +695,7 @@ def make_same_value(scratch, options):
     return same_value
 
 
-def verify_content(module, tmux_bin, content, original, options, bindings):
+def verify_content(module, tmux_bin, content, original, options, bindings, hooks=None):
     """Load ``content`` in a fresh scratch server and check the effect.
 
     Returns a list of problems (empty when the content is fine).
@@ -639,12 +727,34 @@ def verify_content(module, tmux_bin, content, original, options, bindings):
             if words != bindings[key]:
                 problems.append('binding %s would be %r instead of %r' % (
                     key, ' '.join(words) or 'unbound', ' '.join(bindings[key])))
+        for name in sorted(hooks or {}):
+            effective = scratch.hook_value(name)
+            if effective != hooks[name]:
+                problems.append('hook %s would be %r instead of %r' % (
+                    name, effective or 'unset', hooks[name]))
     return problems
 
 
-def live_servers(module, tmux_bin, options, mode, result):
+def server_drift(server, scopes, options, hooks, require_pipe):
+    """Options, hooks and (optionally) unpiped panes of one live server."""
+    drift = compute_drift(server.read(scopes), options)
+    if hooks:
+        drift.extend(compute_hook_drift(server.read_hooks(), hooks))
+    if require_pipe:
+        drift.extend(compute_pipe_drift(server.read_pipes()))
+    return drift
+
+
+def live_servers(module, tmux_bin, options, mode, result, hooks=None):
     """Audit/enforce running servers; fills result['drift'/'fixed'/...]."""
     scopes = sorted(set(spec['scope'] for spec in options.values()))
+    hooks = hooks or {}
+    require_pipe = module.params.get('require_pipe')
+    pipe_command = module.params.get('pipe_command')
+    fixes = dict((name, (lambda item: ['set-hook', '-g', item['option'], hooks[item['option']]]))
+                 for name in hooks)
+    if pipe_command:
+        fixes['pane_pipe'] = lambda item: ['pipe-pane', '-t', item['tid'], pipe_command]
     diff_before = []
     diff_after = []
     errors = []
@@ -656,8 +766,9 @@ def live_servers(module, tmux_bin, options, mode, result):
         if status != 'running':
             result['servers'].append(server.info())
             continue
+        server.hook_fixes = fixes
         try:
-            drift = compute_drift(server.read(scopes), options)
+            drift = server_drift(server, scopes, options, hooks, require_pipe)
         except LiveError as exc:
             server.status = 'error'
             server.msg = to_native(exc)
@@ -689,7 +800,11 @@ def live_servers(module, tmux_bin, options, mode, result):
         try:
             for item in items:
                 server.fix(item)
-            remaining = compute_drift(server.read(scopes), options)
+            unfixable = [i for i in items if i['option'] == 'pane_pipe' and not pipe_command]
+            if unfixable:
+                raise LiveError('%s: %d pane(s) without a pipe and no pipe_command to reopen it' % (
+                    socket_path, len(unfixable)))
+            remaining = server_drift(server, scopes, options, hooks, require_pipe)
         except LiveError as exc:
             errors.append(to_native(exc))
             continue
@@ -711,6 +826,9 @@ def main():
             create=dict(type='bool', default=True),
             tmux_bin=dict(type='path'),
             socket_dirs=dict(type='list', elements='path', default=['/tmp/tmux-*']),
+            hooks=dict(type='dict', default={}),
+            require_pipe=dict(type='bool', default=False),
+            pipe_command=dict(type='str'),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -736,9 +854,18 @@ def main():
             module.fail_json(msg='command of binding %s must be a string' % key, binding=key)
         wanted_bindings[to_text(key)] = to_text(command)
 
+    wanted_hooks = {}
+    for name, command in (params['hooks'] or {}).items():
+        if isinstance(command, (dict, list, bool)) or command is None or not to_text(command).strip():
+            module.fail_json(msg='command of hook %s must be a non-empty string' % name, hook=name)
+        try:
+            wanted_hooks[check_hook_name(to_text(name))] = to_text(command)
+        except TmuxConfError as exc:
+            module.fail_json(msg=to_native(exc), hook=name)
+
     rc, version, err = module.run_command([tmux_bin, '-V'], environ_update=ENV)
     result = dict(changed=False, path=path, file_changed=False, changes=[], options={},
-                  bindings={}, drift=[], fixed=[], servers=[], stale_sockets=[],
+                  bindings={}, hooks={}, drift=[], fixed=[], servers=[], stale_sockets=[],
                   tmux_version=to_text(version).strip())
 
     original = read_file(module, path)
@@ -747,21 +874,24 @@ def main():
 
     with ScratchServer(module, tmux_bin) as scratch:
         options, bindings = validate_wanted(module, scratch, wanted_values, wanted_bindings)
+        hooks = validate_hooks(module, scratch, wanted_hooks)
         lines = (original or '').splitlines(True)
         try:
             new_lines, changes = plan(lines, dict((n, {'scope': options[n]['scope'],
                                                        'value': wanted_values[n]})
                                                   for n in options),
-                                      wanted_bindings, make_same_value(scratch, options))
+                                      wanted_bindings, make_same_value(scratch, options),
+                                      wanted_hooks=wanted_hooks)
         except TmuxConfError as exc:
             module.fail_json(msg=to_native(exc), **result)
     new_content = ''.join(new_lines)
     result['options'] = options
     result['bindings'] = dict((k, ' '.join(v)) for k, v in bindings.items())
+    result['hooks'] = hooks
     result['changes'] = changes
     file_changed = original is None or new_content != original
 
-    problems = verify_content(module, tmux_bin, new_content, original, options, bindings)
+    problems = verify_content(module, tmux_bin, new_content, original, options, bindings, hooks)
     if problems:
         result['msg'] = ('refusing to write %s, the result would not take effect: %s'
                          % (path, ' | '.join(problems)))
@@ -785,7 +915,7 @@ def main():
 
     if params['live'] != 'none':
         before, after, errors = live_servers(module, tmux_bin, options, params['live'],
-                                             result)
+                                             result, hooks)
         if params['live'] == 'enforce' and before:
             diffs.append({'before_header': 'live tmux servers (drift)',
                           'after_header': 'live tmux servers (enforced)',

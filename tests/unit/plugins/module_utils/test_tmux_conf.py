@@ -422,3 +422,61 @@ def test_render_drift():
          'found': None, 'wanted': '900'}])
     assert text == ('/tmp/tmux-0/default [global session] lock-after-time: 0 -> 900\n'
                     '/tmp/tmux-0/default [session main] lock-after-time: unset -> 900\n')
+
+
+# ---------------------------------------------------------------------------
+# Hooks and pipes (issue #3: session capture)
+# ---------------------------------------------------------------------------
+
+from ansible_collections.ephi.safeguards.plugins.module_utils import tmux_conf as _tc  # noqa: E402
+
+HOOK_CASES = [
+    ('append-missing', ['set -g lock-after-time 900\n'],
+     {'session-created': 'pipe-pane "exec cat"'},
+     ['set -g lock-after-time 900\n', 'set-hook -g session-created \'pipe-pane "exec cat"\'\n'], ['append']),
+    ('keep-equal', ['set-hook -g session-created \'pipe-pane "exec cat"\'\n'],
+     {'session-created': 'pipe-pane "exec cat"'},
+     ['set-hook -g session-created \'pipe-pane "exec cat"\'\n'], []),
+    ('replace-other-command', ['set-hook -g after-split-window "display x"  # mine\n'],
+     {'after-split-window': 'pipe-pane "exec cat"'},
+     ['set-hook -g after-split-window \'pipe-pane "exec cat"\'  # mine\n'], ['replace']),
+    ('drop-duplicate', ['set-hook -g after-new-window a\n', 'set-hook -g after-new-window b\n'],
+     {'after-new-window': 'a'},
+     ['set-hook -g after-new-window a\n'], ['remove']),
+    ('unmanaged-session-hook-left-alone', ['set-hook after-new-window b\n'],
+     {'after-new-window': 'a'},
+     ['set-hook after-new-window b\n', 'set-hook -g after-new-window a\n'], ['append']),
+]
+
+
+@pytest.mark.parametrize('lines, hooks, expected, actions', [c[1:] for c in HOOK_CASES],
+                         ids=[c[0] for c in HOOK_CASES])
+def test_plan_hooks(lines, hooks, expected, actions):
+    new_lines, changes = _tc.plan(lines, {}, {}, None, wanted_hooks=hooks)
+    assert new_lines == expected
+    assert [c['action'] for c in changes] == actions
+    assert all(c['kind'] == 'hook' for c in changes)
+
+
+def test_render_hook_rejects_bad_input():
+    with pytest.raises(_tc.TmuxConfError):
+        _tc.render_hook('Session Created', 'x')
+    with pytest.raises(_tc.TmuxConfError):
+        _tc.render_hook('session-created', '')
+
+
+def test_parse_show_hooks_and_drift():
+    text = ('after-bind-key\n'
+            'session-created[0] pipe-pane "exec cat"\n'
+            'after-new-window[0] display x\n'
+            'after-new-window[1] display y\n')
+    found = _tc.parse_show_hooks(text)
+    assert found == {'session-created': 'pipe-pane "exec cat"', 'after-new-window': 'display x'}
+    drift = _tc.compute_hook_drift(found, {'session-created': 'pipe-pane "exec cat"',
+                                           'after-split-window': 'pipe-pane "exec cat"'})
+    assert [(d['scope'], d['option'], d['found']) for d in drift] == [('hook', 'after-split-window', None)]
+
+
+def test_compute_pipe_drift():
+    drift = _tc.compute_pipe_drift([('%0', '1', 'main:0.0'), ('%1', '0', 'main:0.1')])
+    assert [(d['tid'], d['target'], d['option'], d['found']) for d in drift] == [('%1', 'main:0.1', 'pane_pipe', '0')]
