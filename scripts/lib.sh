@@ -98,8 +98,10 @@ ephi_lab_key() {
 }
 
 # ansible-test and FQCN resolution need the tree at ansible_collections/ephi/safeguards.
+# The link lives in this checkout's own (git-ignored) .cache, so that two
+# checkouts on one machine never test each other's tree.
 ephi_collection_path() {
-  export EPHI_COLLECTIONS="$EPHI_CACHE_DIR/collections"
+  export EPHI_COLLECTIONS="$EPHI_ROOT/.cache/collections"
   mkdir -p "$EPHI_COLLECTIONS/ansible_collections/ephi"
   ln -sfn "$EPHI_ROOT" "$EPHI_COLLECTIONS/ansible_collections/ephi/safeguards"
   export ANSIBLE_COLLECTIONS_PATH="$EPHI_COLLECTIONS"
