@@ -11,7 +11,7 @@ name=ephi-bench-conn port=22399
 tmp=$(mktemp -d)
 cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
-cleanup; mkdir -p "$tmp"
+cleanup; mkdir -p "$tmp"; : > "$tmp/ansible.cfg"
 podman run -d --name "$name" --label ephi.safeguards.lab=bench --systemd=always -p "127.0.0.1:$port:22" \
   -v "$EPHI_LAB_KEY.pub:/home/ephi-admin/.ssh/authorized_keys:ro" localhost/ephi-lab:bookworm /sbin/init >/dev/null
 
@@ -32,7 +32,7 @@ all: {hosts: {$name: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_
   ansible_become: true, ansible_python_interpreter: /usr/bin/python3, ansible_ssh_private_key_file: $EPHI_LAB_KEY,
   ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
 INV
-ANSIBLE_CONFIG=/dev/null ansible -i "$tmp/ssh.yml" all -m ansible.builtin.wait_for_connection -a timeout=60 >/dev/null
+ANSIBLE_CONFIG="$tmp/ansible.cfg" ansible -i "$tmp/ssh.yml" all -m ansible.builtin.wait_for_connection -a timeout=60 >/dev/null
 
 run() {  # label inventory pipelining
   local start end

@@ -1,0 +1,158 @@
+"""Behaviour of the aide role on a converged instance.
+
+Runs after converge and idempotence (molecule/aide/converge.yml, scoped watch
+list in aide_vars.yml). The tests build on each other in file order: drift is
+made, reported, accepted; then the database is tampered with and restored.
+"""
+
+import json
+import os
+import subprocess
+
+DB = "/var/lib/aide/aide.db"
+CONF = "/etc/aide/aide.conf"
+LOG = "/var/lib/aide/ephi-safeguards/baseline.log"
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.dirname(os.path.dirname(__file__)))
+
+
+def name(host):
+    return host.backend.get_hostname()
+
+
+def aide_check(host):
+    return host.ansible("ephi.safeguards.aide_check", json.dumps({"config": CONF}), check=False, become=True)
+
+
+def db_sha512(host):
+    return host.check_output("sha512sum %s" % DB).split()[0]
+
+
+def controller_record(host):
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "aide-hashes", "%s.aide.db.sha512" % name(host))
+    with open(path) as fh:
+        return fh.read().split()[0]
+
+
+def log_lines(host, action):
+    return [line for line in host.file(LOG).content_string.splitlines() if " action=%s " % action in line]
+
+
+def playbook(host, play, *args, check=False):
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host),
+           os.path.join(SCENARIO, play)] + list(args)
+    if check:
+        cmd.append("--check")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_config_is_valid_and_scoped(host):
+    assert host.run("aide --config-check --config %s" % CONF).rc == 0
+    dropin = host.file("/etc/aide/aide.conf.d/90_ephi_safeguards").content_string
+    assert "ephi.safeguards:aide" in dropin
+    watched = "aide --config %s --path-check %s" % (CONF, "%s")
+    assert host.run(watched % "f:/etc/ssh/sshd_config").rc == 0
+    assert host.run(watched % "f:/srv/ephi/app.conf").rc == 0
+    # Excluded inside a watched tree, volatile, or outside the scoped list.
+    assert host.run(watched % "f:/srv/ephi/spool/queue").rc == 1
+    assert host.run(watched % "f:/var/tmp/scratch").rc == 1
+    assert host.run(watched % "f:/usr/bin/ls").rc == 1
+    # AIDE 0.19 prunes excluded trees (-), 0.18 cannot (!).
+    version = host.check_output("aide --version 2>&1 | head -n 1")
+    neg = "-" if "0.19" in version else "!"
+    assert "\n%s/srv/ephi/spool(/|$)\n" % neg in dropin.replace("\\/", "/")
+
+
+def test_timer_is_enabled_and_scheduled(host):
+    assert host.service("ephi-aide-check.timer").is_enabled
+    timers = host.check_output("systemctl list-timers --all --no-legend ephi-aide-check.timer")
+    # NEXT and LEFT are filled in: the timer is scheduled.
+    assert "ephi-aide-check.timer" in timers and not timers.startswith("-"), timers
+    calendar = host.check_output("systemctl show -p TimersCalendar ephi-aide-check.timer")
+    assert "OnCalendar=*-*-* 00:00:00" in calendar, calendar
+    # Debian's fail-open daily check is off.
+    assert not host.service("dailyaidecheck.timer").is_enabled
+
+
+def test_baseline_made_once_and_recorded_off_host(host):
+    # After converge and the idempotence run: one init, and the database is
+    # still the one it made (byte-identical), recorded on the controller.
+    inits = log_lines(host, "init")
+    assert len(inits) == 1, inits
+    assert "remote_user=ephi-admin" in inits[0]
+    assert inits[0].endswith("db_sha512=%s" % db_sha512(host))
+    assert controller_record(host) == db_sha512(host)
+    assert host.file(DB).user == "root" and not host.file(DB).mode & 0o077
+
+
+def test_check_is_clean_after_converge(host):
+    result = aide_check(host)
+    assert result["changed"] is False
+    assert result["differences"] is False, result
+    assert result["exit_status"]["rc"] == 0
+
+
+def test_drift_is_reported_exactly(host):
+    host.check_output("echo '# drift' >> /etc/ssh/sshd_config")
+    host.check_output("install -m 0755 /dev/null /usr/local/bin/ephi-probe")
+    host.check_output("echo x > /var/tmp/ephi-probe && echo x > /srv/ephi/spool/queue")
+    result = aide_check(host)
+    assert result["changed_paths"] == ["/etc/ssh/sshd_config"], result
+    assert result["added"] == ["/usr/local/bin/ephi-probe"], result
+    assert result["removed"] == []
+    assert {"size", "sha512"} <= set(result["changed_entries"][0]["attributes"])
+    assert result["exit_status"] == {"rc": 5, "added": True, "removed": False, "changed": True,
+                                     "error": None, "differences": True}
+
+
+def test_accept_changes_makes_next_check_clean(host):
+    before = db_sha512(host)
+    run = playbook(host, "converge.yml", "-e", "aide_accept_changes=true")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "/etc/ssh/sshd_config" in run.stdout  # the changes were shown
+    assert aide_check(host)["differences"] is False
+    accepts = log_lines(host, "accept")
+    assert len(accepts) == 1 and "remote_user=ephi-admin" in accepts[0] and "controller_user=" in accepts[0]
+    report = accepts[0].split(" report=")[1].split()[0]
+    assert "/etc/ssh/sshd_config" in host.file(report).content_string
+    assert db_sha512(host) != before
+    assert controller_record(host) == db_sha512(host)
+
+
+def test_scheduled_check_reports_to_the_journal(host):
+    assert host.run("systemctl start ephi-aide-check.service").rc == 0
+    journal = host.check_output("journalctl --no-pager -o cat -u ephi-aide-check.service")
+    assert "AIDE found NO differences" in journal, journal
+
+
+def test_verify_entry_point_passes_in_check_mode(host):
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host), "--check",
+           os.path.join(SCENARIO, "verify_controls.yml")]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert run.returncode == 0, run.stdout[-3000:]
+    # profile_tasks (enabled by the scenario's ansible.cfg) prints around the JSON document.
+    start = 0 if run.stdout.startswith("{") else run.stdout.index("\n{") + 1
+    report = json.JSONDecoder().raw_decode(run.stdout[start:])[0]
+    controls = None
+    for task in report["plays"][0]["tasks"]:
+        facts = task["hosts"].get(name(host), {}).get("ansible_facts", {})
+        controls = facts.get("aide_verify_controls", controls)
+    assert [c["id"] for c in controls] == ["aide-installed", "aide-baseline", "aide-scheduled-check", "aide-check-clean"]
+    assert {c["status"] for c in controls} == {"pass"}, controls
+    assert set(controls[0]) == {"id", "safeguard", "hipaa", "stig", "check", "observed", "status"}
+
+
+def test_tampered_database_fails_the_run(host):
+    host.check_output("cp -p %s /root/aide.db.good" % DB)
+    try:
+        # An intruder re-baselines to hide a change.
+        host.check_output("echo '# hidden' >> /etc/ssh/sshd_config")
+        host.check_output("aide --init --config %s >/dev/null && mv -f /var/lib/aide/aide.db.new %s" % (CONF, DB))
+        tampered = db_sha512(host)
+        run = playbook(host, "converge.yml")
+        assert run.returncode != 0
+        assert "changed behind our back" in run.stdout + run.stderr, run.stdout[-3000:]
+        assert db_sha512(host) == tampered  # nothing was re-initialised
+    finally:
+        host.check_output("mv -f /root/aide.db.good %s" % DB)
+    assert controller_record(host) == db_sha512(host)
