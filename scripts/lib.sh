@@ -71,6 +71,7 @@ ephi_venv() {
   local req="$EPHI_ROOT/tests/requirements.txt" key venv
   key=$( (python3 --version; cat "$req") | sha256sum | cut -c1-12)
   venv="$EPHI_CACHE_DIR/venv-$key"
+  ephi_lock venv
   if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
     say "creating Python virtualenv $venv (cached for later runs)"
     rm -rf "$venv"
@@ -79,12 +80,24 @@ ephi_venv() {
       || { tail -n 30 "$venv.pip.log" >&2; die "pip install -r $req failed (log: $venv.pip.log)"; }
     touch "$venv/.complete"
   fi
+  ephi_unlock
   export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"
 }
 
+# Two runs on one machine (a developer's and CI's, or two terminals) must not
+# build the same virtualenv or image at once: one waits for the other.
+ephi_lock() {
+  mkdir -p "$EPHI_CACHE_DIR"
+  exec 9>"$EPHI_CACHE_DIR/.lock-$1"
+  flock 9
+}
+ephi_unlock() { flock -u 9; exec 9>&-; }
+
 ephi_images() {
+  ephi_lock images
   "$EPHI_ROOT/lab/build-image.sh" bookworm
   "$EPHI_ROOT/lab/build-image.sh" trixie
+  ephi_unlock
 }
 
 # The SSH key the lab's admin account is reached with (never a production key).

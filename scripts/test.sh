@@ -85,6 +85,7 @@ stage_compat() {
   floor=$(sed -n 's/^requires_ansible: *">=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)
   [ -n "$floor" ] || die "cannot read the ansible-core floor from meta/runtime.yml"
   venv="$EPHI_CACHE_DIR/venv-core-$floor-ansible${EPHI_COMPAT_ANSIBLE:-9}"
+  ephi_lock compat-venv
   if [ ! -f "$venv/.complete" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -95,6 +96,7 @@ stage_compat() {
       || { tail -n 30 "$venv.pip.log" >&2; die "pip install ansible-core==$floor.* failed"; }
     touch "$venv/.complete"
   fi
+  ephi_unlock
   (
     export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"
     echo "ansible-core $(ansible --version | sed -n 's/.*core \([0-9.]*\).*/\1/p')"

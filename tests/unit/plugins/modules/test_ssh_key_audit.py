@@ -15,31 +15,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
-import contextlib
-import json
 import os
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.ephi.safeguards.plugins.modules import ssh_key_audit
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        args = dict(args or {})
-        args.setdefault('_ansible_remote_tmp', '/tmp')
-        args.setdefault('_ansible_keep_remote_files', False)
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'ssh_keys')
 Pw = collections.namedtuple('Pw', 'pw_name pw_passwd pw_uid pw_gid pw_gecos pw_dir pw_shell')
@@ -57,14 +41,6 @@ def fingerprint(name):
             if line.split()[2] == 'fixture-' + name:
                 return line.split()[1]
     raise KeyError(name)
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 @pytest.fixture
@@ -102,15 +78,8 @@ def host(tmp_path, monkeypatch):
             return (0, 'active\n', '') if args[2].endswith('.service') else (3, 'inactive\n', '')
         raise AssertionError(args)
 
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
+    patch_exit_fail(monkeypatch)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda self, name, required=False, opt_dirs=None: '/bin/systemctl' if name == 'systemctl' else '/usr/sbin/sshd')
     monkeypatch.setattr(ssh_key_audit.pwd, 'getpwall', lambda: list(homes.values()))

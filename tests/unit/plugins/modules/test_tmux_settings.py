@@ -13,8 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import json
 import os
 import shutil
 import socket
@@ -23,51 +21,17 @@ import tempfile
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.ephi.safeguards.plugins.modules import tmux_settings
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
 
 TMUX = shutil.which('tmux') if hasattr(shutil, 'which') else None
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason='tmux binary not installed on this host')
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        args = dict(args or {})
-        args.setdefault('_ansible_remote_tmp', '/tmp')
-        args.setdefault('_ansible_keep_remote_files', False)
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
 
 @pytest.fixture(autouse=True)
 def patch_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault('changed', False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        kwargs['failed'] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    patch_exit_fail(monkeypatch)
 
 
 def run_module(args, check=False, diff=False):
