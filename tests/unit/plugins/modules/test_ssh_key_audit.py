@@ -22,7 +22,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ephi.safeguards.plugins.modules import ssh_key_audit
-from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, patch_exit_fail, patch_module_args
 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'ssh_keys')
