@@ -18,6 +18,15 @@ CASES = [
     ("encrypted_logs_luks_size_mb", 10),
     ("encrypted_logs_mode", "0755"),
     ("encrypted_logs_group", "au ditors"),
+    ("encrypted_logs_mount_path", "/"),
+    ("encrypted_logs_mount_path", "/tmp/ephi"),
+    ("encrypted_logs_mount_path", "/home/alice/logs"),
+    ("encrypted_logs_backing_path", "/var/tmp/cipher"),
+    ("encrypted_logs_backing_path", "/dev/shm/cipher"),
+    ("encrypted_logs_backing_path", "/"),
+    ("encrypted_logs_key_dir", "/tmp"),
+    ("encrypted_logs_key_dir", "/home/admin/.keys"),
+    ("encrypted_logs_key_dir", "/"),
 ]
 
 

@@ -20,6 +20,10 @@ CASES = [
     ("tmux_extra_options", {"Not An Option": 1}),
     ("tmux_autostart_session_name", "a:b"),
     ("tmux_lock_key", "not a key"),
+    ("tmux_capture_retention_days", "six years"),
+    ("tmux_capture_retention_days", -1),
+    ("tmux_capture_retention_days", 0),
+    ("tmux_capture_retention_days", 1.5),
 ]
 
 

@@ -7,6 +7,7 @@ encrypted directory and what did not arrive anywhere else.
 """
 
 import json
+import subprocess
 import time
 import uuid
 
@@ -116,3 +117,46 @@ def test_closing_the_pipe_is_reported_as_drift(host):
     drift = [d for d in audit["drift"] if d["user"] == USER and d["option"] == "pane_pipe"]
     assert len(drift) == 1 and drift[0]["found"] == "0", audit["drift"]
     assert audit["changed"] is False
+
+
+def ssh_answers(host):
+    try:
+        return host.run("true").rc == 0
+    except RuntimeError:  # ssh exit 255: the instance is still starting
+        return False
+
+
+def close_ssh_master(host):
+    """Close the ControlPersist master that testinfra's ssh commands share (the
+    scenario's control_path): one from before the restart would hold a dead
+    connection, and a command multiplexed over it could hang."""
+    try:
+        ssh = host.backend.ansible_runner.get_host(host.backend.get_hostname()).backend
+        path, spec = ssh.controlpath, ssh.host
+    except AttributeError:  # not the ansible backend over ssh: nothing shared
+        return
+    if path:
+        cmd = ["ssh", "-o", "ControlPath=" + path.replace("%%", "%"), "-O", "exit"]
+        cmd += ["-p", str(spec.port)] if spec.port else []
+        cmd += ["-l", spec.user] if spec.user else []
+        subprocess.run(cmd + [spec.name], capture_output=True, timeout=15, check=False)
+
+
+def test_container_restart_mounts_again_and_capture_works_again(host):
+    # Last test of the file: it restarts the instance from the controller (the
+    # test process runs there, next to podman; the inventory name is the
+    # container name), so the boot-time unit must unlock and mount the
+    # directory again and the collector must pick up the new logins.
+    name = host.backend.get_hostname()
+    assert name.startswith("ephi-encrypted_logs-"), name
+    close_ssh_master(host)
+    subprocess.run(["podman", "restart", "-t", "5", name], check=True, timeout=120,
+                   capture_output=True, text=True)
+    assert wait_for(lambda: ssh_answers(host), timeout=90, interval=1), "no SSH 90 s after the restart"
+    assert wait_for(lambda: host.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs",
+                    timeout=30), host.run("systemctl status --no-pager ephi-encrypted-logs").stdout
+    login(host)
+    typed, marker = new_marker("restart")
+    type_line(host, typed)
+    assert wait_for(lambda: user_logs_with(host, marker), timeout=10), host.run("ls -laR %s" % MOUNT).stdout
+    assert host.run("grep -rl -- %s %s" % (marker, BACKING)).rc == 1

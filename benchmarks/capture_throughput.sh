@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Cost of session capture on pane output: one lab container converged with
+# the encrypted_logs and tmux roles, a user's detached tmux session runs
+# `cat` of a text file, timed until the shell is done, with the pane piped to
+# the collector (capture on) and after `tmux pipe-pane` closed the pipe
+# (capture off). Also times how long after the pane the last byte reached
+# the encrypted log. Prints a table and the ratio (target: on >= 0.8x off);
+# run as root after the README's set-up has run once:
+#   bash benchmarks/capture_throughput.sh [MiB] [rounds]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+ephi_setup >/dev/null
+mib=${1:-50} rounds=${2:-3}
+name=ephi-bench-capture port=22397 user=ephi-bench
+tmp=$(mktemp -d)
+cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+cleanup; mkdir -p "$tmp"
+podman run -d --name "$name" --label ephi.safeguards.lab=bench --systemd=always -p "127.0.0.1:$port:22" \
+  --device /dev/fuse --cap-add SYS_ADMIN \
+  -v "$EPHI_LAB_KEY.pub:/home/ephi-admin/.ssh/authorized_keys:ro" localhost/ephi-lab:bookworm /sbin/init >/dev/null
+
+# A collection path of our own (see benchmarks/aide.sh).
+mkdir -p "$tmp/collections/ansible_collections/ephi"
+ln -s "$EPHI_ROOT" "$tmp/collections/ansible_collections/ephi/safeguards"
+export ANSIBLE_COLLECTIONS_PATH=$tmp/collections
+printf '[defaults]\ninterpreter_python = auto_silent\n[ssh_connection]\npipelining = true\n' > "$tmp/ansible.cfg"
+export ANSIBLE_CONFIG=$tmp/ansible.cfg
+cat > "$tmp/inventory.yml" <<INV
+all: {hosts: {$name: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: $port, ansible_user: ephi-admin,
+  ansible_become: true, ansible_python_interpreter: /usr/bin/python3, ansible_ssh_private_key_file: $EPHI_LAB_KEY,
+  ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
+INV
+cat > "$tmp/play.yml" <<PLAY
+- name: Encrypted session capture, as in molecule/encrypted_logs
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Apply the encrypted_logs role
+      ansible.builtin.include_role:
+        name: ephi.safeguards.encrypted_logs
+    - name: Apply the tmux role with capture
+      ansible.builtin.include_role:
+        name: ephi.safeguards.tmux
+      vars:
+        tmux_autostart_exempt_users: [ephi-admin]
+    - name: Create the benchmark user
+      ansible.builtin.user:
+        name: $user
+        shell: /bin/bash
+        password: "*"
+PLAY
+ansible -i "$tmp/inventory.yml" all -m ansible.builtin.wait_for_connection -a timeout=60 >/dev/null
+ansible-playbook -i "$tmp/inventory.yml" "$tmp/play.yml" >/dev/null
+[ "$(podman exec "$name" findmnt -n -o FSTYPE --mountpoint /var/log/ephi)" = fuse.gocryptfs ] \
+  || { echo "ERROR: /var/log/ephi is not mounted with gocryptfs" >&2; exit 1; }
+podman exec "$name" sh -c "base64 -w 99 /dev/urandom | head -c $((mib * 1048576)) > /var/tmp/big && chmod 0644 /var/tmp/big"
+
+# One round: a fresh detached session, optionally with the pipe closed, then
+# `cat` timed in the pane until the shell signals; prints "pane_s log_s".
+measure() {  # on|off
+  podman exec -i "$name" env U="$user" MODE="$1" BYTES="$((mib * 1048576))" bash -s <<'ROUND'
+set -euo pipefail
+t() { runuser -u "$U" -- tmux "$@"; }
+dir=/var/log/ephi/$U
+t kill-server 2>/dev/null || true
+rm -rf "${dir:?}"/*
+t new-session -d -s bench -x 200 -y 50
+for i in $(seq 50); do [ "$(t display -p -t bench '#{pane_pipe}')" = 1 ] && break; sleep 0.1; done
+[ "$(t display -p -t bench '#{pane_pipe}')" = 1 ] || { echo "ERROR: the pane is not piped (capture hook)" >&2; exit 1; }
+if [ "$MODE" = off ]; then
+  t pipe-pane -t bench
+  [ "$(t display -p -t bench '#{pane_pipe}')" = 0 ] || { echo "ERROR: pipe-pane did not close the pipe" >&2; exit 1; }
+fi
+sleep 0.5
+before=$(du -sb "$dir" 2>/dev/null | cut -f1 || echo 0)
+t0=$(date +%s.%N)
+t send-keys -t bench 'cat /var/tmp/big; tmux wait-for -S done' Enter
+timeout 300 runuser -u "$U" -- tmux wait-for done
+t1=$(date +%s.%N)
+t2=$t1
+if [ "$MODE" = on ]; then  # until the log holds at least the file (the pty adds \r)
+  for i in $(seq 1200); do
+    [ "$(( $(du -sb "$dir" | cut -f1) - before ))" -ge "$BYTES" ] && break
+    sleep 0.1
+  done
+  t2=$(date +%s.%N)
+fi
+t kill-server
+python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('%.3f %.3f' % (b-a, c-b))" "$t0" "$t1" "$t2"
+ROUND
+}
+
+declare -a on off lag
+for r in $(seq "$rounds"); do
+  res=$(measure on); on+=("${res% *}"); lag+=("${res#* }")
+  res=$(measure off); off+=("${res% *}")
+done
+python3 - "$mib" "${on[*]}" "${off[*]}" "${lag[*]}" <<'PY'
+import statistics, sys
+mib = float(sys.argv[1])
+on, off, lag = ([float(x) for x in a.split()] for a in sys.argv[2:5])
+rate = lambda ts: mib / statistics.median(ts)
+print("| capture (cat of %d MiB in a detached pane) | times (s) | median MiB/s |" % mib)
+print("|---|---|---|")
+print("| on (piped to the collector, gocryptfs) | %s | %.1f |" % (" ".join("%.2f" % t for t in on), rate(on)))
+print("| off (pipe-pane closed) | %s | %.1f |" % (" ".join("%.2f" % t for t in off), rate(off)))
+ratio = rate(on) / rate(off)
+print()
+print("ratio on/off: %.2fx (target >= 0.8x): %s" % (ratio, "PASS" if ratio >= 0.8 else "FAIL"))
+print("log complete after the pane: median %.2f s (%s)" % (statistics.median(lag), " ".join("%.2f" % t for t in lag)))
+PY
+echo
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), podman $(podman --version | awk '{print $3}'), load:$(uptime | sed 's/.*load average://')"
