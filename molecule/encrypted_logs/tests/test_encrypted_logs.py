@@ -155,6 +155,9 @@ def test_container_restart_mounts_again_and_capture_works_again(host):
     assert wait_for(lambda: ssh_answers(host), timeout=90, interval=1), "no SSH 90 s after the restart"
     assert wait_for(lambda: host.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs",
                     timeout=30), host.run("systemctl status --no-pager ephi-encrypted-logs").stdout
+    # The capture socket comes up after the directory, with multi-user.target.
+    assert wait_for(lambda: host.run("systemctl is-active ephi-capture.socket").stdout.strip() == "active",
+                    timeout=30), host.run("systemctl status --no-pager ephi-capture.socket").stdout
     login(host)
     typed, marker = new_marker("restart")
     type_line(host, typed)
