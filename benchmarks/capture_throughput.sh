@@ -7,6 +7,7 @@
 # the encrypted log. Prints a table and the ratio (target: on >= 0.8x off);
 # run as root after the README's set-up has run once:
 #   bash benchmarks/capture_throughput.sh [MiB] [rounds]
+# EPHI_BENCH_KEEP=1 leaves the container (ephi-bench-capture) up for profiling.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 ephi_setup >/dev/null
@@ -14,7 +15,7 @@ mib=${1:-50} rounds=${2:-3}
 name=ephi-bench-capture port=22397 user=ephi-bench
 tmp=$(mktemp -d)
 cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+trap '[ "${EPHI_BENCH_KEEP:-0}" = 1 ] && rm -rf "$tmp" || cleanup' EXIT
 cleanup; mkdir -p "$tmp"
 podman run -d --name "$name" --label ephi.safeguards.lab=bench --systemd=always -p "127.0.0.1:$port:22" \
   --device /dev/fuse --cap-add SYS_ADMIN \

@@ -7,6 +7,7 @@ encrypted directory and what did not arrive anywhere else.
 """
 
 import json
+import shlex
 import subprocess
 import time
 import uuid
@@ -16,6 +17,7 @@ import pytest
 MOUNT = "/var/log/ephi"
 BACKING = "/var/lib/ephi-encrypted-logs/ciphertext"
 USER = "ephi-erin"
+PASSWORD = "Ephi-test-unlock-7"  # a throwaway test account in a throwaway container
 OUTER = "tmux -L ephi-test-outer -f /dev/null"
 
 
@@ -35,7 +37,7 @@ def login(host, name="erin"):
 
 
 def type_line(host, text, name="erin"):
-    host.check_output("%s send-keys -t %s %s Enter" % (OUTER, name, json.dumps(text)))
+    host.check_output("%s send-keys -t %s %s Enter" % (OUTER, name, shlex.quote(text)))
 
 
 def new_marker(kind):
@@ -117,6 +119,70 @@ def test_closing_the_pipe_is_reported_as_drift(host):
     drift = [d for d in audit["drift"] if d["user"] == USER and d["option"] == "pane_pipe"]
     assert len(drift) == 1 and drift[0]["found"] == "0", audit["drift"]
     assert audit["changed"] is False
+
+
+def events(host):
+    return host.run("journalctl --no-pager -o cat -t ephi-tmux-event").stdout
+
+
+def test_lock_and_unlock_are_events_without_content(host):
+    # A real lock (vlock, through the role's lock wrapper) and a real unlock
+    # with the user's password, typed into the locked terminal.
+    host.check_output("echo %s:%s | chpasswd" % (USER, PASSWORD))
+    login(host)
+    host.check_output("runuser -u %s -- tmux lock-session" % USER)
+    assert wait_for(lambda: "event=lock user=%s" % USER in events(host)), events(host)
+    assert wait_for(lambda: host.run("pgrep -u %s -f vlock" % USER).rc == 0)
+    type_line(host, "")
+    assert wait_for(lambda: "assword" in host.check_output("%s capture-pane -p -t erin" % OUTER))
+    type_line(host, PASSWORD)
+    assert wait_for(lambda: "event=unlock user=%s" % USER in events(host)), events(host)
+    unlock = [line for line in events(host).splitlines() if "event=unlock user=%s" % USER in line][-1]
+    assert unlock.endswith(" rc=0"), unlock
+    assert host.run("pgrep -u %s -f vlock" % USER).rc == 1
+
+
+def test_collector_restart_loses_nothing(host):
+    login(host)
+    # Numbered lines stream while every collector is stopped (as a restart or
+    # an upgrade does): the old collector keeps what it had taken, the client
+    # sends the rest to a new one, whose log is marked resumed=1.
+    type_line(host, "for i in $(seq 300); do echo ephi-seq-$i; sleep 0.01; done")
+    time.sleep(0.5)
+    host.check_output("systemctl stop 'ephi-capture@*.service'")
+    count = "cat %s/%s/*.log | grep -ao 'ephi-seq-[0-9][0-9]*' | sort -u | wc -l" % (MOUNT, USER)
+    assert wait_for(lambda: host.check_output(count) == "300", timeout=30), host.check_output(count)
+    heads = host.check_output("head -qn 1 %s/%s/*.log" % (MOUNT, USER))
+    assert " resumed=1" in heads, heads
+    assert "reason=collector-stopped" in host.check_output("cat %s/%s/*.log | grep -a '^# ephi-capture end'" % (MOUNT, USER))
+    assert host.check_output("runuser -u %s -- tmux list-panes -a -F '#{pane_pipe}'" % USER) == "1"
+    typed, marker = new_marker("resumed")
+    type_line(host, typed)
+    assert wait_for(lambda: user_logs_with(host, marker), timeout=10)
+
+
+def test_rotation_compresses_finished_logs_and_deletes_expired_ones(host):
+    userdir = "%s/%s" % (MOUNT, USER)
+    host.check_output("install -d -m 0750 %s" % userdir)
+    finished, busy, expired = ("%s/rotate-%s.log" % (userdir, kind) for kind in ("finished", "busy", "expired"))
+    token = uuid.uuid4().hex
+    for path in (finished, busy, expired):
+        host.check_output("printf 'rotate %s\\n' > %s && chmod 0640 %s" % (token, path, path))
+    host.check_output("touch -d '3 days ago' %s %s && touch -d '7 years ago' %s" % (finished, busy, expired))
+    # A log still open (a live session's collector) is left alone.
+    host.check_output("systemd-run --unit ephi-test-busy-log sh -c 'exec 3>>%s; sleep 300'" % busy)
+    try:
+        assert wait_for(lambda: busy in host.run(
+            "ls -l /proc/$(systemctl show -p MainPID --value ephi-test-busy-log)/fd").stdout)
+        host.check_output("systemctl start ephi-capture-rotate.service")
+        assert not host.file(finished).exists and not host.file(expired).exists
+        gz = host.file(finished + ".gz")
+        assert gz.exists and gz.user == "root" and gz.mode == 0o640
+        assert host.check_output("zcat %s" % gz.path) == "rotate %s" % token
+        assert host.file(busy).exists and not host.file(busy + ".gz").exists
+    finally:
+        host.run("systemctl stop ephi-test-busy-log")
+        host.run("rm -f %s/rotate-*" % userdir)
 
 
 def ssh_answers(host):
