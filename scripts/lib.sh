@@ -30,6 +30,21 @@ ephi_install_host_packages() {
     || die "apt-get install ${missing[*]} failed"
 }
 
+# Headless Chromium renders the HTML evidence report in the report tests. Only
+# that stage needs it, so it is installed there, and only when it is missing.
+ephi_install_report_packages() {
+  local missing=() p
+  for p in chromium fonts-dejavu-core; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing report test packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
 # podman on these kernels needs runc (crun fails on hybrid cgroups) and default
 # ulimits below the hard limit. We add a drop-in of our own and never edit a
 # containers.conf someone else wrote.

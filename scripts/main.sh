@@ -17,6 +17,7 @@ ansible-playbook -i "$inventory" playbooks/site.yml
 
 say "ansible-playbook playbooks/verify.yml (read-only evidence)"
 ansible-playbook -i "$inventory" playbooks/verify.yml -e ephi_report_dir="$EPHI_ROOT/ephi-reports"
-say "evidence report: $EPHI_ROOT/ephi-reports/evidence.json"
+say "evidence reports"
+printf '  %s\n' "$EPHI_ROOT"/ephi-reports/evidence.{json,html,junit.xml}
 lab/lab.sh status
 echo "The lab keeps running for inspection; remove it with: lab/lab.sh down"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite, staged cheap to dear: lint (seconds), collection build and
-# docs, ansible-test sanity and units, role input tests, then every Molecule
-# scenario on Debian 12 and 13 (minutes). Run as root on a Debian host:
+# docs, ansible-test sanity and units, role input tests, the evidence report
+# in headless Chromium, then every Molecule scenario on Debian 12 and 13
+# (minutes). Run as root on a Debian host:
 #   bash scripts/test.sh              everything (what CI runs)
 #   bash scripts/test.sh lint units   only some stages
 #   EPHI_SCENARIOS="tmux" bash scripts/test.sh molecule
@@ -16,7 +17,7 @@ cd "$EPHI_ROOT"
 export ANSIBLE_FORCE_COLOR=false PY_COLORS=0
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint build sanity units roles compat molecule)
+((${#stages[@]})) || stages=(lint build sanity units roles report compat molecule)
 passed=0 failed=0 results=()
 tmp=$(mktemp -d /tmp/ephi-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -112,6 +113,13 @@ stage_roles() {
   pytest -q -p no:cacheprovider tests/roles
 }
 
+# The evidence report: the Report play of verify.yml writes JSON, HTML and
+# JUnit XML from a real evidence fixture; headless Chromium renders the HTML.
+stage_report() {
+  ephi_install_report_packages
+  pytest -q -p no:cacheprovider tests/report
+}
+
 stage_molecule() {
   ephi_images
   ephi_check_podman localhost/ephi-lab:bookworm
@@ -125,7 +133,7 @@ stage_molecule() {
 }
 
 for stage in "${stages[@]}"; do
-  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles compat molecule)"
+  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles report compat molecule)"
   say "stage: $stage"
   start=$SECONDS
   # A subshell outside any `if`, so that `set -e` holds inside the stage.
