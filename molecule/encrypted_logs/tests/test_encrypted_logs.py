@@ -7,6 +7,7 @@ encrypted directory and what did not arrive anywhere else.
 """
 
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -183,6 +184,46 @@ def test_rotation_compresses_finished_logs_and_deletes_expired_ones(host):
     finally:
         host.run("systemctl stop ephi-test-busy-log")
         host.run("rm -f %s/rotate-*" % userdir)
+
+
+def run_role(host, tmp_path, **extra):
+    """Apply the encrypted_logs role to this instance only, as an operator would."""
+    play = tmp_path / "play.yml"
+    play.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - ansible.builtin.include_role:\n        name: ephi.safeguards.encrypted_logs\n")
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", host.backend.get_hostname(),
+           str(play), "-e", json.dumps(extra)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+
+
+# A second store on the same host (its own key directory, backing and mount
+# paths) reaches the backend checks; the lab's store itself holds gocryptfs logs.
+OTHER = {"encrypted_logs_key_dir": "/etc/ephi-other-keys", "encrypted_logs_mount_path": "/var/log/ephi-other"}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (dict(OTHER, encrypted_logs_backend="luks", encrypted_logs_backing_path="/var/lib/ephi-other/logs.luks"),
+     "luks needs the kernel's device-mapper"),
+    (dict(OTHER, encrypted_logs_backend="fscrypt", encrypted_logs_backing_path="/var/lib/ephi-other/store"),
+     "fscrypt cannot encrypt /var/log/ephi-other: it lies on a overlay filesystem"),
+    ({"encrypted_logs_backend": "fscrypt"}, "this host already holds logs encrypted with gocryptfs"),
+], ids=["luks-without-device-mapper", "fscrypt-on-overlayfs", "switching-backend"])
+def test_unusable_backend_is_refused_before_anything_changes(host, tmp_path, extra, message):
+    # LUKS needs device-mapper and fscrypt a filesystem with encryption support:
+    # neither exists in these containers, and switching backend on a host that
+    # holds logs would strand them. Each is refused with a message, and
+    # nothing on the host changes (no file under /etc, /usr/local, /var/lib,
+    # /var/log newer than a stamp taken before; the mount is still there).
+    stamp = "/run/ephi-test-stamp"
+    host.check_output("touch %s && sleep 1" % stamp)
+    run = run_role(host, tmp_path, **extra)
+    assert run.returncode != 0, run.stdout[-3000:]
+    out = " ".join((run.stdout + run.stderr).split())
+    assert message in out, out[-3000:]
+    changed = host.run("find /etc /usr/local /var/lib /var/log -xdev -newer %s -not -path '/var/log/journal/*' "
+                       "-not -path '/var/lib/systemd/*' -not -path '/var/log/ephi/*'" % stamp).stdout.split()
+    assert changed == [], changed
+    assert host.check_output("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT) == "fuse.gocryptfs"
 
 
 def ssh_answers(host):
