@@ -58,7 +58,9 @@ ansible-playbook -i "$tmp/inventory.yml" "$tmp/play.yml" >/dev/null
 podman exec "$name" sh -c "base64 -w 99 /dev/urandom | head -c $((mib * 1048576)) > /var/tmp/big && chmod 0644 /var/tmp/big"
 
 # One round: a fresh detached session, optionally with the pipe closed, then
-# `cat` timed in the pane until the shell signals; prints "pane_s log_s".
+# `cat` timed in the pane until the shell signals; prints "pane_s log_s cpu_s"
+# (cpu_s: CPU seconds the capture processes used meanwhile; unlike the wall
+# times it does not depend on what else the machine is doing).
 measure() {  # on|off
   podman exec -i "$name" env U="$user" MODE="$1" BYTES="$((mib * 1048576))" bash -s <<'ROUND'
 set -euo pipefail
@@ -75,6 +77,26 @@ if [ "$MODE" = off ]; then
 fi
 sleep 0.5
 before=$(du -sb "$dir" 2>/dev/null | cut -f1 || echo 0)
+# CPU seconds (user+system) of the capture path: client, collector, gocryptfs.
+cpu() {
+  python3 - <<'PY'
+import os
+tick = os.sysconf('SC_CLK_TCK')
+total = 0
+for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        with open('/proc/%s/stat' % pid) as fh:
+            stat = fh.read()
+    except OSError:
+        continue
+    comm = stat[stat.index('(') + 1:stat.rindex(')')]
+    if comm in ('ephi-capture-cl', 'ephi-capture-co', 'gocryptfs'):
+        fields = stat[stat.rindex(')') + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+print('%.2f' % (total / tick))
+PY
+}
+c0=$(cpu)
 t0=$(date +%s.%N)
 t send-keys -t bench 'cat /var/tmp/big; tmux wait-for -S done' Enter
 timeout 300 runuser -u "$U" -- tmux wait-for done
@@ -87,20 +109,21 @@ if [ "$MODE" = on ]; then  # until the log holds at least the file (the pty adds
   done
   t2=$(date +%s.%N)
 fi
+c1=$(cpu)
 t kill-server
-python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print('%.3f %.3f' % (b-a, c-b))" "$t0" "$t1" "$t2"
+python3 -c "import sys; a,b,c,d,e=map(float,sys.argv[1:]); print('%.3f %.3f %.2f' % (b-a, c-b, e-d))" "$t0" "$t1" "$t2" "$c0" "$c1"
 ROUND
 }
 
-declare -a on off lag
+declare -a on off lag cpu
 for r in $(seq "$rounds"); do
-  res=$(measure on); on+=("${res% *}"); lag+=("${res#* }")
-  res=$(measure off); off+=("${res% *}")
+  read -r pane log used < <(measure on); on+=("$pane"); lag+=("$log"); cpu+=("$used")
+  read -r pane log used < <(measure off); off+=("$pane")
 done
-python3 - "$mib" "${on[*]}" "${off[*]}" "${lag[*]}" <<'PY'
+python3 - "$mib" "${on[*]}" "${off[*]}" "${lag[*]}" "${cpu[*]}" <<'PY'
 import statistics, sys
 mib = float(sys.argv[1])
-on, off, lag = ([float(x) for x in a.split()] for a in sys.argv[2:5])
+on, off, lag, cpu = ([float(x) for x in a.split()] for a in sys.argv[2:6])
 rate = lambda ts: mib / statistics.median(ts)
 print("| capture (cat of %d MiB in a detached pane) | times (s) | median MiB/s |" % mib)
 print("|---|---|---|")
@@ -110,6 +133,8 @@ ratio = rate(on) / rate(off)
 print()
 print("ratio on/off: %.2fx (target >= 0.8x): %s" % (ratio, "PASS" if ratio >= 0.8 else "FAIL"))
 print("log complete after the pane: median %.2f s (%s)" % (statistics.median(lag), " ".join("%.2f" % t for t in lag)))
+print("CPU of the capture path (client, collector, gocryptfs): median %.2f s per %d MiB (%s)"
+      % (statistics.median(cpu), mib, " ".join("%.2f" % t for t in cpu)))
 PY
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), podman $(podman --version | awk '{print $3}'), load:$(uptime | sed 's/.*load average://')"
