@@ -14,7 +14,8 @@ import uuid
 import pytest
 
 LOCK_AFTER = 4
-LOCK_COMMAND = "/usr/bin/vlock"
+# The role wraps the lock program to log lock/unlock events (tmux_capture is on by default).
+LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
 OUTER = "tmux -L ephi-test-outer -f /dev/null"
 SSH = "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
 

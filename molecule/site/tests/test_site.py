@@ -1,0 +1,294 @@
+"""The fleet playbooks end to end: playbooks/verify.yml against the instances
+that playbooks/site.yml converged (molecule/site/converge.yml).
+
+The tests run the real verify playbook with ansible-playbook against the
+inventory Molecule generated, as an operator would, and read the evidence
+report it writes on the controller. Each playbook run is a module-scoped
+fixture that runs once for both hosts; the tests (one per host, as testinfra
+parametrizes them) read their host's part of it. The runs build on each
+other: verify, verify --check, then one break per safeguard on the Debian 13
+instance and verify again; the breaks are reverted when the module ends.
+"""
+
+import json
+import os
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VERIFY = os.path.join(REPO, "playbooks", "verify.yml")
+RECORD_KEYS = {"id", "safeguard", "hipaa", "stig", "check", "observed", "status"}
+
+# Every control the four roles report, in report order.
+CONTROLS = [
+    "encrypted-logs-mounted",
+    "encrypted-logs-backing-encrypted",
+    "encrypted-logs-key-protected",
+    "encrypted-logs-boot-unit",
+    "encrypted-logs-no-other-access",
+    "tmux-lock-policy",
+    "tmux-live-servers",
+    "tmux-autostart",
+    "tmux-not-a-shell",
+    "tmux-session-capture",
+    "ssh-key-policy-keys-only",
+    "ssh-key-policy-no-root-login",
+    "ssh-key-policy-strong-keys",
+    "ssh-key-policy-transport",
+    "ssh-key-policy-idle-logoff",
+    "ssh-key-policy-login-audit",
+    "ssh-key-policy-host-keys",
+    "ssh-key-policy-central-store",
+    "ssh-key-policy-no-weak-or-planted-keys",
+    "ssh-key-policy-emergency-access",
+    "aide-installed",
+    "aide-baseline",
+    "aide-scheduled-check",
+    "aide-check-clean",
+]
+# The scenario declares no break-glass account (ssh_key_policy_emergency_user).
+NOT_APPLICABLE = {"ssh-key-policy-emergency-access"}
+
+# The users made in prepare_tasks.yml, before the AIDE baseline.
+TMUX_USER = "ephi-tess"
+KEY_USER = "ephi-kim"
+MOUNT = "/var/log/ephi"
+MOUNT_UNIT = "ephi-encrypted-logs.service"
+# Sorts before the policy's 00-ephi-ssh-key-policy.conf ("d" < "e"), and sshd
+# keeps the first value it reads: this drop-in wins. (A drop-in sorting after
+# the policy's changes nothing; molecule/ssh_key_policy proves that.)
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/00-drift.conf"
+
+# One break per safeguard, and every control each break fails. A break may
+# rightly fail more than one control; each extra one is explained.
+BREAKS = {
+    # Automatic logoff: a user's ~/.tmux.conf switches the lock off, and her
+    # running server has it. (The file alone, with no server running, is not
+    # seen: the control audits live servers.)
+    "tmux-override": {"tmux-live-servers"},
+    # Authentication: a drop-in turns password logins back on.
+    "sshd-passwords": {
+        "ssh-key-policy-keys-only",
+        # Integrity: /etc/ssh is watched, so AIDE reports the added drop-in.
+        "aide-check-clean",
+    },
+    # Encryption at rest: the encrypted log directory is unmounted.
+    "unmounted": {
+        "encrypted-logs-mounted",
+        # "Holds only ciphertext" is proven by comparing the names in the
+        # plain view with the backing store; without the mount it is not
+        # proven, and the control fails rather than passes unproven.
+        "encrypted-logs-backing-encrypted",
+        # Audit controls: capture writes only into the mounted directory, so
+        # it is off while the directory is unmounted.
+        "tmux-session-capture",
+    },
+    # Authentication: a weak key (RSA 1024) in a user's own authorized_keys,
+    # a file sshd does not read under the policy: reported as planted.
+    "weak-key": {"ssh-key-policy-no-weak-or-planted-keys"},
+}
+
+
+class Run(object):
+    """One ansible-playbook run of verify.yml: the process, the json callback's
+    document and the evidence report it wrote."""
+
+    def __init__(self, proc, report, report_dir):
+        self.proc, self.report, self.report_dir = proc, report, report_dir
+        # Set by the fixture that made the breaks.
+        self.broken_host = self.weak_fp = None
+        path = os.path.join(report_dir, "evidence.json")
+        self.evidence = None
+        if os.path.exists(path):
+            with open(path) as fh:
+                self.evidence = json.load(fh)
+
+    def tail(self):
+        return "rc=%s\n%s\n%s" % (self.proc.returncode, self.proc.stdout[-3000:], self.proc.stderr[-2000:])
+
+    def records(self, host):
+        assert self.evidence is not None, self.tail()
+        return self.evidence[host]
+
+    def failing(self, host):
+        return {r["id"] for r in self.records(host) if r["status"] == "fail"}
+
+    def by_id(self, host):
+        return {r["id"]: r for r in self.records(host)}
+
+
+def verify(report_dir, *args):
+    """Run playbooks/verify.yml as an operator would, against Molecule's inventory."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], VERIFY,
+           "-e", "ephi_report_dir=%s" % report_dir] + list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200, check=False)
+    report = None
+    out = proc.stdout
+    if "{" in out:
+        # profile_tasks (enabled by the scenario's ansible.cfg) prints around the JSON document.
+        start = 0 if out.startswith("{") else out.index("\n{") + 1
+        report = json.JSONDecoder().raw_decode(out[start:])[0]
+    return Run(proc, report, str(report_dir))
+
+
+def name(host):
+    return host.backend.get_hostname()
+
+
+def wait_for(predicate, timeout=20.0, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def changes(run, host):
+    """(play, task, paths) of every result of HOST that reported a change."""
+    found = []
+    for play in run.report["plays"]:
+        for task in play["tasks"]:
+            res = task["hosts"].get(host)
+            if not res or not res.get("changed"):
+                continue
+            items = [i for i in res.get("results", [res]) if i.get("changed")]
+            found.append((play["play"]["name"], task["task"]["name"], [i.get("dest") or i.get("path") for i in items]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def broken_host():
+    """The Debian 13 instance: the one the breaks are made on."""
+    hosts = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("debian13")
+    assert len(hosts) == 1, hosts
+    return hosts[0]
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory):
+    return verify(tmp_path_factory.mktemp("verify"), "-e", "ephi_report_fail_on_findings=false")
+
+
+@pytest.fixture(scope="module")
+def checked(converged, tmp_path_factory):
+    return verify(tmp_path_factory.mktemp("verify-check"), "--check", "-e", "ephi_report_fail_on_findings=false")
+
+
+@pytest.fixture(scope="module")
+def broken(request, converged, checked, broken_host, tmp_path_factory):
+    """Break one control per safeguard on the Debian 13 instance, run verify
+    (failing hosts with findings, the default), and revert afterwards."""
+    target = testinfra.get_host("ansible://" + broken_host, ansible_inventory=request.config.option.ansible_inventory)
+    keydir = tmp_path_factory.mktemp("weak-key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-C", "weak-rsa1024",
+                    "-f", str(keydir / "id_rsa")], check=True, timeout=60)
+    weak_pub = (keydir / "id_rsa.pub").read_text().strip()
+    weak_fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "id_rsa.pub")], check=True, timeout=60,
+                             capture_output=True, text=True).stdout.split()[1]
+    try:
+        # Encryption at rest first: a tmux server started while the directory
+        # is mounted would hold a capture file open in it and keep it busy.
+        target.check_output("systemctl stop %s" % MOUNT_UNIT)
+        assert target.run("findmnt --mountpoint %s" % MOUNT).rc == 1
+        # Automatic logoff.
+        target.check_output("printf 'set -g lock-after-time 0\\n' > /home/%s/.tmux.conf && chown %s: /home/%s/.tmux.conf"
+                            % (TMUX_USER, TMUX_USER, TMUX_USER))
+        target.check_output("runuser -u %s -- tmux new-session -d -s work" % TMUX_USER)
+        assert target.check_output("runuser -u %s -- tmux show-options -gv lock-after-time" % TMUX_USER) == "0"
+        # Authentication: sshd -T (what the audit reads) shows what sshd loads
+        # on its next start or reload; the running sshd and the connection
+        # Ansible uses are left alone.
+        target.check_output("printf 'PasswordAuthentication yes\\n' > %s" % SSHD_DROPIN)
+        assert "passwordauthentication yes" in target.check_output(
+            "sshd -T -C user=%s,host=localhost,addr=127.0.0.1" % KEY_USER)
+        # A weak key in the user's own authorized_keys.
+        home = "/home/%s/.ssh" % KEY_USER
+        target.check_output("install -d -o %s -g %s -m 0700 %s && printf '%%s\\n' '%s' > %s/authorized_keys"
+                            " && chown %s: %s/authorized_keys && chmod 0600 %s/authorized_keys"
+                            % (KEY_USER, KEY_USER, home, weak_pub, home, KEY_USER, home, home))
+        run = verify(tmp_path_factory.mktemp("verify-broken"))
+        run.broken_host, run.weak_fp = broken_host, weak_fp
+        yield run
+    finally:
+        target.run("runuser -u %s -- tmux kill-server" % TMUX_USER)
+        target.run("pkill -KILL -u %s" % TMUX_USER)
+        target.run("rm -f /home/%s/.tmux.conf %s && rm -rf /home/%s/.ssh" % (TMUX_USER, SSHD_DROPIN, KEY_USER))
+        target.run("systemctl start %s" % MOUNT_UNIT)
+        wait_for(lambda: target.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs")
+
+
+def test_converged_host_passes_every_control(host, converged):
+    assert converged.proc.returncode == 0, converged.tail()
+    records = converged.records(name(host))
+    assert [r["id"] for r in records] == CONTROLS
+    for record in records:
+        assert set(record) == RECORD_KEYS, record
+    wanted = {c: "not_applicable" if c in NOT_APPLICABLE else "pass" for c in CONTROLS}
+    assert {r["id"]: r["status"] for r in records} == wanted, [
+        (r["id"], r["status"], r["observed"]) for r in records if r["status"] != wanted[r["id"]]]
+
+
+def test_verify_in_check_mode_changes_nothing_and_reports_the_same(host, converged, checked):
+    assert checked.proc.returncode == 0, checked.tail()
+    # The only changes are the report files written on the controller (the
+    # Report play's delegated tasks); nothing on the host changed or would
+    # have changed.
+    found = changes(checked, name(host))
+    stray = [c for c in found if not all(p and (p + "/").startswith(checked.report_dir + "/") for p in c[2])]
+    assert not stray, stray
+    assert checked.report["stats"][name(host)]["changed"] == len(found)
+    assert checked.report["stats"][name(host)]["failures"] == 0
+    assert checked.records(name(host)) == converged.records(name(host))
+
+
+def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
+    me = name(host)
+    expected = set().union(*BREAKS.values()) if me == broken.broken_host else set()
+    failing = broken.failing(me)
+    by_id = broken.by_id(me)
+    assert failing == expected, {
+        "unexpected": [(c, by_id[c]["observed"]) for c in failing - expected],
+        "missed": [(c, by_id[c]["observed"]) for c in expected - failing],
+    }
+    assert {r["id"] for r in broken.records(me) if r["status"] == "not_applicable"} == NOT_APPLICABLE
+    # The report names what was broken.
+    if me == broken.broken_host:
+        assert by_id["encrypted-logs-mounted"]["observed"] == "not mounted"
+        assert "NOT mounted" in by_id["tmux-session-capture"]["observed"]
+        assert "%s lock-after-time 0" % TMUX_USER in by_id["tmux-live-servers"]["observed"]
+        assert "PasswordAuthentication is yes" in by_id["ssh-key-policy-keys-only"]["observed"]
+        assert "/home/%s/.ssh/authorized_keys %s" % (KEY_USER, broken.weak_fp) in \
+            by_id["ssh-key-policy-no-weak-or-planted-keys"]["observed"]
+        assert SSHD_DROPIN in by_id["aide-check-clean"]["observed"]
+    # The run fails the broken host, and only it (ephi_report_fail_on_findings
+    # defaults to true), after writing the report.
+    assert broken.proc.returncode == 2, broken.tail()
+    assert broken.report["stats"][me]["failures"] == (1 if me == broken.broken_host else 0)
+
+
+def test_junit_report_counts_the_failures(host, broken):
+    # evidence.junit.xml and evidence.html are optional here: only checked
+    # when this verify.yml writes them.
+    path = os.path.join(broken.report_dir, "evidence.junit.xml")
+    if not os.path.exists(path):
+        pytest.skip("verify.yml writes no evidence.junit.xml")
+    root = ET.parse(path).getroot()
+    evidence = broken.evidence
+    assert int(root.get("failures")) == sum(len(broken.failing(h)) for h in evidence)
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == set(evidence)
+    suite = suites[name(host)]
+    assert int(suite.get("tests")) == len(CONTROLS)
+    assert int(suite.get("failures")) == len(broken.failing(name(host)))
+    assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None} == broken.failing(name(host))
+    html = os.path.join(broken.report_dir, "evidence.html")
+    if os.path.exists(html):
+        with open(html) as fh:
+            assert name(host) in fh.read()
