@@ -264,7 +264,7 @@ def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
         assert "NOT mounted" in by_id["tmux-session-capture"]["observed"]
         assert "%s lock-after-time 0" % TMUX_USER in by_id["tmux-live-servers"]["observed"]
         assert "PasswordAuthentication is yes" in by_id["ssh-key-policy-keys-only"]["observed"]
-        assert "/home/%s/.ssh/authorized_keys %s" % (KEY_USER, broken.weak_fp) in \
+        assert "/home/%s/.ssh/authorized_keys %s (RSA key has 1024 bits, fewer than 3072)" % (KEY_USER, broken.weak_fp) in \
             by_id["ssh-key-policy-no-weak-or-planted-keys"]["observed"]
         assert SSHD_DROPIN in by_id["aide-check-clean"]["observed"]
     # The run fails the broken host, and only it (ephi_report_fail_on_findings
