@@ -55,6 +55,10 @@ stage_build() {
   done
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i localhost, ephi.safeguards.site >/dev/null
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i localhost, ephi.safeguards.verify >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i localhost, ephi.safeguards.pull >/dev/null
+  # The example fleet inventory (docs/fleet.md) parses and the playbooks take it.
+  ansible-inventory -i docs/examples/inventory --list >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-playbook --syntax-check -i docs/examples/inventory ephi.safeguards.site >/dev/null
   echo "collection tarball builds, installs and resolves by FQCN"
 }
 
