@@ -22,14 +22,14 @@ ephi_setup >/dev/null
 
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(1 4 8)
-strategies=(${EPHI_BENCH_STRATEGIES:-linear mitogen_linear})
+read -r -a strategies <<< "${EPHI_BENCH_STRATEGIES:-linear mitogen_linear}"
 suite=${EPHI_BENCH_SUITE:-bookworm}
 mitogen_version=0.3.54
 label=ephi.safeguards.lab=bench-site
 port_base=22400 max_hosts=8 play_timeout=3600
 out=${EPHI_BENCH_OUT:-$EPHI_CACHE_DIR/bench-site/$(date -u +%Y%m%dT%H%M%SZ)}
 for n in "${sizes[@]}"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] && ((n <= max_hosts)) || die "host counts must be 1..$max_hosts, got '$n'"
+  if ! [[ "$n" =~ ^[1-9][0-9]*$ ]] || ((n > max_hosts)); then die "host counts must be 1..$max_hosts, got '$n'"; fi
 done
 case "$suite" in bookworm|trixie|mixed) ;; *) die "EPHI_BENCH_SUITE must be bookworm, trixie or mixed" ;; esac
 
@@ -39,9 +39,9 @@ fi
 tmp=$(mktemp -d /tmp/ephi-bench-site.XXXXXX)
 mkdir -p "$out"
 remove_containers() {
-  local ids
-  ids=$(podman ps -a --filter "label=$label" --format '{{ .Names }}')
-  [ -z "$ids" ] || podman rm -f -t 2 $ids >/dev/null 2>&1 || true
+  local -a ids
+  mapfile -t ids < <(podman ps -a --filter "label=$label" --format '{{ .Names }}')
+  ((${#ids[@]} == 0)) || podman rm -f -t 2 "${ids[@]}" >/dev/null 2>&1 || true
 }
 cleanup() { remove_containers; rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -174,7 +174,14 @@ for strategy in "${strategies[@]}"; do
     run "$strategy" "$n" converge site.yml
     run "$strategy" "$n" rerun site.yml
     run "$strategy" "$n" verify verify.yml -e "ephi_report_dir=$tmp/reports-$strategy-$n" -e ephi_report_fail_on_findings=false
-    cp "$tmp/reports-$strategy-$n/evidence.json" "$out/evidence-$strategy-$n.json" 2>/dev/null || true
+    cp "$tmp/reports-$strategy-$n/evidence.json" "$out/evidence-$strategy-$n.json"
+    python3 - "$out/evidence-$strategy-$n.json" >&2 <<'PY'
+import json, sys
+evidence = json.load(open(sys.argv[1]))
+records = [r for controls in evidence.values() for r in controls]
+print("  evidence: %d hosts, %d controls, %d fail, %d hosts without evidence" % (
+    len(evidence), len(records), sum(r["status"] == "fail" for r in records), sum(not c for c in evidence.values())))
+PY
   done
 done
 remove_containers

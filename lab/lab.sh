@@ -25,12 +25,13 @@ up() {
   mkdir -p "$(dirname "$inventory")"
   {
     echo "# Written by lab/lab.sh: the local lab as an Ansible inventory."
+    echo "---"
     echo "all:"
     echo "  vars:"
     echo "    ansible_connection: ssh"
     echo "    ansible_host: 127.0.0.1"
     echo "    ansible_user: ephi-admin"
-    echo "    ansible_become: true"
+    echo "    ansible_host_key_checking: false"
     echo "    ansible_python_interpreter: /usr/bin/python3"
     echo "    ansible_ssh_private_key_file: $key"
     echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -42,6 +43,9 @@ up() {
       ours "$name" || { echo "ERROR: a container named $name exists and was not created by the lab; not touching it" >&2; exit 1; }
       [ "$(podman container inspect --format '{{ .State.Running }}' "$name")" = true ] || podman start "$name" >/dev/null
     else
+      # A new container has no AIDE database: a controller record left from an
+      # earlier container of that name would rightly be reported as tampering.
+      rm -f "$here/inventory/aide-baselines/$name.aide.db.sha512"
       podman run -d --name "$name" --hostname "$name" --label "$label" --systemd=always \
         --device /dev/fuse --cap-add SYS_ADMIN \
         -p "127.0.0.1:$port:22" -v "$key.pub:/home/ephi-admin/.ssh/authorized_keys:ro" \
@@ -49,7 +53,9 @@ up() {
           echo "ERROR: podman could not start $name; try: podman run --rm --systemd=always localhost/ephi-lab:$suite /bin/true" >&2
           exit 1; }
     fi
-    printf '    %s:\n      ansible_port: %s\n      ephi_lab_suite: %s\n' "$name" "$port" "$suite" >> "$inventory.tmp"
+    # become per host, not for `all`: the implicit localhost (delegate_to:
+    # localhost tasks) inherits `all` and would run sudo on the controller.
+    printf '    %s:\n      ansible_port: %s\n      ansible_become: true\n      ephi_lab_suite: %s\n' "$name" "$port" "$suite" >> "$inventory.tmp"
   done
   mv "$inventory.tmp" "$inventory"
   echo "lab is up: ${#hosts[@]} hosts, inventory $inventory"
@@ -59,7 +65,7 @@ down() {
   local ids
   ids=$(podman ps -a --filter "label=$label" --format '{{ .Names }}')
   [ -z "$ids" ] || podman rm -f -t 5 $ids >/dev/null
-  rm -f "$inventory"
+  rm -f "$inventory" "$here"/inventory/aide-baselines/ephi-lab-*.aide.db.sha512
   echo "lab removed${ids:+: }$(echo $ids)"
 }
 

@@ -11,6 +11,8 @@ export ANSIBLE_CONFIG="$EPHI_ROOT/lab/ansible.cfg"
 say "starting the lab"
 lab/lab.sh up
 inventory=lab/inventory/hosts.yml
+# Freshly started containers take a few seconds to bring sshd up.
+ansible -i "$inventory" all -m ansible.builtin.wait_for_connection -a timeout=120 >/dev/null
 
 say "ansible-playbook playbooks/site.yml (apply)"
 ansible-playbook -i "$inventory" playbooks/site.yml
