@@ -17,33 +17,27 @@ ephi_require_host() {
   [ -r /etc/debian_version ] || die "this needs a Debian host; /etc/debian_version is missing"
 }
 
-ephi_install_host_packages() {
-  local missing=() p
-  for p in "${EPHI_HOST_PACKAGES[@]}"; do
+# Installs the Debian packages named after WHAT (a label for the message) that
+# are missing; apt-get update only when something is.
+ephi_apt_install() {
+  local what=$1 missing=() p
+  shift
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
-  say "installing host packages: ${missing[*]}"
+  say "installing $what: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install ${missing[*]} failed"
 }
 
+ephi_install_host_packages() { ephi_apt_install "host packages" "${EPHI_HOST_PACKAGES[@]}"; }
+
 # Headless Chromium renders the HTML evidence report in the report tests. Only
 # that stage needs it, so it is installed there, and only when it is missing.
-ephi_install_report_packages() {
-  local missing=() p
-  for p in chromium fonts-dejavu-core; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  say "installing report test packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
-}
+ephi_install_report_packages() { ephi_apt_install "report test packages" chromium fonts-dejavu-core; }
 
 # podman on these kernels needs runc (crun fails on hybrid cgroups) and default
 # ulimits below the hard limit. We add a drop-in of our own and never edit a
