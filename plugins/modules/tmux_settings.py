@@ -140,7 +140,14 @@ notes:
   - Per-user C(~/.tmux.conf) files can override system wide settings. tmux cannot lock an
     option; users can change options in their own servers at any time. Use O(live=audit)
     regularly to detect such drift.
-  - Running as root is needed to audit or enforce the servers of other users.
+  - Running as root is needed to audit or enforce the servers of other users. Root never runs
+    a tmux client itself in a user's server (a tmux server can make its client run commands
+    and write files): every client runs with the socket owner's uid, gid and groups, a clean
+    environment, no terminal and a time limit, and only for a socket whose directory belongs
+    to that same user and is writable by no one else. Other sockets are reported as
+    V(unsafe) in RV(servers) and RV(unexamined) and never connected to.
+  - A server that could not be examined never fails the module (one user must not be able
+    to stop enforcement for everyone); it is listed in RV(unexamined) and warned about.
 seealso:
   - name: tmux manual page
     description: Options, scopes and configuration syntax of tmux.
@@ -245,12 +252,24 @@ fixed:
 servers:
   description:
     - Probed sockets. C(status) is V(running), V(stale) (dead server), V(denied) (no
-      permission to connect) or V(error) (C(msg) holds tmux's message).
+      permission to connect), V(unsafe) (socket or directory not owned by one user alone;
+      never connected to), V(timeout) (the server did not answer in time) or V(error)
+      (C(msg) holds tmux's message).
   returned: always
   type: list
   elements: dict
   sample: [{"socket": "/tmp/tmux-1000/default", "user": "alice", "uid": 1000,
             "status": "running"}]
+unexamined:
+  description:
+    - The entries of RV(servers) that could not be examined (any status but V(running) and
+      V(stale)). For an audit these are findings, not passes.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"socket": "/tmp/tmux-1001/default", "user": "bob", "uid": 1001,
+            "status": "unsafe", "msg": "socket directory is writable by group or others (mode 0777)"}]
+  version_added: 1.1.0
 stale_sockets:
   description: Sockets without a live server behind them (connection refused).
   returned: always
@@ -269,11 +288,8 @@ backup_file:
   sample: /etc/tmux.conf.12345.2024-01-01@12:00:00~
 '''
 
-import glob
 import os
-import pwd
 import shutil
-import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -299,11 +315,13 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     resolve_scopes,
     to_tmux_value,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_live import (
+    EXAMINED,
+    LiveError,
+    live_candidates,
+)
 
 ENV = {'LANG': 'C', 'LC_ALL': 'C'}
-
-STALE_MARKERS = ('no server running on', 'Connection refused', 'server exited unexpectedly')
-DENIED_MARKERS = ('access not allowed', 'Permission denied')
 
 
 class ScratchServer(object):
@@ -395,198 +413,6 @@ class ScratchServer(object):
         if rc != 0:
             return []
         return parse_list_keys_line(out)
-
-
-def escape_argv_value(value):
-    """tmux treats an argv argument ending in ';' as a command separator."""
-    if value.endswith(';') and not value.endswith('\\;'):
-        return value[:-1] + '\\;'
-    return value
-
-
-class LiveServer(object):
-    """A tmux server found through its socket."""
-
-    def __init__(self, module, tmux_bin, socket_path, uid):
-        self.module = module
-        self.tmux_bin = tmux_bin
-        self.socket = socket_path
-        self.uid = uid
-        try:
-            pw_entry = pwd.getpwuid(uid)
-            self.user = pw_entry.pw_name
-            self.gid = pw_entry.pw_gid
-        except KeyError:
-            self.user = str(uid)
-            self.gid = None
-        self.prefix = []
-        self.hook_fixes = {}
-        self.status = None
-        self.msg = None
-
-    def info(self):
-        data = {'socket': self.socket, 'user': self.user, 'uid': self.uid,
-                'status': self.status}
-        if self.msg:
-            data['msg'] = self.msg
-        return data
-
-    def run(self, args):
-        rc, out, err = self.module.run_command(
-            self.prefix + [self.tmux_bin, '-S', self.socket] + list(args),
-            environ_update=ENV)
-        return rc, to_text(out), to_text(err)
-
-    def _owner_prefix(self):
-        setpriv = self.module.get_bin_path('setpriv')
-        if setpriv and self.gid is not None:
-            return [setpriv, '--reuid=%d' % self.uid, '--regid=%d' % self.gid,
-                    '--init-groups']
-        runuser = self.module.get_bin_path('runuser')
-        if runuser and self.user != str(self.uid):
-            return [runuser, '-u', self.user, '--']
-        return None
-
-    def probe(self):
-        """Set ``status``; fall back to running the client as the owner."""
-        rc, out, err = self.run(['list-sessions', '-F', '#{session_id}'])
-        if rc != 0 and any(m in err for m in DENIED_MARKERS) and os.geteuid() == 0 \
-                and self.uid != 0:
-            prefix = self._owner_prefix()
-            if prefix:
-                self.prefix = prefix
-                rc, out, err = self.run(['list-sessions', '-F', '#{session_id}'])
-        if rc == 0:
-            self.status = 'running'
-        elif any(m in err for m in STALE_MARKERS):
-            self.status = 'stale'
-        elif any(m in err for m in DENIED_MARKERS):
-            self.status = 'denied'
-            self.msg = err.strip()
-        else:
-            self.status = 'error'
-            self.msg = (err or out).strip()
-        return self.status
-
-    def _lines(self, args):
-        rc, out, err = self.run(args)
-        if rc != 0:
-            raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
-                                                          err.strip()))
-        result = []
-        for line in out.splitlines():
-            parts = line.split(' ', 1)
-            if len(parts) == 2:
-                result.append(parts)
-        return result
-
-    def _show(self, args):
-        rc, out, err = self.run(['show-options'] + list(args))
-        if rc != 0:
-            raise LiveError('tmux show-options %s on %s failed: %s' % (
-                ' '.join(args), self.socket, err.strip()))
-        return parse_show_options(out)
-
-    def read(self, scopes):
-        """Return the structure expected by :func:`compute_drift`."""
-        found = {'global': {}, 'local': []}
-        for scope in scopes:
-            found['global'][scope] = self._show([SCOPE_SHOW_FLAGS[scope]])
-        if 'session' in scopes:
-            for tid, name in self._lines(['list-sessions', '-F',
-                                          '#{session_id} #{session_name}']):
-                found['local'].append({'scope': 'session', 'target': name, 'tid': tid,
-                                       'values': self._show(['-t', tid])})
-        if 'window' in scopes:
-            seen = set()
-            for tid, name in self._lines(['list-windows', '-a', '-F',
-                                          '#{window_id} #{session_name}:#{window_index}']):
-                if tid in seen:
-                    continue
-                seen.add(tid)
-                found['local'].append({'scope': 'window', 'target': name, 'tid': tid,
-                                       'values': self._show(['-w', '-t', tid])})
-            for tid, name in self._lines(
-                    ['list-panes', '-a', '-F',
-                     '#{pane_id} #{session_name}:#{window_index}.#{pane_index}']):
-                if tid in seen:
-                    continue
-                seen.add(tid)
-                found['local'].append({'scope': 'pane', 'target': name, 'tid': tid,
-                                       'values': self._show(['-p', '-t', tid])})
-        return found
-
-    def read_hooks(self):
-        rc, out, err = self.run(['show-hooks', '-g'])
-        if rc != 0:
-            raise LiveError('tmux show-hooks -g on %s failed: %s' % (self.socket, err.strip()))
-        return parse_show_hooks(out)
-
-    def read_pipes(self):
-        rc, out, err = self.run(['list-panes', '-a', '-F',
-                                 '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'])
-        if rc != 0:
-            raise LiveError('tmux list-panes on %s failed: %s' % (self.socket, err.strip()))
-        panes = []
-        for line in out.splitlines():
-            parts = line.split(' ', 2)
-            if len(parts) == 3:
-                panes.append(tuple(parts))
-        return panes
-
-    def fix(self, item):
-        name = item['option']
-        if item['scope'] in ('hook', 'pane') and name in (self.hook_fixes or {}):
-            args = self.hook_fixes[name](item)
-            rc, out, err = self.run(args)
-            if rc != 0:
-                raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
-                                                              err.strip()))
-            return
-        if item['target'] == 'global':
-            args = ['set-option', SCOPE_SHOW_FLAGS[item['scope']], name,
-                    escape_argv_value(item['wanted'])]
-        else:
-            flag = {'session': [], 'window': ['-w'], 'pane': ['-p']}[item['scope']]
-            args = ['set-option', '-u'] + flag + ['-t', item['tid'], name]
-        rc, out, err = self.run(args)
-        if rc != 0:
-            raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
-                                                          err.strip()))
-
-
-class LiveError(Exception):
-    pass
-
-
-def find_sockets(patterns):
-    """Return ``[(path, uid)]`` of the unix sockets under ``patterns``."""
-    found = []
-    seen = set()
-    for pattern in patterns:
-        for entry in sorted(glob.glob(pattern)) or []:
-            candidates = []
-            try:
-                st = os.lstat(entry)
-            except OSError:
-                continue
-            if stat.S_ISSOCK(st.st_mode):
-                candidates.append(entry)
-            elif stat.S_ISDIR(st.st_mode):
-                try:
-                    names = sorted(os.listdir(entry))
-                except OSError:
-                    continue
-                candidates.extend(os.path.join(entry, n) for n in names)
-            for path in candidates:
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                if stat.S_ISSOCK(st.st_mode) and path not in seen:
-                    seen.add(path)
-                    found.append((path, st.st_uid))
-    return found
 
 
 def read_file(module, path):
@@ -746,7 +572,13 @@ def server_drift(server, scopes, options, hooks, require_pipe):
 
 
 def live_servers(module, tmux_bin, options, mode, result, hooks=None):
-    """Audit/enforce running servers; fills result['drift'/'fixed'/...]."""
+    """Audit/enforce running servers; fills result['drift'/'fixed'/...].
+
+    Every client runs as the socket's owner (module_utils.tmux_live); a
+    server that could not be examined is listed in ``result['unexamined']``
+    (a finding for the evidence), never a reason to fail the run: one user
+    must not be able to stop enforcement for everyone else.
+    """
     scopes = sorted(set(spec['scope'] for spec in options.values()))
     hooks = hooks or {}
     require_pipe = module.params.get('require_pipe')
@@ -758,12 +590,11 @@ def live_servers(module, tmux_bin, options, mode, result, hooks=None):
     diff_before = []
     diff_after = []
     errors = []
-    for socket_path, uid in find_sockets(module.params['socket_dirs']):
-        server = LiveServer(module, tmux_bin, socket_path, uid)
-        status = server.probe()
-        if status == 'stale':
+    for server in live_candidates(module.params['socket_dirs'], tmux_bin):
+        socket_path, uid = server.socket, server.uid
+        if server.status == 'stale':
             result['stale_sockets'].append(socket_path)
-        if status != 'running':
+        if server.status != 'running':
             result['servers'].append(server.info())
             continue
         server.hook_fixes = fixes
@@ -812,6 +643,12 @@ def live_servers(module, tmux_bin, options, mode, result, hooks=None):
             errors.append('%s: drift remains after enforcing: %s' % (
                 socket_path, ', '.join('%s (%s %s)' % (r['option'], r['scope'], r['target'])
                                        for r in remaining)))
+    result['unexamined'] = [s for s in result['servers'] if s['status'] not in EXAMINED]
+    if result['unexamined']:
+        module.warn('%d tmux server(s) could not be examined: %s' % (
+            len(result['unexamined']), '; '.join('%s (%s): %s %s' % (
+                s['socket'], s['user'], s['status'], s.get('msg', ''))
+                for s in result['unexamined'])))
     return diff_before, diff_after, errors
 
 
@@ -866,6 +703,7 @@ def main():
     rc, version, err = module.run_command([tmux_bin, '-V'], environ_update=ENV)
     result = dict(changed=False, path=path, file_changed=False, changes=[], options={},
                   bindings={}, hooks={}, drift=[], fixed=[], servers=[], stale_sockets=[],
+                  unexamined=[],
                   tmux_version=to_text(version).strip())
 
     original = read_file(module, path)

@@ -24,6 +24,16 @@ CASES = [
     ("tmux_capture_retention_days", -1),
     ("tmux_capture_retention_days", 0),
     ("tmux_capture_retention_days", 1.5),
+    # Issue 10: STIG maximum, a lock program that cannot be found, capture paths
+    # that break unit files or miss the encrypted directory, a missing group.
+    ("tmux_lock_after_time", 901),
+    ("tmux_lock_command", "vlock"),
+    ("tmux_lock_command", ""),
+    ("tmux_capture_dir", "/var/log/e phi"),
+    ("tmux_capture_dir", "/var/log/ephi\nExecStart=/bin/sh"),
+    ("tmux_capture_dir", "/var/log/../tmp"),
+    ("tmux_capture_group", "ephi-no-such-group"),
+    ("tmux_capture_group", "a b"),
 ]
 
 
@@ -44,3 +54,14 @@ def test_good_values_pass_validation(run_play):
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]
     assert "check_vars | Validate role variables" in names, names
+
+
+def test_capture_dir_must_be_the_encrypted_directory(run_play, expect_validation_failure):
+    proc, results = run_play({"tmux_capture_dir": "/srv/plain", "encrypted_logs_mount_path": "/var/log/ephi"})
+    expect_validation_failure(proc, results, "tmux_capture_dir")
+
+
+def test_lock_time_above_stig_with_reason_passes(run_play):
+    proc, results = run_play({"tmux_lock_after_time": 1200,
+                              "tmux_lock_after_time_over_stig_reason": "kiosk exception, risk accepted"})
+    assert proc.returncode == 0, proc.stdout[-2000:]

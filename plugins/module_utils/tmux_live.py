@@ -1,0 +1,417 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Talking to users' running tmux servers without lending them root.
+
+A tmux client obeys its server: the server can make it run a shell command
+(``MSG_SHELL``) or open and write any file (``MSG_WRITE_OPEN``: ``save-buffer``,
+``display-message`` into a file, hooks...). A client run by root is therefore
+a root shell for whoever controls the server. So:
+
+* a server is only ever reached by a client running with the credentials of
+  the socket's owner (real and effective uid and gid, that user's
+  supplementary groups), a clean environment, no terminal, ``/`` never as
+  working directory, bounded time and bounded output;
+* only sockets whose directory and socket belong to that same uid and whose
+  directory no one else can write are reached at all (another user could
+  otherwise swap the socket for their own server between the check and the
+  connect). The directory is opened once (no symlink followed), checked on
+  the open descriptor, and the client connects relative to it, so the path
+  cannot be changed under it;
+* anything else is reported with the reason and never connected to.
+
+The checks are pure functions over ``os.stat_result``-like values
+(:func:`socket_verdict`), unit-tested without any server.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import glob
+import os
+import pwd
+import select
+import signal
+import stat
+import subprocess
+import time
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
+    SCOPE_SHOW_FLAGS,
+    parse_show_hooks,
+    parse_show_options,
+)
+
+CLIENT_ENV = {'LANG': 'C', 'LC_ALL': 'C', 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}
+CLIENT_TIMEOUT = 5.0
+CLIENT_OUTPUT_LIMIT = 4 * 1024 * 1024
+# After this many time-outs from one user's servers, that user's remaining
+# servers are reported unexamined without waiting for each of them.
+TIMEOUTS_PER_UID = 2
+
+STALE_MARKERS = ('no server running on', 'Connection refused', 'server exited unexpectedly')
+DENIED_MARKERS = ('access not allowed', 'Permission denied')
+
+# Statuses of a server; only 'running' and 'stale' mean it was examined.
+EXAMINED = ('running', 'stale')
+
+
+class LiveError(Exception):
+    """A tmux command on a live server failed."""
+
+
+def socket_verdict(dir_st, sock_st):
+    """Return ``None`` if a socket may be reached as its owner, else why not.
+
+    ``dir_st`` is the ``lstat`` of the directory holding the socket and
+    ``sock_st`` the ``lstat`` of the socket itself (or ``None``).
+    """
+    if dir_st is None:
+        return 'socket directory vanished'
+    if stat.S_ISLNK(dir_st.st_mode):
+        return 'socket directory is a symbolic link'
+    if not stat.S_ISDIR(dir_st.st_mode):
+        return 'socket directory is not a directory'
+    if sock_st is None:
+        return 'socket vanished'
+    if not stat.S_ISSOCK(sock_st.st_mode):
+        return 'not a socket'
+    if dir_st.st_uid != sock_st.st_uid:
+        return 'socket owned by uid %d in a directory owned by uid %d' % (
+            sock_st.st_uid, dir_st.st_uid)
+    if dir_st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return 'socket directory is writable by group or others (mode %04o)' % (
+            stat.S_IMODE(dir_st.st_mode))
+    return None
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def find_sockets(patterns):
+    """Return the candidate sockets under ``patterns`` (globs).
+
+    A pattern may name directories (each unix socket directly inside is a
+    candidate) or sockets. Each entry is a dict with ``path``, ``dir``,
+    ``name``, ``uid`` and ``unsafe`` (``None`` or the reason it must not be
+    reached).
+    """
+    found = []
+    seen = set()
+    for pattern in patterns:
+        for entry in sorted(glob.glob(pattern)):
+            st = _lstat(entry)
+            if st is None:
+                continue
+            if stat.S_ISSOCK(st.st_mode):
+                paths = [entry]
+            elif stat.S_ISDIR(st.st_mode):
+                try:
+                    paths = [os.path.join(entry, n) for n in sorted(os.listdir(entry))]
+                except OSError:
+                    continue
+            else:
+                continue
+            for path in paths:
+                sock_st = _lstat(path)
+                if sock_st is None or not stat.S_ISSOCK(sock_st.st_mode) or path in seen:
+                    continue
+                seen.add(path)
+                directory = os.path.dirname(path)
+                found.append({'path': path, 'dir': directory, 'name': os.path.basename(path),
+                              'uid': sock_st.st_uid,
+                              'unsafe': socket_verdict(_lstat(directory), sock_st)})
+    return found
+
+
+class Credentials(object):
+    """Who a client runs as: uid, gid, supplementary groups, user name."""
+
+    def __init__(self, uid, gid, groups, user):
+        self.uid = uid
+        self.gid = gid
+        self.groups = list(groups)
+        self.user = user
+
+    @classmethod
+    def for_uid(cls, uid, fallback_gid):
+        """The passwd identity of ``uid``; without one, ``fallback_gid`` only."""
+        try:
+            entry = pwd.getpwuid(uid)
+        except KeyError:
+            return cls(uid, fallback_gid, [fallback_gid], str(uid))
+        try:
+            groups = os.getgrouplist(entry.pw_name, entry.pw_gid)
+        except OSError:
+            groups = [entry.pw_gid]
+        return cls(uid, entry.pw_gid, groups, entry.pw_name)
+
+
+def _read_bounded(proc, timeout, limit):
+    """Collect stdout/stderr of ``proc`` until EOF, ``timeout`` or ``limit`` bytes.
+
+    Returns ``(out, err, why)``; ``why`` is ``None`` or 'timeout'/'output limit'.
+    """
+    chunks = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+    open_fds = set(chunks)
+    total = 0
+    deadline = time.time() + timeout
+    why = None
+    while open_fds:
+        left = deadline - time.time()
+        if left <= 0:
+            why = 'timeout'
+            break
+        try:
+            ready, _, _ = select.select(list(open_fds), [], [], left)
+        except (OSError, select.error) as exc:  # pragma: no cover - EINTR
+            if getattr(exc, 'errno', None) == errno.EINTR or exc.args[0] == errno.EINTR:
+                continue
+            raise
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if not data:
+                open_fds.discard(fd)
+                continue
+            chunks[fd].append(data)
+            total += len(data)
+        if total > limit:
+            why = 'output limit'
+            break
+    return (b''.join(chunks[proc.stdout.fileno()]), b''.join(chunks[proc.stderr.fileno()]), why)
+
+
+def run_as(argv, creds, dir_fd=None, timeout=CLIENT_TIMEOUT, limit=CLIENT_OUTPUT_LIMIT):
+    """Run ``argv`` with ``creds``: clean environment, no terminal, bounded.
+
+    The child changes its working directory to ``dir_fd`` (an open directory)
+    when given, else to ``/``. Credentials are changed only when this process
+    is root; a non-root caller can only run as itself. Returns
+    ``(rc, out_bytes, err_bytes)``; rc is None when the child was killed
+    (time-out or output limit), with the reason in ``err_bytes``.
+    """
+    euid = os.geteuid()
+    if euid != 0 and euid != creds.uid:
+        return None, b'', b'cannot act as uid %d without root' % creds.uid
+
+    def become_owner():
+        if euid == 0:
+            os.setgroups(creds.groups)
+            os.setresgid(creds.gid, creds.gid, creds.gid)
+            os.setresuid(creds.uid, creds.uid, creds.uid)
+        if dir_fd is not None:
+            os.fchdir(dir_fd)
+        else:
+            os.chdir('/')
+
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(CLIENT_ENV), close_fds=True,
+                            pass_fds=() if dir_fd is None else (dir_fd,),
+                            preexec_fn=become_owner, start_new_session=True)
+    try:
+        out, err, why = _read_bounded(proc, timeout, limit)
+        if why:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        rc = proc.wait()
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    if why:
+        return None, out[:limit], ('client stopped: %s after %.0f s' % (why, timeout)).encode()
+    return rc, out, err
+
+
+class OwnerClient(object):
+    """Runs tmux client commands against one socket as the socket's owner."""
+
+    def __init__(self, tmux_bin, candidate, runner=run_as):
+        self.tmux_bin = tmux_bin
+        self.candidate = candidate
+        self.runner = runner
+        self.creds = None
+
+    def run(self, args):
+        """Return ``(rc, out, err)`` as text; rc None when nothing ran."""
+        cand = self.candidate
+        try:
+            dir_fd = os.open(cand['dir'], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            return None, u'', u'cannot open socket directory: %s' % os.strerror(exc.errno)
+        try:
+            # The checks again, on what is really open now.
+            sock_st = None
+            try:
+                sock_st = os.stat(cand['name'], dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                pass
+            why = socket_verdict(os.fstat(dir_fd), sock_st)
+            if why is None and sock_st.st_uid != cand['uid']:
+                why = 'socket changed owner'
+            if why:
+                return None, u'', u'unsafe: %s' % why
+            if self.creds is None:
+                self.creds = Credentials.for_uid(cand['uid'], sock_st.st_gid)
+            rc, out, err = self.runner([self.tmux_bin, '-S', './' + cand['name']] + list(args),
+                                       self.creds, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
+        return rc, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+
+
+class LiveServer(object):
+    """A user's tmux server, reached only through :class:`OwnerClient`."""
+
+    def __init__(self, client):
+        self.client = client
+        cand = client.candidate
+        self.socket = cand['path']
+        self.uid = cand['uid']
+        try:
+            self.user = pwd.getpwuid(self.uid).pw_name
+        except KeyError:
+            self.user = str(self.uid)
+        self.hook_fixes = {}
+        self.status = None
+        self.msg = None
+        if cand.get('unsafe'):
+            self.status = 'unsafe'
+            self.msg = cand['unsafe']
+
+    def info(self):
+        data = {'socket': self.socket, 'user': self.user, 'uid': self.uid,
+                'status': self.status}
+        if self.msg:
+            data['msg'] = self.msg
+        return data
+
+    def run(self, args):
+        rc, out, err = self.client.run(args)
+        if rc is None:
+            raise LiveError('tmux %s on %s: %s' % (' '.join(args), self.socket, err.strip()))
+        return rc, out, err
+
+    def probe(self):
+        """Set and return ``status``: running, stale, denied, unsafe, timeout or error."""
+        if self.status == 'unsafe':
+            return self.status
+        rc, out, err = self.client.run(['list-sessions', '-F', '#{session_id}'])
+        if rc == 0:
+            self.status = 'running'
+        elif rc is None:
+            self.status = 'unsafe' if err.startswith('unsafe: ') else (
+                'timeout' if 'timeout' in err else 'error')
+            self.msg = err.strip()
+        elif any(m in err for m in STALE_MARKERS):
+            self.status = 'stale'
+        elif any(m in err for m in DENIED_MARKERS):
+            self.status = 'denied'
+            self.msg = err.strip()
+        else:
+            self.status = 'error'
+            self.msg = (err or out).strip()[:500]
+        return self.status
+
+    def lines(self, args, fields):
+        """Output lines of ``args`` split into ``fields`` parts at spaces."""
+        rc, out, err = self.run(args)
+        if rc != 0:
+            raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
+                                                          err.strip()[:500]))
+        result = []
+        for line in out.splitlines():
+            parts = line.split(' ', fields - 1)
+            if len(parts) == fields:
+                result.append(parts)
+        return result
+
+    def output(self, args):
+        rc, out, err = self.run(args)
+        if rc != 0:
+            raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
+                                                          err.strip()[:500]))
+        return out
+
+    def read(self, scopes):
+        """Effective options, global and per target, for ``compute_drift``."""
+        found = {'global': {}, 'local': []}
+        for scope in scopes:
+            found['global'][scope] = parse_show_options(self.output(
+                ['show-options', SCOPE_SHOW_FLAGS[scope]]))
+        if 'session' in scopes:
+            for tid, name in self.lines(['list-sessions', '-F', '#{session_id} #{session_name}'], 2):
+                found['local'].append({'scope': 'session', 'target': name, 'tid': tid,
+                                       'values': parse_show_options(self.output(
+                                           ['show-options', '-t', tid]))})
+        if 'window' in scopes:
+            seen = set()
+            listings = (
+                ('window', '-w', ['list-windows', '-a', '-F',
+                                  '#{window_id} #{session_name}:#{window_index}']),
+                ('pane', '-p', ['list-panes', '-a', '-F',
+                                '#{pane_id} #{session_name}:#{window_index}.#{pane_index}']))
+            for scope, flag, args in listings:
+                for tid, name in self.lines(args, 2):
+                    if tid in seen:
+                        continue
+                    seen.add(tid)
+                    found['local'].append({'scope': scope, 'target': name, 'tid': tid,
+                                           'values': parse_show_options(self.output(
+                                               ['show-options', flag, '-t', tid]))})
+        return found
+
+    def read_hooks(self):
+        return parse_show_hooks(self.output(['show-hooks', '-g']))
+
+    def read_pipes(self):
+        return [tuple(p) for p in self.lines(
+            ['list-panes', '-a', '-F',
+             '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'], 3)]
+
+    def fix(self, item):
+        """Put one drifted setting back (run as the server's owner)."""
+        name = item['option']
+        if item['scope'] in ('hook', 'pane') and name in self.hook_fixes:
+            self.output(self.hook_fixes[name](item))
+        elif item['target'] == 'global':
+            self.output(['set-option', SCOPE_SHOW_FLAGS[item['scope']], name,
+                         escape_argv_value(item['wanted'])])
+        else:
+            flag = {'session': [], 'window': ['-w'], 'pane': ['-p']}[item['scope']]
+            self.output(['set-option', '-u'] + flag + ['-t', item['tid'], name])
+
+
+def escape_argv_value(value):
+    """tmux treats an argv argument ending in ';' as a command separator."""
+    if value.endswith(';') and not value.endswith('\\;'):
+        return value[:-1] + '\\;'
+    return value
+
+
+def live_candidates(patterns, tmux_bin, runner=run_as):
+    """Yield a :class:`LiveServer` per socket, probed, with a time-out budget per uid.
+
+    A user whose servers keep timing out could otherwise make the audit wait
+    ``CLIENT_TIMEOUT`` per socket: after ``TIMEOUTS_PER_UID`` time-outs, that
+    user's further servers are reported as not examined without a connect.
+    """
+    timeouts = {}
+    for cand in find_sockets(patterns):
+        server = LiveServer(OwnerClient(tmux_bin, cand, runner=runner))
+        if server.status is None:
+            if timeouts.get(server.uid, 0) >= TIMEOUTS_PER_UID:
+                server.status = 'timeout'
+                server.msg = 'not examined: earlier servers of this user timed out'
+            elif server.probe() == 'timeout':
+                timeouts[server.uid] = timeouts.get(server.uid, 0) + 1
+        yield server
