@@ -607,7 +607,8 @@ def _rewrite(lines, new_lines, removed, changes, kind, name, matches, rendered, 
                         'old': lines[dup.index].rstrip('\r\n'), 'new': None})
 
 
-def plan(lines, wanted_options, wanted_bindings=None, same_value=None, wanted_hooks=None):
+def plan(lines, wanted_options, wanted_bindings=None, same_value=None, wanted_hooks=None,
+         absent_hooks=None):
     """Compute the new file content.
 
     :arg lines: current file lines (with line endings).
@@ -617,6 +618,8 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None, wanted_ho
         returning True when an existing value is equivalent (used by the
         module to compare through tmux's own normalisation).
     :arg wanted_hooks: dict ``hook name -> command string`` (``set-hook -g``).
+    :arg absent_hooks: hook names whose ``set-hook -g`` lines are removed (a
+        feature switched off takes its hooks with it).
     :returns: ``(new_lines, changes)``; ``changes`` is a list of dicts with
         ``action`` (``replace``/``remove``/``append``), ``kind``
         (``option``/``binding``/``hook``), ``name``, ``line`` (1-based line number in
@@ -666,6 +669,14 @@ def plan(lines, wanted_options, wanted_bindings=None, same_value=None, wanted_ho
             continue
         stale = matches[0].dynamic or matches[0].value != command
         _rewrite(lines, new_lines, removed, changes, 'hook', name, matches, rendered, stale)
+
+    for name in sorted(set(absent_hooks or ()) - set(wanted_hooks or {})):
+        for pl in parsed:
+            if pl.kind == 'hook' and pl.managed and pl.name == name and pl.index not in removed:
+                removed.add(pl.index)
+                changes.append({'action': 'remove', 'kind': 'hook', 'name': name,
+                                'line': pl.index + 1,
+                                'old': lines[pl.index].rstrip('\r\n'), 'new': None})
 
     result = [text for idx, text in enumerate(new_lines) if idx not in removed]
     if append_texts:
@@ -823,11 +834,18 @@ def parse_show_hooks(text):
     return result
 
 
-def compute_hook_drift(found, wanted):
-    """Drift items for global hooks: ``found``/``wanted`` map name -> command."""
-    return [{'scope': 'hook', 'target': 'global', 'tid': None, 'option': name,
-             'found': found.get(name), 'wanted': wanted[name]}
-            for name in sorted(wanted) if found.get(name) != wanted[name]]
+def compute_hook_drift(found, wanted, absent=()):
+    """Drift items for global hooks: ``found``/``wanted`` map name -> command.
+
+    Hooks named in ``absent`` must not be set at all (``wanted`` is ``''``).
+    """
+    items = [{'scope': 'hook', 'target': 'global', 'tid': None, 'option': name,
+              'found': found.get(name), 'wanted': wanted[name]}
+             for name in sorted(wanted) if found.get(name) != wanted[name]]
+    items.extend({'scope': 'hook', 'target': 'global', 'tid': None, 'option': name,
+                  'found': found[name], 'wanted': ''}
+                 for name in sorted(set(absent) - set(wanted)) if found.get(name))
+    return items
 
 
 def compute_pipe_drift(panes):

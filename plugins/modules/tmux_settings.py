@@ -89,6 +89,16 @@ options:
     type: dict
     default: {}
     version_added: 1.1.0
+  absent_hooks:
+    description:
+      - Global hooks that must not be set, for a feature that was switched off. Their
+        C(set-hook -g) lines are removed from the file and, with O(live), a running server that
+        still has one is reported as drift (and with O(live=enforce) the hook is unset, as the
+        server's owner). A name that is also in O(hooks) is ignored here.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.1.0
   require_pipe:
     description:
       - With O(live), report every pane of every running server whose output is not piped
@@ -561,11 +571,11 @@ def verify_content(module, tmux_bin, content, original, options, bindings, hooks
     return problems
 
 
-def server_drift(server, scopes, options, hooks, require_pipe):
+def server_drift(server, scopes, options, hooks, require_pipe, absent_hooks=()):
     """Options, hooks and (optionally) unpiped panes of one live server."""
     drift = compute_drift(server.read(scopes), options)
-    if hooks:
-        drift.extend(compute_hook_drift(server.read_hooks(), hooks))
+    if hooks or absent_hooks:
+        drift.extend(compute_hook_drift(server.read_hooks(), hooks, absent_hooks))
     if require_pipe:
         drift.extend(compute_pipe_drift(server.read_pipes()))
     return drift
@@ -583,8 +593,10 @@ def live_servers(module, tmux_bin, options, mode, result, hooks=None):
     hooks = hooks or {}
     require_pipe = module.params.get('require_pipe')
     pipe_command = module.params.get('pipe_command')
+    absent_hooks = [h for h in module.params.get('absent_hooks') or [] if h not in hooks]
     fixes = dict((name, (lambda item: ['set-hook', '-g', item['option'], hooks[item['option']]]))
                  for name in hooks)
+    fixes.update((name, (lambda item: ['set-hook', '-gu', item['option']])) for name in absent_hooks)
     if pipe_command:
         fixes['pane_pipe'] = lambda item: ['pipe-pane', '-t', item['tid'], pipe_command]
     diff_before = []
@@ -599,7 +611,7 @@ def live_servers(module, tmux_bin, options, mode, result, hooks=None):
             continue
         server.hook_fixes = fixes
         try:
-            drift = server_drift(server, scopes, options, hooks, require_pipe)
+            drift = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
         except LiveError as exc:
             server.status = 'error'
             server.msg = to_native(exc)
@@ -635,7 +647,7 @@ def live_servers(module, tmux_bin, options, mode, result, hooks=None):
             if unfixable:
                 raise LiveError('%s: %d pane(s) without a pipe and no pipe_command to reopen it' % (
                     socket_path, len(unfixable)))
-            remaining = server_drift(server, scopes, options, hooks, require_pipe)
+            remaining = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
         except LiveError as exc:
             errors.append(to_native(exc))
             continue
@@ -664,6 +676,7 @@ def main():
             tmux_bin=dict(type='path'),
             socket_dirs=dict(type='list', elements='path', default=['/tmp/tmux-*']),
             hooks=dict(type='dict', default={}),
+            absent_hooks=dict(type='list', elements='str', default=[]),
             require_pipe=dict(type='bool', default=False),
             pipe_command=dict(type='str'),
         ),
@@ -700,6 +713,13 @@ def main():
         except TmuxConfError as exc:
             module.fail_json(msg=to_native(exc), hook=name)
 
+    absent_hooks = []
+    for name in params['absent_hooks']:
+        try:
+            absent_hooks.append(check_hook_name(to_text(name)))
+        except TmuxConfError as exc:
+            module.fail_json(msg=to_native(exc), hook=name)
+
     rc, version, err = module.run_command([tmux_bin, '-V'], environ_update=ENV)
     result = dict(changed=False, path=path, file_changed=False, changes=[], options={},
                   bindings={}, hooks={}, drift=[], fixed=[], servers=[], stale_sockets=[],
@@ -719,7 +739,8 @@ def main():
                                                        'value': wanted_values[n]})
                                                   for n in options),
                                       wanted_bindings, make_same_value(scratch, options),
-                                      wanted_hooks=wanted_hooks)
+                                      wanted_hooks=wanted_hooks,
+                                      absent_hooks=absent_hooks)
         except TmuxConfError as exc:
             module.fail_json(msg=to_native(exc), **result)
     new_content = ''.join(new_lines)

@@ -480,3 +480,23 @@ def test_parse_show_hooks_and_drift():
 def test_compute_pipe_drift():
     drift = _tc.compute_pipe_drift([('%0', '1', 'main:0.0'), ('%1', '0', 'main:0.1')])
     assert [(d['tid'], d['target'], d['option'], d['found']) for d in drift] == [('%1', 'main:0.1', 'pane_pipe', '0')]
+
+
+def test_plan_absent_hooks_removes_managed_lines_only():
+    lines = ['set-hook -g session-created \'pipe-pane "exec cat"\'\n',
+             'set-hook after-new-window b\n',            # session hook, not managed
+             'set-hook -g after-new-window a\n',
+             'set -g lock-after-time 900\n']
+    new_lines, changes = _tc.plan(lines, {}, {}, None, wanted_hooks={'after-new-window': 'a'},
+                                  absent_hooks=['session-created', 'after-new-window', 'client-attached'])
+    # A hook both wanted and absent stays (wanted wins); an absent one that is not there changes nothing.
+    assert new_lines == lines[1:]
+    assert [(c['action'], c['name'], c['line']) for c in changes] == [('remove', 'session-created', 1)]
+
+
+def test_hook_drift_for_absent_hooks():
+    found = {'session-created': 'pipe-pane "exec cat"', 'after-new-window': 'display x'}
+    drift = _tc.compute_hook_drift(found, {'after-new-window': 'display x'},
+                                   absent=['session-created', 'after-new-window', 'client-attached'])
+    assert [(d['option'], d['found'], d['wanted']) for d in drift] == [
+        ('session-created', 'pipe-pane "exec cat"', '')]

@@ -1,0 +1,172 @@
+"""Attacks of an unprivileged user on the tmux live audit (security issue 10).
+
+A tmux client obeys its server: hooks can make it write files (save-buffer)
+and run commands. The live audit (tmux_settings, as converge and verify.yml
+run it) used to run its client as root in every user's server, so a hook in
+a user's own server wrote files as root. These tests perform the attacks as
+ephi-carol against the converged instance and prove they fail, and that the
+evidence fails (not passes) for a server the audit could not examine.
+"""
+
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+ATTACKER = "ephi-carol"
+LOCK_AFTER = 4
+LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
+ROOT_TARGET = "/etc/cron.d/ephi-attack"
+OWN_TARGET = "/home/%s/ephi-attack-proof" % ATTACKER
+FAKE_DIR = "/tmp/tmux-ephi-fake"
+# Every command the audit sends to a server gets an after-hook that writes a file.
+AUDIT_COMMANDS = ["list-sessions", "show-options", "list-windows", "list-panes", "set-option"]
+
+
+def as_attacker(host, command):
+    return host.run("runuser -u %s -- %s" % (ATTACKER, command))
+
+
+def attacker_tmux(host, socket_name, args):
+    return as_attacker(host, "tmux -L %s %s" % (socket_name, args))
+
+
+def plant_hooks(host, socket_name, target):
+    assert attacker_tmux(host, socket_name, "-f /dev/null new-session -d -s attack").rc == 0
+    for command in AUDIT_COMMANDS:
+        hook = "set-buffer pwned ; save-buffer %s-%s" % (target, command)
+        assert attacker_tmux(host, socket_name, "set-hook -g after-%s '%s'" % (command, hook)).rc == 0
+
+
+def tmux_settings(host, live):
+    args = {
+        "path": "/etc/tmux.conf",
+        "live": live,
+        "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
+        "bindings": {"X": "lock-session"},
+    }
+    return host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
+
+
+@pytest.fixture
+def attack(host):
+    yield
+    host.run("pkill -KILL -u %s" % ATTACKER)
+    host.run("rm -rf %s-* %s-* %s /tmp/ephi-fake-server.py" % (ROOT_TARGET, OWN_TARGET, FAKE_DIR))
+
+
+def test_hooks_cannot_make_the_audit_write_as_root(host, attack):
+    plant_hooks(host, "to-root", ROOT_TARGET)
+    plant_hooks(host, "to-own", OWN_TARGET)
+
+    audit = tmux_settings(host, "audit")
+    enforce = tmux_settings(host, "enforce")
+    for result in (audit, enforce):
+        assert not result.get("failed"), result
+
+    # Nothing was written where only root may write.
+    assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
+    # The client did run, as ephi-carol: what it wrote for her own server's
+    # hooks is hers.
+    written = host.run("stat -c '%%U' %s-list-sessions" % OWN_TARGET)
+    assert written.rc == 0 and written.stdout.strip() == ATTACKER
+    # The server whose hooks failed (permission denied) was not examined, and
+    # says so; one user cannot fail the run for everyone.
+    # (tmux 3.3a says "Permission denied", 3.5a reports the failed command.)
+    statuses = {os.path.basename(s["socket"]): s["status"] for s in audit["servers"]
+                if s["user"] == ATTACKER and os.path.basename(s["socket"]) in ("to-root", "to-own")}
+    assert statuses["to-own"] == "running", audit["servers"]
+    assert statuses["to-root"] in ("denied", "error"), audit["servers"]
+    assert "to-root" in [os.path.basename(s["socket"]) for s in audit["unexamined"]]
+
+
+def test_fake_server_in_a_shared_directory_is_never_reached(host, attack):
+    # A listening socket nobody answers on, in a directory everyone may
+    # write: a connected client would hang (timeout); an unsafe one is never
+    # connected to.
+    script = textwrap.dedent("""\
+        import os, socket, time
+        os.makedirs('%(d)s', exist_ok=True)
+        os.chmod('%(d)s', 0o777)
+        s = socket.socket(socket.AF_UNIX)
+        s.bind('%(d)s/default')
+        s.listen(5)
+        time.sleep(120)
+        """ % {"d": FAKE_DIR})
+    host.run("cat > /tmp/ephi-fake-server.py <<'EOF'\n%sEOF\nchmod 0644 /tmp/ephi-fake-server.py" % script)
+    as_attacker(host, "sh -c 'nohup python3 /tmp/ephi-fake-server.py >/dev/null 2>&1 &'")
+    assert host.run("for i in $(seq 50); do [ -S %s/default ] && exit 0; sleep 0.1; done; exit 1" % FAKE_DIR).rc == 0
+
+    args = {"path": "/etc/tmux.conf", "live": "audit", "socket_dirs": ["/tmp/tmux-*"],
+            "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
+            "bindings": {"X": "lock-session"}}
+    result = host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
+    fake = [s for s in result["servers"] if s["socket"] == FAKE_DIR + "/default"]
+    assert len(fake) == 1, result["servers"]
+    assert fake[0]["status"] == "unsafe", fake
+    assert "writable by group or others" in fake[0]["msg"]
+    assert fake in [[u] for u in result["unexamined"]]
+
+
+def _verify_controls(host):
+    """Run the role's verify entry point (as verify.yml does) for this host only."""
+    play = textwrap.dedent("""\
+        - name: Verify tmux
+          hosts: all
+          become: true
+          gather_facts: false
+          tasks:
+            - name: Verify
+              ansible.builtin.include_role:
+                name: ephi.safeguards.tmux
+                tasks_from: verify
+              vars:
+                tmux_lock_after_time: %d
+                tmux_autostart_exempt_users: [ephi-admin, ephi-dave]
+            - name: Show
+              ansible.builtin.debug:
+                var: tmux_verify_controls
+        """ % LOCK_AFTER)
+    path = "/tmp/ephi-attack-verify-%s.yml" % os.getpid()
+    with open(path, "w") as fh:
+        fh.write(play)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
+    try:
+        proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], path,
+                               "--limit", host.backend.host], capture_output=True, text=True, env=env,
+                              timeout=600, check=False)
+    finally:
+        os.unlink(path)
+    out = proc.stdout
+    start = 0 if out.startswith("{") else out.index("\n{") + 1
+    report = json.JSONDecoder().raw_decode(out[start:])[0]
+    shown = report["plays"][0]["tasks"][-1]["hosts"][host.backend.host]
+    return {c["id"]: c for c in shown["tmux_verify_controls"]}
+
+
+def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, attack):
+    # A server the audit cannot examine, and a lock program that is gone
+    # (tmux then unlocks at once): both controls must fail, not pass.
+    # A zsh login shell never reads /etc/profile, so never starts tmux.
+    plant_hooks(host, "to-root", ROOT_TARGET)
+    assert host.run("mv /usr/bin/vlock /usr/bin/vlock.ephi-test").rc == 0
+    assert host.run("useradd -m -s /usr/bin/zsh ephi-zed").rc == 0
+    try:
+        controls = _verify_controls(host)
+    finally:
+        host.run("mv /usr/bin/vlock.ephi-test /usr/bin/vlock")
+        host.run("userdel -r ephi-zed")
+    live = controls["tmux-live-servers"]
+    assert live["status"] == "fail", live
+    assert "NOT examined" in live["observed"] and ATTACKER in live["observed"], live
+    lock = controls["tmux-lock-policy"]
+    assert lock["status"] == "fail", lock
+    assert "MISSING" in lock["observed"], lock
+    assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
+    autostart = controls["tmux-autostart"]
+    assert autostart["status"] == "fail", autostart
+    assert "ephi-zed (/usr/bin/zsh)" in autostart["observed"], autostart
+    # The exempt users of the converge are not findings.
+    assert "ephi-dave" not in autostart["observed"]
