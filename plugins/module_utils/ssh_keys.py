@@ -69,7 +69,16 @@ WORD_LISTS = ('allowusers', 'allowgroups', 'denyusers', 'denygroups')
 
 
 class SSHKeyError(ValueError):
-    """A key or an authorized_keys line that cannot be parsed."""
+    """A key or an authorized_keys line that cannot be parsed.
+
+    ``str(exc)`` may quote the offending text (useful for keys the
+    administrator declared); ``exc.reason`` never does, and is what a report
+    about a file root read on a user's behalf may show.
+    """
+
+    def __init__(self, message, reason=None):
+        super(SSHKeyError, self).__init__(message)
+        self.reason = reason or message
 
 
 # ---------------------------------------------------------------- wire format
@@ -102,7 +111,7 @@ def inspect_blob(blob):
         raise SSHKeyError('key type in the key data is not ASCII')
     family = KEY_FAMILIES.get(name)
     if family is None:
-        raise SSHKeyError('unsupported key type %s' % name)
+        raise SSHKeyError('unsupported key type %s' % name, 'unsupported key type in the key data')
     if family == 'rsa':
         dummy, offset = _read_string(blob, offset)          # e
         n, offset = _read_string(blob, offset)
@@ -116,7 +125,7 @@ def inspect_blob(blob):
         curve, offset = _read_string(blob, offset)
         curve = curve.decode('ascii', 'replace')
         if not name.endswith(curve) and curve not in name:
-            raise SSHKeyError('curve %s does not match key type %s' % (curve, name))
+            raise SSHKeyError('curve %s does not match key type %s' % (curve, name), 'the curve does not match the key type')
         point, offset = _read_string(blob, offset)
         if not point or point[0:1] != b'\x04':
             raise SSHKeyError('invalid ECDSA public point')
@@ -164,18 +173,18 @@ def parse_options(text):
     while True:
         match = OPTION_NAME_RE.match(text, pos)
         if not match:
-            raise SSHKeyError('bad option syntax at %r' % text[pos:pos + 20])
+            raise SSHKeyError('bad option syntax at %r' % text[pos:pos + 20], 'bad option syntax')
         name = match.group(0).lower()
         pos = match.end()
         value = None
         if text[pos:pos + 1] == '=':
             if text[pos + 1:pos + 2] != '"':
-                raise SSHKeyError('option %s: value must be in double quotes' % name)
+                raise SSHKeyError('option %s: value must be in double quotes' % name, 'an option value is not in double quotes')
             pos += 2
             chars = []
             while True:
                 if pos >= len(text):
-                    raise SSHKeyError('option %s: missing closing quote' % name)
+                    raise SSHKeyError('option %s: missing closing quote' % name, 'an option value has no closing quote')
                 char = text[pos]
                 if char == '\\' and text[pos + 1:pos + 2] == '"':
                     chars.append('"')
@@ -193,7 +202,7 @@ def parse_options(text):
             continue
         if pos >= len(text) or text[pos] in ' \t':
             return options, text[pos:].lstrip(' \t')
-        raise SSHKeyError('bad option syntax at %r' % text[pos:pos + 20])
+        raise SSHKeyError('bad option syntax at %r' % text[pos:pos + 20], 'bad option syntax')
 
 
 def parse_line(line):
@@ -216,13 +225,15 @@ def parse_line(line):
         raise SSHKeyError('expected "<type> <base64 key> [comment]"')
     key_type, data = fields[0], fields[1]
     if key_type.endswith(CERT_SUFFIX):
-        raise SSHKeyError('certificates (%s) are not supported in the key store' % key_type)
+        raise SSHKeyError('certificates (%s) are not supported in the key store' % key_type,
+                          'certificates are not supported in the key store')
     if key_type not in KEY_FAMILIES:
-        raise SSHKeyError('unknown key type %s' % key_type)
+        raise SSHKeyError('unknown key type %s' % key_type, 'unknown key type')
     blob = decode_key_data(data)
     blob_type, bits = inspect_blob(blob)
     if blob_type != key_type:
-        raise SSHKeyError('key type %s does not match the key data (%s)' % (key_type, blob_type))
+        raise SSHKeyError('key type %s does not match the key data (%s)' % (key_type, blob_type),
+                          'the key type does not match the key data')
     return {
         'options': options,
         'type': key_type,

@@ -73,7 +73,11 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - Needs root (become) to run C(sshd -T) and to read every user's files.
+  - Needs root (become) to run C(sshd -T). Each user's files (in the home directory and the store) are
+    read the way sshd reads them, with that user's effective uid, gid and groups, walking the path
+    without following symbolic links (except root's own in root-only directories), without blocking,
+    and only if the file is a regular file of that user or root of at most 1 MiB. Anything else is
+    reported in RV(invalid_lines) with C(line) 0, never followed, and no content of it is returned.
   - Keys in files that sshd does not read cannot log in, but they show where keys were planted or
     left behind; ignored keys that are also declared in the store are flagged C(declared=true).
   - C(expiry-time) is compared in UTC.
@@ -115,10 +119,17 @@ ignored_keys:
   type: list
   elements: dict
 invalid_lines:
-  description: Lines of authorized_keys files that cannot be parsed (C(path), C(line), C(error)).
+  description:
+    - Lines of authorized_keys files that cannot be parsed (C(user), C(path), C(line), C(error), and
+      C(problems), a list holding the same reason). The reason never quotes the line.
+    - C(line) 0 is a whole file that was refused or could not be read as its user; C(error) says why
+      (a symbolic link, a FIFO or other non-regular file, owned by another user, larger than 1 MiB,
+      permission denied, too slow).
   returned: always
   type: list
   elements: dict
+  sample: [{"user": "dave", "path": "/home/dave/.ssh/authorized_keys", "line": 0, "problems": ["..."],
+            "error": "/home/dave/.ssh/authorized_keys is a symbolic link in a directory that is not root-only; it is not followed"}]
 store_users:
   description: Names of the files in the key store.
   returned: always
@@ -167,6 +178,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.safe_open import UnsafeFile, read_user_file
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
     SSHKeyError,
@@ -182,19 +194,20 @@ MAX_FILE = 1024 * 1024
 HOME_FILES = ('.ssh/authorized_keys', '.ssh/authorized_keys2')
 
 
-def read_keys(path, policy, now):
-    """Parsed key records and invalid lines of one file (None if absent)."""
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read(MAX_FILE)
-    except (IOError, OSError):
-        return None, []
+def parse_keys(data, path, policy, now):
+    """Parsed key records and invalid lines of a file's content.
+
+    An invalid line is reported by number with a reason that quotes nothing
+    of it: the file may be a user's link to a secret (it is read with the
+    user's privileges and without following links, but this is the second
+    line of defence).
+    """
     keys, invalid = [], []
     for number, raw in enumerate(data.decode('utf-8', 'replace').splitlines(), 1):
         try:
             parsed = parse_line(raw)
         except SSHKeyError as exc:
-            invalid.append({'path': path, 'line': number, 'error': to_native(exc)})
+            invalid.append({'path': path, 'line': number, 'error': exc.reason, 'problems': [exc.reason]})
             continue
         if parsed is None:
             continue
@@ -203,6 +216,34 @@ def read_keys(path, policy, now):
         record['problems'] = key_problems(parsed, policy, now)
         keys.append(record)
     return keys, invalid
+
+
+def read_keys(path, policy, now, owner=None):
+    """Parsed key records and invalid lines of one file (None, [] if absent).
+
+    ``owner``: the passwd entry of the user whose file it may be; it is read
+    with that user's uid, gid and groups, without following links, without
+    blocking, and only if it is a regular file of that user or root of at
+    most MAX_FILE bytes. A refused file is one invalid "line" 0 whose error
+    says why (never what it contains).
+    """
+    uid, gid, groups = 0, 0, [0]
+    if owner is not None and owner.pw_uid != 0 and os.geteuid() == 0:
+        uid, gid = owner.pw_uid, owner.pw_gid
+        try:
+            groups = os.getgrouplist(owner.pw_name, gid)
+        except (KeyError, OSError):
+            groups = [gid]
+    elif owner is not None:
+        uid = owner.pw_uid
+    try:
+        data = read_user_file(path, uid, gid, groups, max_size=MAX_FILE)
+    except UnsafeFile as exc:
+        reason = to_native(exc)
+        return [], [{'path': path, 'line': 0, 'error': reason, 'problems': [reason]}]
+    if data is None:
+        return None, []
+    return parse_keys(data, path, policy, now)
 
 
 def user_groups(entry):
@@ -269,10 +310,12 @@ def main():
             if (user, path) in seen_paths:
                 continue
             seen_paths.add((user, path))
-            keys, bad = read_keys(path, policy, now)
+            keys, bad = read_keys(path, policy, now, owner=entry)
+            for record in bad:
+                record['user'] = user
+            invalid.extend(bad)
             if keys is None:
                 continue
-            invalid.extend(bad)
             for record in keys:
                 record['user'] = user
                 if path in read_by_sshd:
@@ -291,10 +334,11 @@ def main():
 
     host_keys = []
     for path in effective.get('hostkey', []):
-        keys, dummy = read_keys(path + '.pub', policy, now)
+        keys, refused = read_keys(path + '.pub', policy, now)
         if not keys:
             host_keys.append({'path': path, 'type': None, 'bits': None, 'fingerprint': None, 'weak': True,
-                              'problems': ['no readable public key next to the host key']})
+                              'problems': ['no readable public key next to the host key']
+                              + [r['error'] for r in refused if r['line'] == 0]})
             continue
         record = keys[0]
         problems = list(record['problems'])

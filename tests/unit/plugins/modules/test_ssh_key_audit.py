@@ -15,7 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import json
 import os
+import pathlib
+import shutil
+import tempfile
 
 import pytest
 
@@ -25,6 +29,8 @@ from ansible_collections.ephi.safeguards.plugins.modules import ssh_key_audit
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, patch_exit_fail, patch_module_args
 
 
+ME = os.geteuid()
+DAVE = 4242 if ME == 0 else ME
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'ssh_keys')
 Pw = collections.namedtuple('Pw', 'pw_name pw_passwd pw_uid pw_gid pw_gecos pw_dir pw_shell')
 Gr = collections.namedtuple('Gr', 'gr_name gr_passwd gr_gid gr_mem')
@@ -44,23 +50,43 @@ def fingerprint(name):
 
 
 @pytest.fixture
-def host(tmp_path, monkeypatch):
+def base(tmp_path):
+    """tmp_path; as root, a directory of its own that dave's uid can search (pytest's are 0700,
+    and changing their modes would race with the other test workers)."""
+    if ME != 0:
+        yield tmp_path
+        return
+    path = tempfile.mkdtemp(prefix='ephi-key-audit-', dir='/tmp')
+    os.chmod(path, 0o711)
+    yield pathlib.Path(path)
+    shutil.rmtree(path)
+
+
+@pytest.fixture
+def host(base, monkeypatch):
     """Two users (admin, dave), a store, host keys and a mocked sshd."""
-    store = tmp_path / 'store'
+    store = base / 'store'
     store.mkdir()
     homes = {}
-    for uid, name in enumerate(['admin', 'dave'], 1000):
-        home = tmp_path / 'home' / name
+    for name in ['admin', 'dave']:
+        home = base / 'home' / name
         (home / '.ssh').mkdir(parents=True)
+        # admin has the uid that runs the tests; dave, when they run as root, a
+        # uid of his own, which the module switches to when it reads his files.
+        uid = DAVE if name == 'dave' else ME
         homes[name] = Pw(name, 'x', uid, uid, '', str(home), '/bin/bash')
     # Store: admin has an ed25519 key, a 2048-bit RSA key planted by hand and an expired key.
     (store / 'admin').write_text('# managed\n%s\n%s\nexpiry-time="20200101" %s\nnot a key\n'
                                  % (key('ed25519'), key('rsa2048'), key('ecdsa')))
     (store / 'ghost').write_text(key('rsa3072') + '\n')
     # Home files: admin's copy of the declared key, dave's own undeclared key.
-    (tmp_path / 'home' / 'admin' / '.ssh' / 'authorized_keys').write_text(key('ed25519') + '\n')
-    (tmp_path / 'home' / 'dave' / '.ssh' / 'authorized_keys').write_text(key('ecdsa384') + '\n')
-    hostkeys = tmp_path / 'hostkeys'
+    (base / 'home' / 'admin' / '.ssh' / 'authorized_keys').write_text(key('ed25519') + '\n')
+    (base / 'home' / 'dave' / '.ssh' / 'authorized_keys').write_text(key('ecdsa384') + '\n')
+    if ME == 0:
+        # dave's home is his, and the way to it open to him.
+        for path in (base / 'home' / 'dave', base / 'home' / 'dave' / '.ssh'):
+            os.chown(str(path), DAVE, DAVE)
+    hostkeys = base / 'hostkeys'
     hostkeys.mkdir()
     (hostkeys / 'ssh_host_ed25519_key.pub').write_text(key('ed25519') + '\n')
     (hostkeys / 'ssh_host_rsa_key.pub').write_text(key('rsa2048') + '\n')
@@ -85,7 +111,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(ssh_key_audit.pwd, 'getpwall', lambda: list(homes.values()))
     monkeypatch.setattr(ssh_key_audit.grp, 'getgrgid', lambda gid: Gr('g%d' % gid, 'x', gid, []))
     monkeypatch.setattr(ssh_key_audit.grp, 'getgrall', lambda: [Gr('sshusers', 'x', 50, ['admin'])])
-    return {'store': str(store), 'calls': calls, 'tmp': tmp_path}
+    return {'store': str(store), 'calls': calls, 'tmp': base, 'homes': homes}
 
 
 def run(args):
@@ -108,7 +134,8 @@ def test_classifies_active_weak_ignored_and_invalid(host):
     dave_home = str(host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys')
     assert ignored[admin_home]['declared'] is True
     assert ignored[dave_home]['declared'] is False and ignored[dave_home]['fingerprint'] == fingerprint('ecdsa384')
-    assert result['invalid_lines'] == [{'path': host['store'] + '/admin', 'line': 5, 'error': 'unknown key type a'}]
+    assert result['invalid_lines'] == [{'user': 'admin', 'path': host['store'] + '/admin', 'line': 5,
+                                        'error': 'unknown key type', 'problems': ['unknown key type']}]
     assert result['store_users'] == ['admin', 'ghost']
 
 
@@ -116,7 +143,7 @@ def test_login_user_report_for_the_lockout_check(host):
     result = run({'store_dir': host['store'], 'login_user': 'admin'})
     login = result['login_user']
     assert login['exists'] is True
-    assert login['groups'] == ['g1000', 'sshusers']
+    assert login['groups'] == ['g%d' % ME, 'sshusers']
     assert login['authorized_fingerprints'] == [fingerprint('ed25519')]
     assert result['sshd_service'] == {'name': 'ssh', 'active': True, 'socket_active': False}
 
@@ -146,3 +173,75 @@ def test_home_files_are_read_when_sshd_uses_them(host, monkeypatch):
     result = run({'store_dir': host['store'], 'login_user': 'dave'})
     assert fingerprint('ecdsa384') in [k['fingerprint'] for k in result['active_keys']]
     assert result['login_user']['authorized_fingerprints'] == [fingerprint('ecdsa384')]
+
+
+SECRET = 'root:$y$j9T$SECRETHASHSECRETHASH$abcdefghijklmnopqrstuvwxyz0123456789ABCDE:19000:0:99999:7:::'
+
+
+def test_a_fifo_is_reported_not_waited_for(host):
+    fifo = host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys2'
+    os.mkfifo(str(fifo))
+    result = run({'store_dir': host['store'], 'login_user': 'admin'})
+    assert {'user': 'dave', 'path': str(fifo), 'line': 0,
+            'error': '%s is a FIFO (named pipe), not a regular file' % fifo,
+            'problems': ['%s is a FIFO (named pipe), not a regular file' % fifo]} in result['invalid_lines']
+
+
+def test_a_link_to_a_secret_is_reported_and_nothing_of_it_echoed(host):
+    secret = host['tmp'] / 'shadow'
+    secret.write_text(SECRET + '\n')
+    link = host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys'
+    link.unlink()
+    link.symlink_to(secret)
+    result = run({'store_dir': host['store'], 'login_user': 'admin'})
+    refused = [r for r in result['invalid_lines'] if r['path'] == str(link)]
+    assert refused == [{'user': 'dave', 'path': str(link), 'line': 0,
+                        'error': '%s is a symbolic link in a directory that is not root-only; it is not followed' % link,
+                        'problems': ['%s is a symbolic link in a directory that is not root-only; it is not followed' % link]}]
+    assert 'SECRET' not in json.dumps(result)
+
+
+@pytest.mark.parametrize('line', [
+    SECRET,
+    'SECRET-option="x" ssh-ed25519 AAAA',
+    'restrict,SECRET ssh-ed25519',
+    'from="SECRET ssh-ed25519 AAAA',
+    'SECRETTYPE AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+    'ssh-ed25519 SECRET==',
+    'SECRET-cert-v01@openssh.com AAAA',
+])
+def test_lines_that_are_not_keys_are_reported_by_number_only(host, line):
+    path = host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys'
+    path.write_text('%s\n%s\n' % (key('ecdsa384'), line))
+    result = run({'store_dir': host['store'], 'login_user': 'admin'})
+    bad = [r for r in result['invalid_lines'] if r['path'] == str(path)]
+    assert [(r['line'], r['user']) for r in bad] == [(2, 'dave')] and bad[0]['error'], bad
+    assert 'SECRET' not in json.dumps(result)
+
+
+def test_a_huge_file_is_reported_without_reading_it(host):
+    path = host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys'
+    with open(str(path), 'wb') as handle:
+        handle.truncate(ssh_key_audit.MAX_FILE + 1)
+    result = run({'store_dir': host['store'], 'login_user': 'admin'})
+    assert [r['error'] for r in result['invalid_lines'] if r['path'] == str(path)] == [
+        '%s is %d bytes, larger than the limit of %d' % (path, ssh_key_audit.MAX_FILE + 1, ssh_key_audit.MAX_FILE)]
+
+
+def test_a_directory_is_reported(host):
+    path = host['tmp'] / 'home' / 'dave' / '.ssh' / 'authorized_keys2'
+    path.mkdir()
+    result = run({'store_dir': host['store'], 'login_user': 'admin'})
+    assert [r['error'] for r in result['invalid_lines'] if r['path'] == str(path)] == [
+        '%s is a directory, not a regular file' % path]
+
+
+def test_a_host_key_that_is_no_regular_file_is_weak_and_says_why(host):
+    pub = host['tmp'] / 'hostkeys' / 'ssh_host_ed25519_key.pub'
+    pub.unlink()
+    os.mkfifo(str(pub))
+    result = run({'store_dir': host['store']})
+    record = [h for h in result['host_keys'] if h['path'].endswith('ssh_host_ed25519_key')][0]
+    assert record['weak'] is True
+    assert record['problems'] == ['no readable public key next to the host key',
+                                  '%s is a FIFO (named pipe), not a regular file' % pub]
