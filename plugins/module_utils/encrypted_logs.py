@@ -158,8 +158,8 @@ def _luks_proof(params, obs):
     if params['backing_path'] not in backing:
         return False, 'dm-crypt mapping %s sits on %s, not on %s' % (
             dm.get('name', '?'), ', '.join(backing) or 'no loop-backed file', params['backing_path'])
-    return True, 'dm-crypt mapping %s (%s) of %s' % (dm.get('name', '?'), uuid.split('-')[1] if '-' in uuid else uuid,
-                                                    params['backing_path'])
+    kind = uuid.split('-')[1]  # CRYPT-LUKS2-<uuid>-<name>
+    return True, 'dm-crypt mapping %s (%s) of %s' % (dm.get('name', '?'), kind, params['backing_path'])
 
 
 def decide_encryption(backend, params, obs):

@@ -22,7 +22,7 @@ description:
   - O(action=key) writes O(passphrase) to O(path), root 0400, creating it with
     C(O_CREAT|O_EXCL|O_NOFOLLOW) in the same root-only directory and renaming it into place;
     with O(memory_only=true) that directory must be on tmpfs or ramfs. An identical key is left alone.
-  - O(action=gocryptfs_passwd) re-wraps the gocryptfs master key (C(gocryptfs -passwd)): the old
+  - O(action=gocryptfs_passwd) re-wraps the gocryptfs master key (C(gocryptfs -passwd)), the old
     passphrase and the new one (read from O(path)) are written to gocryptfs's standard input through
     a pipe. O(action=luks_passwd) does the same with C(cryptsetup luksChangeKey --key-file -).
   - A passphrase change is recorded in O(state_file) (a salted scrypt digest of the old passphrase and
@@ -114,7 +114,9 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
 
 # scrypt as gocryptfs uses it for its own config (N=65536, r=8, p=1): the record
 # is no easier to attack than gocryptfs.conf, which any backup holds anyway.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 16, 8, 1
+SCRYPT_N = 1 << 16
+SCRYPT_R = 8
+SCRYPT_P = 1
 GOCRYPTFS_WRONG_PASSWORD = 12
 CRYPTSETUP_NO_KEY = 2
 

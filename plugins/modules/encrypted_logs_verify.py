@@ -18,11 +18,11 @@ description:
   - The C(verify) entry point of the C(ephi.safeguards.encrypted_logs) role. Observes the host once
     (mount table, sysfs, the fscrypt policy ioctl, the key file, the boot unit, the plain-text and the
     backing tree) and returns one evidence record per control in RV(controls).
-  - Each backend's control proves encryption of that very directory. gocryptfs: the mount is
-    C(fuse.gocryptfs) and its source is O(backing_path), which holds C(gocryptfs.conf). luks: the
+  - Each backend's control proves encryption of that very directory. For gocryptfs, the mount is
+    C(fuse.gocryptfs) and its source is O(backing_path), which holds C(gocryptfs.conf). For luks, the
     mount's device is a dm-crypt mapping (dm uuid C(CRYPT-)) on a loop device backed by
-    O(backing_path). fscrypt: the kernel reports an encryption policy on O(mount_path).
-  - gocryptfs leak check, O(n) in the number of files: every name in the plain-text tree is put in a
+    O(backing_path). For fscrypt, the kernel reports an encryption policy on O(mount_path).
+  - The gocryptfs leak check is linear in the number of files. Every name in the plain-text tree is put in a
     set, the backing tree's names are looked up in it. Only counts and a few example names are returned.
   - A probe that fails (unreadable mount table, sysfs, an ioctl error, a directory that cannot be
     listed) makes its control fail with "could not examine".

@@ -23,7 +23,6 @@ through `podman exec -i` (no sudo, no argv).
 import json
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
