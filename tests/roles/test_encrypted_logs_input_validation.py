@@ -60,3 +60,12 @@ def test_good_values_pass_validation(run_play):
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]
     assert "check_vars | Validate role variables" in names, names
+
+
+def test_multiline_previous_passphrase_fails_without_echoing_it(run_play, expect_validation_failure):
+    # gocryptfs -passwd reads each passphrase as one line from its stdin: a
+    # newline would split it. Refused before any change, and never echoed.
+    secret = "previous-secret-0123456789\nsecond-line"
+    proc, results = run_play({"encrypted_logs_previous_passphrase": secret})
+    expect_validation_failure(proc, results, "encrypted_logs_previous_passphrase")
+    assert "previous-secret-0123456789" not in proc.stdout + proc.stderr
