@@ -1,0 +1,99 @@
+"""Attacks on the AIDE baseline (issue 10, item 6), after tests/test_aide.py.
+
+1. A drop-in in /etc/aide/aide.conf.d, named so that the role's include
+   filter admits it, redefines database_in to a database made after a
+   change. AIDE (0.18.3 and 0.19.1) keeps the first definition, so the check
+   still compares with the role's database and reports the drop-in and the
+   changed file (checked, not a hole; this test keeps it that way).
+2. The careless run: a watched file changed, then the database and the
+   controller record are both lost (new controller, renamed host, ephemeral
+   AWX execution environment). The role used to initialise a new baseline
+   silently, taking the change in. The host's baseline.log now blocks that,
+   and only an explicit aide_accept_changes run re-initialises, logged as
+   action=reinit.
+"""
+
+import json
+import os
+import subprocess
+
+CONF = "/etc/aide/aide.conf"
+DB = "/var/lib/aide/aide.db"
+LOG = "/var/lib/aide/ephi-safeguards/baseline.log"
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.dirname(os.path.dirname(__file__)))
+
+
+def name(host):
+    return host.backend.get_hostname()
+
+
+def aide_check(host):
+    return host.ansible("ephi.safeguards.aide_check", json.dumps({"config": CONF}), check=False, become=True)
+
+
+def record_path(host):
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "aide-hashes", "%s.aide.db.sha512" % name(host))
+
+
+def converge(host, *args):
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host),
+           os.path.join(SCENARIO, "converge.yml")] + list(args)
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_dropin_redefining_database_in_is_ignored(host):
+    dropin = "/etc/aide/aide.conf.d/95_ephi_safeguards"
+    evil = "/var/tmp/ephi-evil.db"
+    host.check_output("cp -p /srv/ephi/app.conf /root/app.conf.good")
+    try:
+        # The intruder changes a watched file, builds a database that contains the
+        # change and the drop-in, and points database_in at it.
+        host.check_output("echo 'setting = evil' >> /srv/ephi/app.conf")
+        host.check_output("printf 'database_in=file:%s\\n' > %s" % (evil, dropin))
+        assert host.run("aide --config-check --config %s" % CONF).rc == 0
+        host.check_output("aide --init --config %s >/dev/null; mv -f /var/lib/aide/aide.db.new %s" % (CONF, evil))
+        result = aide_check(host)
+        assert dropin in result["added"], result
+        assert "/srv/ephi/app.conf" in result["changed_paths"], result
+        assert result["differences"] is True
+        # The report names the role's database, never the planted one.
+        report = host.run("aide --check --config %s" % CONF).stdout
+        assert "\n%s\n" % DB in report and evil not in report
+    finally:
+        host.run("rm -f %s %s /var/lib/aide/aide.db.new" % (dropin, evil))
+        host.check_output("mv -f /root/app.conf.good /srv/ephi/app.conf")
+
+
+def test_lost_database_and_record_do_not_reinitialise_silently(host):
+    assert host.file(DB).exists and os.path.exists(record_path(host))
+    log_before = host.file(LOG).content_string
+    # The change that a silent re-initialisation would swallow.
+    host.check_output("echo '# attack: PermitRootLogin yes' >> /etc/ssh/sshd_config")
+    host.check_output("rm -f %s" % DB)
+    os.rename(record_path(host), record_path(host) + ".lost")
+    try:
+        rc, out = converge(host)
+        assert rc != 0, out[-3000:]
+        assert "Refusing to re-initialise silently" in out, out[-3000:]
+        assert "aide_accept_changes=true" in out and LOG in out
+        assert not host.file(DB).exists                       # nothing was initialised
+        assert not os.path.exists(record_path(host))
+        assert host.file(LOG).content_string == log_before    # nothing was logged
+
+        # Deliberately: the re-initialisation runs and says so.
+        rc, out = converge(host, "-e", "aide_accept_changes=true")
+        assert rc == 0, out[-3000:]
+        new = host.file(LOG).content_string[len(log_before):].splitlines()
+        assert len(new) == 1 and " action=reinit remote_user=ephi-admin " in new[0], new
+        digest = host.check_output("sha512sum %s" % DB).split()[0]
+        assert new[0].endswith("db_sha512=%s" % digest)
+        with open(record_path(host)) as fh:
+            assert fh.read().split()[0] == digest
+        assert aide_check(host)["differences"] is False
+    finally:
+        if os.path.exists(record_path(host) + ".lost"):
+            if os.path.exists(record_path(host)):
+                os.remove(record_path(host) + ".lost")
+            else:
+                os.rename(record_path(host) + ".lost", record_path(host))
