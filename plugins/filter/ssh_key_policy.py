@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the ssh_key_policy role: declared-key validation and lockout checks.
+"""Filters of the ssh_key_policy role: declared-key validation, lockout checks and evidence.
 
 They run on the controller, before anything changes on a host, and are thin
-wrappers around plugins/module_utils/ssh_keys.py (unit tested there).
+wrappers around plugins/module_utils/ssh_keys.py and ssh_policy.py (unit tested there).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,8 +20,19 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
-    lockout_problems,
     validate_declared,
+)
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (
+    STRONG_CIPHERS,
+    STRONG_KEX,
+    STRONG_MACS,
+    algorithm_problems,
+    connection_specs,
+    extra_settings_problems,
+    key_in_use,
+    lockout_problems,
+    parse_ssh_connection,
+    per_spec_drift,
 )
 
 
@@ -55,10 +66,37 @@ def ssh_key_policy_validate(users, allowed_types=None, rsa_min_bits=3072, allow_
 
 
 def ssh_key_policy_lockout(validated, login_user, login_info, allow_users=None, allow_groups=None,
-                           deny_users=None, deny_groups=None):
+                           deny_users=None, deny_groups=None, key_in_use=None):
     return lockout_problems(_plain(login_user), _plain(validated), _plain(login_info or {}),
                             _plain(allow_users or []), _plain(allow_groups or []),
-                            _plain(deny_users or []), _plain(deny_groups or []))
+                            _plain(deny_users or []), _plain(deny_groups or []),
+                            in_use=_plain(key_in_use) if key_in_use else None)
+
+
+def ssh_key_policy_key_in_use(journal_json, user, ssh_connection):
+    return key_in_use(_plain(journal_json or ''), _plain(user), parse_ssh_connection(_plain(ssh_connection or '')))
+
+
+def ssh_key_policy_input_problems(settings, policy_keywords=None):
+    """``settings``: {ciphers, macs, kex_algorithms, extra_settings} -> ['variable: problem', ...]."""
+    settings = _plain(settings or {})
+    problems = []
+    for name, allowed in (('ciphers', STRONG_CIPHERS), ('macs', STRONG_MACS), ('kex_algorithms', STRONG_KEX)):
+        if name in settings:
+            problems.extend('ssh_key_policy_%s: %s' % (name, p) for p in algorithm_problems(settings[name], allowed))
+    if 'extra_settings' in settings:
+        problems.extend('ssh_key_policy_extra_settings: %s' % p
+                        for p in extra_settings_problems(settings['extra_settings'], _plain(policy_keywords or [])))
+    return problems
+
+
+def ssh_key_policy_connection_specs(passwd, ssh_connection, extra_addresses=None):
+    return connection_specs(_plain(passwd or {}), parse_ssh_connection(_plain(ssh_connection or '')),
+                            _plain(extra_addresses or []))
+
+
+def ssh_key_policy_per_spec(text, wanted, specs=None):
+    return per_spec_drift(_plain(text or ''), _plain(wanted or {}), specs=_plain(specs or []))
 
 
 class FilterModule(object):
@@ -66,4 +104,8 @@ class FilterModule(object):
         return {
             'ssh_key_policy_validate': ssh_key_policy_validate,
             'ssh_key_policy_lockout': ssh_key_policy_lockout,
+            'ssh_key_policy_key_in_use': ssh_key_policy_key_in_use,
+            'ssh_key_policy_input_problems': ssh_key_policy_input_problems,
+            'ssh_key_policy_connection_specs': ssh_key_policy_connection_specs,
+            'ssh_key_policy_per_spec': ssh_key_policy_per_spec,
         }

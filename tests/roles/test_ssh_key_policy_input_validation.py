@@ -67,6 +67,22 @@ CASES = [
     ("max-auth-tries", {"ssh_key_policy_users": GOOD, "ssh_key_policy_max_auth_tries": 50}, "ssh_key_policy_max_auth_tries", []),
     ("rollback-too-soon", {"ssh_key_policy_users": GOOD, "ssh_key_policy_rollback_after": 10}, "ssh_key_policy_rollback_after", []),
     ("users-not-a-list", {"ssh_key_policy_users": "alice"}, "ssh_key_policy_users", []),
+    # Directive injection: a line break in a value would start a new sshd directive.
+    ("extra-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"Banner": "/etc/issue.net\nPasswordAuthentication yes"}},
+     "ssh_key_policy_extra_settings", ["line break"]),
+    ("extra-newline-in-list", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"AcceptEnv": ["LANG", "X\rMatch all"]}},
+     "ssh_key_policy_extra_settings", ["line break"]),
+    ("extra-ca-keys", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"TrustedUserCAKeys": "/etc/ssh/ca.pub"}},
+     "ssh_key_policy_extra_settings", []),
+    # Only strong algorithms, so the transport evidence is true.
+    ("weak-cipher", {"ssh_key_policy_users": GOOD, "ssh_key_policy_ciphers": ["aes256-ctr", "3des-cbc"]},
+     "ssh_key_policy_ciphers", ["3des-cbc is not in the allow-list"]),
+    ("cbc-cipher", {"ssh_key_policy_users": GOOD, "ssh_key_policy_ciphers": ["aes256-cbc"]}, "ssh_key_policy_ciphers", ["aes256-cbc"]),
+    ("sha1-mac", {"ssh_key_policy_users": GOOD, "ssh_key_policy_macs": ["hmac-sha1"]}, "ssh_key_policy_macs", ["hmac-sha1"]),
+    ("non-etm-mac", {"ssh_key_policy_users": GOOD, "ssh_key_policy_macs": ["hmac-sha2-256"]}, "ssh_key_policy_macs", ["hmac-sha2-256"]),
+    ("sha1-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": ["curve25519-sha256", "diffie-hellman-group14-sha1"]},
+     "ssh_key_policy_kex_algorithms", ["diffie-hellman-group14-sha1"]),
+    ("empty-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": []}, "ssh_key_policy_kex_algorithms", ["empty"]),
 ]
 
 

@@ -266,7 +266,7 @@ def test_failed_new_login_is_rolled_back_by_the_dead_man_switch(host):
                            "ssh_key_policy_reconnect_timeout": 5, "ssh_key_policy_rollback_after": 16})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
-    assert "previous sshd configuration was restored" in output, output[-3000:]
+    assert "previous sshd configuration and key store were restored" in output, output[-3000:]
     assert "dead-man switch" in output
     assert host.check_output("sha256sum %s /etc/ssh/sshd_config" % DROPIN) == before
     assert "allowusers" not in host.check_output("sshd -T -C user=ephi-admin,host=localhost,addr=127.0.0.1")

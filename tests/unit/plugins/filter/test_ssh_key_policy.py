@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The filters the role calls: ssh_key_policy_validate and ssh_key_policy_lockout."""
+"""The filters the role calls (the decisions are unit tested in tests/unit/plugins/module_utils)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -27,7 +28,8 @@ def key(name):
 
 
 def test_filters_are_exported():
-    assert sorted(FILTERS) == ['ssh_key_policy_lockout', 'ssh_key_policy_validate']
+    assert sorted(FILTERS) == ['ssh_key_policy_connection_specs', 'ssh_key_policy_input_problems', 'ssh_key_policy_key_in_use',
+                               'ssh_key_policy_lockout', 'ssh_key_policy_per_spec', 'ssh_key_policy_validate']
 
 
 def test_validate_uses_the_current_time_and_policy():
@@ -57,3 +59,42 @@ def test_lockout_filter():
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info) == []
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, allow_users=['carol'])
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, deny_groups=['admin'])
+
+
+def test_lockout_filter_refuses_dropping_the_key_in_use():
+    users = [{'name': 'admin', 'keys': [{'key': key('ed25519'), 'owner': 'Ops'}, {'key': key('ecdsa'), 'owner': 'Ops'}]}]
+    validated = FILTERS['ssh_key_policy_validate'](users)
+    fps = [k['fingerprint'] for k in validated['users']['admin']['keys']]
+    info = {'exists': True, 'groups': ['admin'], 'authorized_fingerprints': fps}
+    assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, key_in_use={'fingerprint': fps[0]}) == []
+    dropped = FILTERS['ssh_key_policy_validate'](users[:1] and [{'name': 'admin', 'keys': users[0]['keys'][1:]}])
+    problems = FILTERS['ssh_key_policy_lockout'](dropped, 'admin', info, key_in_use={'fingerprint': fps[0]})
+    assert problems and fps[0] in problems[0]
+    # No SSH connection ({} from the role): the overlap with today's keys decides.
+    assert FILTERS['ssh_key_policy_lockout'](dropped, 'admin', info, key_in_use={}) == []
+
+
+def test_key_in_use_filter():
+    line = json.dumps({'MESSAGE': 'Accepted publickey for admin from 10.0.0.1 port 4242 ssh2: ED25519 SHA256:abc',
+                       '_UID': '0', '_COMM': 'sshd'})
+    assert FILTERS['ssh_key_policy_key_in_use'](line, 'admin', '10.0.0.1 4242 10.0.0.9 22')['fingerprint'] == 'SHA256:abc'
+    assert 'error' in FILTERS['ssh_key_policy_key_in_use'](line, 'admin', '')
+
+
+def test_input_problems_filter():
+    assert FILTERS['ssh_key_policy_input_problems']({'ciphers': ['aes256-ctr'], 'macs': ['hmac-sha2-256-etm@openssh.com'],
+                                                     'kex_algorithms': ['curve25519-sha256'], 'extra_settings': {}}) == []
+    problems = FILTERS['ssh_key_policy_input_problems']({'ciphers': ['3des-cbc'], 'extra_settings': {'Banner': 'a\nb'}})
+    assert [p.split(':')[0] for p in problems] == ['ssh_key_policy_ciphers', 'ssh_key_policy_extra_settings']
+    assert FILTERS['ssh_key_policy_input_problems']({'extra_settings': {'Ciphers': 'x'}}, ['Ciphers'])
+
+
+def test_specs_and_per_spec_filters():
+    passwd = {'admin': ['x', '1000', '1000', '', '/home/admin', '/bin/bash']}
+    specs = FILTERS['ssh_key_policy_connection_specs'](passwd, '10.0.0.1 4242 10.0.0.9 22', ['192.0.2.1'])
+    assert specs == ['user=admin,host=127.0.0.1,addr=127.0.0.1,laddr=10.0.0.9,lport=22',
+                     'user=admin,host=10.0.0.1,addr=10.0.0.1,laddr=10.0.0.9,lport=22',
+                     'user=admin,host=192.0.2.1,addr=192.0.2.1,laddr=10.0.0.9,lport=22']
+    text = ''.join('### %s\npasswordauthentication no\n' % s for s in specs)
+    assert FILTERS['ssh_key_policy_per_spec'](text, {'PasswordAuthentication': False}, specs=specs) == \
+        {'drift': [], 'errors': [], 'specs': 3}
