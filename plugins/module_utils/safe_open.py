@@ -146,6 +146,8 @@ def _time_limit(seconds):
     except ValueError:          # not the main thread
         yield
         return
+    if previous is None:        # installed outside Python: put the default back
+        previous = signal.SIG_DFL
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
