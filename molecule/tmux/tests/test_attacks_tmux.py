@@ -15,9 +15,10 @@ import textwrap
 
 import pytest
 
+from test_tmux import LOCK_AFTER, LOCK_COMMAND
+from test_tmux import _tmux_settings as tmux_settings
+
 ATTACKER = "ephi-carol"
-LOCK_AFTER = 4
-LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
 OWN_TARGET = "/home/%s/ephi-attack-proof" % ATTACKER
 FAKE_DIR = "/tmp/tmux-ephi-fake"
@@ -38,16 +39,6 @@ def plant_hooks(host, socket_name, target):
     for command in AUDIT_COMMANDS:
         hook = "set-buffer pwned ; save-buffer %s-%s" % (target, command)
         assert attacker_tmux(host, socket_name, "set-hook -g after-%s '%s'" % (command, hook)).rc == 0
-
-
-def tmux_settings(host, live):
-    args = {
-        "path": "/etc/tmux.conf",
-        "live": live,
-        "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
-        "bindings": {"X": "lock-session"},
-    }
-    return host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
 
 
 @pytest.fixture
