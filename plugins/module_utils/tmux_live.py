@@ -171,7 +171,7 @@ def _read_bounded(proc, timeout, limit):
             why = 'timeout'
             break
         try:
-            ready, _, _ = select.select(list(open_fds), [], [], left)
+            ready = select.select(list(open_fds), [], [], left)[0]
         except (OSError, select.error) as exc:  # pragma: no cover - EINTR
             if getattr(exc, 'errno', None) == errno.EINTR or exc.args[0] == errno.EINTR:
                 continue

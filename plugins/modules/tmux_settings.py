@@ -151,8 +151,8 @@ notes:
     option; users can change options in their own servers at any time. Use O(live=audit)
     regularly to detect such drift.
   - Running as root is needed to audit or enforce the servers of other users. Root never runs
-    a tmux client itself in a user's server (a tmux server can make its client run commands
-    and write files): every client runs with the socket owner's uid, gid and groups, a clean
+    a tmux client itself in a user's server, because a tmux server can make its client run
+    commands and write files. Every client runs with the socket owner's uid, gid and groups, a clean
     environment, no terminal and a time limit, and only for a socket whose directory belongs
     to that same user and is writable by no one else. Other sockets are reported as
     V(unsafe) in RV(servers) and RV(unexamined) and never connected to.
@@ -315,7 +315,6 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     option_catalog,
     parse_list_keys_line,
     parse_show_hooks,
-    parse_show_options,
     plan,
     quote,
     render_binding,
