@@ -14,7 +14,11 @@ import stat
 
 import pytest
 
+from ansible.module_utils import basic
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_containing, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.modules import encrypted_logs_secret, encrypted_logs_verify
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
 
 
 def make_tree(top, names):
@@ -101,3 +105,104 @@ def test_scrypt_digest_depends_on_passphrase_salt_and_config():
     assert one != encrypted_logs_secret.scrypt_hex('old-passphrase', '01' * 16, config)
     assert one != encrypted_logs_secret.scrypt_hex('old-passphrase', '00' * 16, 'cd' * 32)
     assert 'old-passphrase' not in one
+
+
+# main() of encrypted_logs_secret for a passphrase change, with the tool mocked:
+# what it is fed on stdin, that nothing secret is in argv, and that the change
+# is recorded and not applied again.
+
+OLD = 'old-passphrase-0123456789'
+NEW = 'new-passphrase-9876543210'
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip('the module reads and writes root-owned files')
+    patch_exit_fail(monkeypatch)
+    keydir = tmp_path / 'keys'
+    keydir.mkdir(mode=0o700)
+    key = keydir / 'passphrase'
+    key.write_text(NEW)
+    os.chmod(str(key), 0o400)
+    cipher = tmp_path / 'cipher'
+    cipher.mkdir()
+    (cipher / 'gocryptfs.conf').write_text('{"EncryptedKey": "wrapped-with-old"}')
+    calls = []
+
+    def run_command(self, args, data=None, **kwargs):
+        calls.append((list(args), data))
+        if args[1] == 'luksDump':
+            return 0, 'LUKS header dump %d' % len([c for c in calls if c[0][1] == 'luksChangeKey']), ''
+        if data.startswith(OLD):
+            (cipher / 'gocryptfs.conf').write_text('{"EncryptedKey": "wrapped-with-new"}')
+            return 0, '', ''
+        return (12 if args[0].endswith('gocryptfs') else 2), '', 'Password incorrect.'
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    return {'key': str(key), 'cipher': str(cipher), 'state': str(keydir / 'passwd-retired'), 'calls': calls}
+
+
+def passwd(store, previous, action='gocryptfs_passwd', check=False):
+    args = {'action': action, 'path': store['key'], 'previous_passphrase': previous,
+            'store': store['cipher'] if action == 'gocryptfs_passwd' else '/var/lib/x/logs.luks',
+            'state_file': store['state'], 'binary': '/usr/bin/gocryptfs' if action == 'gocryptfs_passwd' else '/usr/sbin/cryptsetup',
+            '_ansible_check_mode': check}
+    with patch_module_args(args):
+        with pytest.raises((ExitJson, FailJson)) as caught:
+            encrypted_logs_secret.main()
+    return caught.value.args[0]
+
+
+def test_gocryptfs_change_is_fed_on_stdin_recorded_and_not_applied_again(store):
+    assert passwd(store, OLD, check=True)['changed'] is True
+    assert store['calls'] == []  # check mode runs nothing
+    result = passwd(store, OLD)
+    assert result['changed'] is True, result
+    (argv, data), = store['calls']
+    assert argv == ['/usr/bin/gocryptfs', '-q', '-passwd', store['cipher']]
+    assert data == OLD + '\n' + NEW + '\n'
+    record = open(store['state']).read()
+    assert OLD not in record and NEW not in record and record.startswith('v1 ')
+    assert stat.S_IMODE(os.lstat(store['state']).st_mode) == 0o600
+    # Same previous passphrase, unchanged config: gocryptfs is not run again.
+    again = passwd(store, OLD)
+    assert again['changed'] is False and 'already retired' in again['msg']
+    assert len(store['calls']) == 1
+    # Another previous passphrase (a second rotation) is tried.
+    other = passwd(store, 'yet-another-passphrase-000')
+    assert other['changed'] is False and 'does not open' in other['msg']
+    assert len(store['calls']) == 2
+
+
+def test_luks_change_key_gets_the_old_passphrase_on_stdin_only(store):
+    result = passwd(store, OLD, action='luks_passwd')
+    assert result['changed'] is True, result
+    change = [c for c in store['calls'] if c[0][1] == 'luksChangeKey']
+    assert change == [(['/usr/sbin/cryptsetup', 'luksChangeKey', '--batch-mode', '--key-file', '-',
+                        '/var/lib/x/logs.luks', store['key']], OLD)]
+    again = passwd(store, OLD, action='luks_passwd')
+    assert again['changed'] is False and 'already retired' in again['msg']
+
+
+def test_key_is_written_once_and_refused_outside_memory(store, tmp_path):
+    path = os.path.join(os.path.dirname(store['key']), 'controller-key')
+    args = {'action': 'key', 'path': path, 'passphrase': NEW}
+    with patch_module_args(args):
+        with pytest.raises(ExitJson) as first:
+            encrypted_logs_secret.main()
+    assert first.value.args[0]['changed'] is True
+    assert encrypted_logs_secret.read_root_file(path) == NEW.encode()
+    with patch_module_args(args):
+        with pytest.raises(ExitJson) as second:
+            encrypted_logs_secret.main()
+    assert second.value.args[0]['changed'] is False
+    # memory_only on a directory that is not tmpfs/ramfs (unless the test's tmp is one).
+    with open('/proc/self/mountinfo') as fh:
+        fstype = mount_containing(parse_mountinfo(fh.read()), os.path.realpath(str(tmp_path)))['fstype']
+    if fstype not in ('tmpfs', 'ramfs'):
+        with patch_module_args(dict(args, memory_only=True, passphrase='another-passphrase-000000')):
+            with pytest.raises(FailJson) as refused:
+                encrypted_logs_secret.main()
+        assert 'not on memory' in refused.value.args[0]['msg']
+        assert encrypted_logs_secret.read_root_file(path) == NEW.encode()
