@@ -28,6 +28,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import 
     STRONG_MACS,
     algorithm_problems,
     connection_specs,
+    extra_access_lists,
     extra_settings_problems,
     key_in_use,
     lockout_problems,
@@ -66,10 +67,11 @@ def ssh_key_policy_validate(users, allowed_types=None, rsa_min_bits=3072, allow_
 
 
 def ssh_key_policy_lockout(validated, login_user, login_info, allow_users=None, allow_groups=None,
-                           deny_users=None, deny_groups=None, key_in_use=None):
+                           deny_users=None, deny_groups=None, key_in_use=None, extra_settings=None):
+    extra = extra_access_lists(_plain(extra_settings or {}))
     return lockout_problems(_plain(login_user), _plain(validated), _plain(login_info or {}),
-                            _plain(allow_users or []), _plain(allow_groups or []),
-                            _plain(deny_users or []), _plain(deny_groups or []),
+                            _plain(allow_users or []) + extra['allowusers'], _plain(allow_groups or []) + extra['allowgroups'],
+                            _plain(deny_users or []) + extra['denyusers'], _plain(deny_groups or []) + extra['denygroups'],
                             in_use=_plain(key_in_use) if key_in_use else None)
 
 

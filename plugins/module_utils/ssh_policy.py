@@ -155,6 +155,27 @@ def user_pattern_matches(user, pattern):
     return None
 
 
+def words(value):
+    """sshd keyword value(s) -> list of words (a string is split on white space, a list item too)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            out.extend(words(item))
+        return out
+    return str(value).split()
+
+
+def extra_access_lists(extra_settings):
+    """DenyUsers/DenyGroups/AllowUsers/AllowGroups of ``ssh_key_policy_extra_settings``, keywords in any case as sshd reads them."""
+    lists = {'denyusers': [], 'denygroups': [], 'allowusers': [], 'allowgroups': []}
+    for key, value in (extra_settings or {}).items():
+        if str(key).lower() in lists:
+            lists[str(key).lower()].extend(words(value))
+    return lists
+
+
 def access_problems(user, groups, allow_users=(), deny_users=(), allow_groups=(), deny_groups=()):
     """Why sshd's allowed_user() would refuse ``user`` (member of ``groups``), in sshd's order.
 

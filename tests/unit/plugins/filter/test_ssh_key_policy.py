@@ -98,3 +98,13 @@ def test_specs_and_per_spec_filters():
     text = ''.join('### %s\npasswordauthentication no\n' % s for s in specs)
     assert FILTERS['ssh_key_policy_per_spec'](text, {'PasswordAuthentication': False}, specs=specs) == \
         {'drift': [], 'errors': [], 'specs': 3}
+
+
+def test_lockout_filter_reads_deny_lists_from_extra_settings_in_any_case():
+    users = [{'name': 'admin', 'keys': [{'key': key('ed25519'), 'owner': 'Ops'}]}]
+    validated = FILTERS['ssh_key_policy_validate'](users)
+    fp = validated['users']['admin']['keys'][0]['fingerprint']
+    info = {'exists': True, 'groups': ['admin', 'sudo'], 'authorized_fingerprints': [fp]}
+    assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'Banner': 'x'}) == []
+    assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'denyusers': 'carol admin'})
+    assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'DenyGroups': ['wheel', 'sudo']})

@@ -243,3 +243,9 @@ def test_per_spec_unexamined_is_an_error():
     assert empty['errors'] == ['no connection from a non-loopback address was evaluated']
     blank = sp.per_spec_drift('### %s\n' % S2, WANTED, specs=[S2])
     assert any('printed none' in e for e in blank['errors'])
+
+
+def test_extra_access_lists_read_keywords_as_sshd_does():
+    lists = sp.extra_access_lists({'denyusers': 'admin carol', 'DenyGroups': ['wheel', 'adm staff'], 'Banner': 'x'})
+    assert lists == {'denyusers': ['admin', 'carol'], 'denygroups': ['wheel', 'adm', 'staff'], 'allowusers': [], 'allowgroups': []}
+    assert sp.words(None) == [] and sp.words(['a b', 'c']) == ['a', 'b', 'c']
