@@ -13,22 +13,10 @@
    action=reinit.
 """
 
-import json
 import os
 import subprocess
 
-CONF = "/etc/aide/aide.conf"
-DB = "/var/lib/aide/aide.db"
-LOG = "/var/lib/aide/ephi-safeguards/baseline.log"
-SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.dirname(os.path.dirname(__file__)))
-
-
-def name(host):
-    return host.backend.get_hostname()
-
-
-def aide_check(host):
-    return host.ansible("ephi.safeguards.aide_check", json.dumps({"config": CONF}), check=False, become=True)
+from test_aide import CONF, DB, LOG, SCENARIO, aide_check, name
 
 
 def record_path(host):
