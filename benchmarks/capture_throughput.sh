@@ -17,21 +17,7 @@ tmp=$(mktemp -d)
 cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap '[ "${EPHI_BENCH_KEEP:-0}" = 1 ] && rm -rf "$tmp" || cleanup' EXIT
 cleanup; mkdir -p "$tmp"
-podman run -d --name "$name" --label ephi.safeguards.lab=bench --systemd=always -p "127.0.0.1:$port:22" \
-  --device /dev/fuse --cap-add SYS_ADMIN \
-  -v "$EPHI_LAB_KEY.pub:/home/ephi-admin/.ssh/authorized_keys:ro" localhost/ephi-lab:bookworm /sbin/init >/dev/null
-
-# A collection path of our own (see benchmarks/aide.sh).
-mkdir -p "$tmp/collections/ansible_collections/ephi"
-ln -s "$EPHI_ROOT" "$tmp/collections/ansible_collections/ephi/safeguards"
-export ANSIBLE_COLLECTIONS_PATH=$tmp/collections
-printf '[defaults]\ninterpreter_python = auto_silent\n[ssh_connection]\npipelining = true\n' > "$tmp/ansible.cfg"
-export ANSIBLE_CONFIG=$tmp/ansible.cfg
-cat > "$tmp/inventory.yml" <<INV
-all: {hosts: {$name: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: $port, ansible_user: ephi-admin,
-  ansible_become: true, ansible_python_interpreter: /usr/bin/python3, ansible_ssh_private_key_file: $EPHI_LAB_KEY,
-  ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
-INV
+ephi_bench_host "$tmp" "$name" "$port" bookworm --device /dev/fuse --cap-add SYS_ADMIN
 cat > "$tmp/play.yml" <<PLAY
 - name: Encrypted session capture, as in molecule/encrypted_logs
   hosts: all

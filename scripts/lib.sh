@@ -129,6 +129,27 @@ ephi_collection_path() {
   export ANSIBLE_COLLECTIONS_PATH="$EPHI_COLLECTIONS"
 }
 
+# A benchmark host: a container of a lab image reached over SSH like a fleet
+# host, and a private Ansible set-up for it in DIR (a collection path to this
+# tree, since the shared link in $EPHI_CACHE_DIR may point at another checkout
+# while other jobs run; ansible.cfg with pipelining; DIR/inventory.yml).
+#   ephi_bench_host DIR NAME PORT SUITE [extra podman run options...]
+ephi_bench_host() {
+  local dir=$1 name=$2 port=$3 suite=$4
+  shift 4
+  podman run -d --name "$name" --label ephi.safeguards.lab=bench --systemd=always -p "127.0.0.1:$port:22" "$@" \
+    -v "$EPHI_LAB_KEY.pub:/home/ephi-admin/.ssh/authorized_keys:ro" "localhost/ephi-lab:$suite" /sbin/init >/dev/null
+  mkdir -p "$dir/collections/ansible_collections/ephi"
+  ln -sfn "$EPHI_ROOT" "$dir/collections/ansible_collections/ephi/safeguards"
+  export ANSIBLE_COLLECTIONS_PATH=$dir/collections ANSIBLE_CONFIG=$dir/ansible.cfg
+  printf '[defaults]\ninterpreter_python = auto_silent\n[ssh_connection]\npipelining = true\n' > "$ANSIBLE_CONFIG"
+  cat > "$dir/inventory.yml" <<INV
+all: {hosts: {$name: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: $port, ansible_user: ephi-admin,
+  ansible_become: true, ansible_python_interpreter: /usr/bin/python3, ansible_ssh_private_key_file: $EPHI_LAB_KEY,
+  ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
+INV
+}
+
 ephi_setup() {
   ephi_require_host
   ephi_install_host_packages
