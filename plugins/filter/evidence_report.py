@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the verify playbook: the evidence report as HTML and as JUnit XML.
+"""Filters of the verify playbook: the evidence of every host, and the report
+as HTML and as JUnit XML.
 
 Both take what playbooks/verify.yml writes to evidence.json, a dict of host
 name to the list of control records of that host (id, safeguard, hipaa, stig,
@@ -348,6 +349,23 @@ def _host_tables(hosts):
     return out
 
 
+def evidence_by_host(hostvars, all_hosts, active_hosts):
+    """Host name -> that host's control records, for every host of the play.
+
+    Each role's verify entry point appends its records to the host variable
+    ``ephi_verify_controls``; the playbook never names the roles. A host that
+    is not among ``active_hosts`` (it failed or was unreachable) gets an empty
+    list even if some roles had recorded evidence before it failed: the report
+    shows it as a host without evidence, never as a partial pass.
+    """
+    try:
+        active = set(active_hosts)
+        return dict((host, list(hostvars[host].get('ephi_verify_controls') or []) if host in active else [])
+                    for host in all_hosts)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise AnsibleFilterError('evidence_by_host expects hostvars and two lists of host names: %s' % to_text(exc))
+
+
 def evidence_html(evidence, title=DEFAULT_TITLE, generated=None):
     """A self-contained HTML page: the hosts x safeguards matrix, then every control of every host."""
     hosts = _normalise(evidence)
@@ -424,6 +442,7 @@ def evidence_junit(evidence, title=DEFAULT_TITLE, generated=None):
 class FilterModule(object):
     def filters(self):
         return {
+            'evidence_by_host': evidence_by_host,
             'evidence_html': evidence_html,
             'evidence_junit': evidence_junit,
         }

@@ -33,6 +33,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import record
+
 HIPAA_ENCRYPTION = '164.312(a)(2)(iv)'
 HIPAA_ACCESS = '164.312(a)(1)'
 STIG_ENCRYPTION = 'RHEL-08-010030'
@@ -245,8 +247,7 @@ def decide_access(obs):
 
 def _record(cid, safeguard, hipaa, stig, check, decision):
     status, observed = decision
-    return {'id': cid, 'safeguard': safeguard, 'hipaa': hipaa, 'stig': stig,
-            'check': check, 'observed': observed, 'status': status}
+    return record(cid, safeguard, hipaa, stig, check, observed, status)
 
 
 def build_controls(params, obs):

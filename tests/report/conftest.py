@@ -40,9 +40,9 @@ STAND_IN = """\
         msg: unreachable stand-in
       when: inventory_hostname == '{down}'
 
-    - name: The records a role's verify entry point would set
+    - name: The records the roles' verify entry points would append
       ansible.builtin.set_fact:
-        aide_verify_controls: "{{{{ (lookup('ansible.builtin.file', '{evidence}') | from_json)[inventory_hostname] }}}}"
+        ephi_verify_controls: "{{{{ (lookup('ansible.builtin.file', '{evidence}') | from_json)[inventory_hostname] }}}}"
 
 - name: The verify playbook, whose role plays are skipped by tag
   ansible.builtin.import_playbook: {verify}

@@ -71,7 +71,7 @@ def parse(document):
 
 
 def test_filters_are_exported():
-    assert sorted(FILTERS) == ['evidence_html', 'evidence_junit']
+    assert sorted(FILTERS) == ['evidence_by_host', 'evidence_html', 'evidence_junit']
 
 
 def test_html_escapes_every_value():
@@ -251,3 +251,22 @@ def test_html_host_tables_list_failures_first():
         'encrypted-logs-mounted', 'tmux-lock-policy', 'ssh-key-policy-transport', 'ssh-key-policy-emergency-access']
     assert page.endswith('</html>')
     assert '<small>no evidence</small>' in page
+
+
+# evidence_by_host: what verify.yml reports, collected without naming roles.
+BY_HOST = FILTERS['evidence_by_host']
+
+
+def test_evidence_by_host_lists_every_host_and_empties_failed_ones():
+    ok = [record('a-1', 'integrity', '164.312(c)(1)', 'pass')]
+    partial = [record('b-1', 'integrity', '164.312(c)(1)', 'pass')]
+    hostvars = {'good': {'ephi_verify_controls': ok}, 'failed': {'ephi_verify_controls': partial},
+                'unreachable': {}, 'no-role-ran': {}}
+    got = BY_HOST(hostvars, ['good', 'failed', 'unreachable', 'no-role-ran'], ['good', 'no-role-ran'])
+    assert got == {'good': ok, 'failed': [], 'unreachable': [], 'no-role-ran': []}
+    assert list(got) == ['good', 'failed', 'unreachable', 'no-role-ran']
+
+
+def test_evidence_by_host_rejects_what_is_not_hostvars():
+    with pytest.raises(AnsibleFilterError, match='evidence_by_host'):
+        BY_HOST(None, ['a'], ['a'])
