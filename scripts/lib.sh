@@ -4,7 +4,12 @@
 
 EPHI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export EPHI_ROOT
-export EPHI_CACHE_DIR=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
+# root (CI, the lab) caches system-wide; anyone else in their own cache dir.
+if [ "$(id -u)" = 0 ]; then
+  export EPHI_CACHE_DIR=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
+else
+  export EPHI_CACHE_DIR=${EPHI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ephi-safeguards}
+fi
 EPHI_HOST_PACKAGES=(podman runc debootstrap fuse3 uidmap openssh-client git rsync tmux python3-venv)
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -34,6 +39,26 @@ ephi_apt_install() {
 }
 
 ephi_install_host_packages() { ephi_apt_install "host packages" "${EPHI_HOST_PACKAGES[@]}"; }
+
+# The host set-up the lab needs (root, apt packages, podman): the main job and
+# the test stages that start containers. Everything else runs as any user.
+ephi_host_setup() {
+  ephi_require_host
+  ephi_install_host_packages
+  ephi_configure_podman
+}
+
+# What the stages without containers need, checked rather than installed:
+# python3 with venv/ensurepip (a virtualenv) and git (the file list). root
+# gets python3-venv installed; anyone else is told which package to ask for.
+ephi_require_dev_tools() {
+  command -v python3 >/dev/null || die "python3 is missing: install the Debian package python3"
+  command -v git >/dev/null || die "git is missing: install the Debian package git"
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ephi_apt_install "Python virtualenv support" python3-venv && return 0
+    die "python3 cannot create a virtualenv: ask an administrator to install the Debian package python3-venv (apt-get install python3-venv)"
+  fi
+}
 
 # Headless Chromium renders the HTML evidence report in the report tests. Only
 # that stage needs it, so it is installed there, and only when it is missing.
@@ -151,9 +176,7 @@ INV
 }
 
 ephi_setup() {
-  ephi_require_host
-  ephi_install_host_packages
-  ephi_configure_podman
+  ephi_host_setup
   ephi_venv
   ephi_images
   ephi_check_podman localhost/ephi-lab:bookworm
