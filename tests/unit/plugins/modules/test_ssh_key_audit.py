@@ -105,6 +105,12 @@ def host(base, monkeypatch):
         raise AssertionError(args)
 
     patch_exit_fail(monkeypatch)
+    if ME != 0:
+        # Not root: the host keys under tmp_path belong to the test user, not
+        # to root as on a host, so root's reads (uid 0) accept that user too.
+        read_user_file = ssh_key_audit.read_user_file
+        monkeypatch.setattr(ssh_key_audit, 'read_user_file',
+                            lambda path, uid, *args, **kwargs: read_user_file(path, uid or ME, *args, **kwargs))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda self, name, required=False, opt_dirs=None: '/bin/systemctl' if name == 'systemctl' else '/usr/sbin/sshd')
