@@ -5,8 +5,9 @@
 
 """Filters of the ssh_key_policy role: declared-key validation, lockout checks and evidence.
 
-They run on the controller, before anything changes on a host, and are thin
-wrappers around plugins/module_utils/ssh_keys.py and ssh_policy.py (unit tested there).
+They run on the controller and are thin wrappers around
+plugins/module_utils/ssh_keys.py, ssh_policy.py and ssh_key_policy_controls.py
+(unit tested there).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +19,7 @@ import datetime
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_key_policy_controls import build_controls
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
     validate_declared,
@@ -101,6 +103,11 @@ def ssh_key_policy_per_spec(text, wanted, specs=None):
     return per_spec_drift(_plain(text or ''), _plain(wanted or {}), specs=_plain(specs or []))
 
 
+def ssh_key_policy_controls(probes, policy):
+    """Named probes + the role's policy -> the evidence records (plugins/module_utils/ssh_key_policy_controls.py)."""
+    return build_controls(_plain(probes or {}), _plain(policy or {}))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -110,4 +117,5 @@ class FilterModule(object):
             'ssh_key_policy_input_problems': ssh_key_policy_input_problems,
             'ssh_key_policy_connection_specs': ssh_key_policy_connection_specs,
             'ssh_key_policy_per_spec': ssh_key_policy_per_spec,
+            'ssh_key_policy_controls': ssh_key_policy_controls,
         }

@@ -28,7 +28,8 @@ def key(name):
 
 
 def test_filters_are_exported():
-    assert sorted(FILTERS) == ['ssh_key_policy_connection_specs', 'ssh_key_policy_input_problems', 'ssh_key_policy_key_in_use',
+    assert sorted(FILTERS) == ['ssh_key_policy_connection_specs', 'ssh_key_policy_controls', 'ssh_key_policy_input_problems',
+                               'ssh_key_policy_key_in_use',
                                'ssh_key_policy_lockout', 'ssh_key_policy_per_spec', 'ssh_key_policy_validate']
 
 

@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The evidence controls of the ssh_key_policy role: one function per control id.
+
+Each control is a pure function ``control(probes, policy)`` returning one
+``evidence.record``.
+
+``probes`` (what the role observed on the host, registered by name):
+
+- ``ssh_key_audit``: the result of the ``ephi.safeguards.ssh_key_audit``
+  module (check mode): ``sshd_effective`` (``sshd -T``, lower-case keyword ->
+  list of values), ``sshd_drift``, ``host_keys``, ``active_keys``,
+  ``weak_keys``, ``invalid_lines``, ``ignored_keys``, ``store_users``,
+  ``authorized_keys_files``; or ``failed`` and ``msg``.
+- ``sshd_per_spec``: the ``ssh_key_policy_per_spec`` filter over ``sshd -T -C``
+  for every login-capable account and address: ``drift`` (``setting``,
+  ``found``), ``errors`` (what could not be evaluated) and ``specs`` (how many
+  were).
+
+``policy`` (the role's variables, without the ``ssh_key_policy_`` prefix):
+``key_types``, ``rsa_min_bits``, ``max_auth_tries``, ``login_grace_time``,
+``client_alive_interval``, ``client_alive_count_max``, ``host_key_types``,
+``store_dir``, ``emergency_user``, and ``validated`` (the
+``ssh_key_policy_validate`` filter over ``ssh_key_policy_users``).
+
+A control that could not examine its object fails: the audit failed, was
+skipped or missing, ``sshd -T`` printed nothing, or an account/address
+combination could not be evaluated.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import LOGIN_KEYWORDS
+
+KEY_SOURCE_KEYWORDS = ('AuthorizedKeysFile', 'AuthorizedKeysCommand', 'TrustedUserCAKeys', 'AuthorizedPrincipalsFile',
+                       'AuthorizedPrincipalsCommand')
+
+
+def _list(value):
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _audit(probes):
+    audit = (probes or {}).get('ssh_key_audit')
+    return audit if isinstance(audit, dict) else {}
+
+
+def _broken(probes):
+    """Why the audit cannot be used, or None: it failed, was skipped, or ``sshd -T`` printed nothing."""
+    audit = (probes or {}).get('ssh_key_audit')
+    if probe_failed(audit) or 'sshd_effective' not in audit:
+        return text(audit.get('msg', 'ssh_key_audit failed')) if isinstance(audit, dict) else 'ssh_key_audit failed'
+    if not audit['sshd_effective']:
+        # The module reports a failed `sshd -T` as drift of the pseudo-setting 'sshd -T'.
+        why = [d.get('found') for d in _list(audit.get('sshd_drift')) if d.get('setting') == 'sshd -T']
+        return 'sshd -T printed no effective configuration' + (': %s' % text(why[0]) if why and why[0] else '')
+    return None
+
+
+def _per_spec(probes):
+    """The per account/address evaluation; a missing one is an error (never a pass)."""
+    per_spec = (probes or {}).get('sshd_per_spec')
+    if not isinstance(per_spec, dict):
+        return {'drift': [], 'errors': ['the per account/address evaluation (sshd -T -C) did not run'], 'specs': 0}
+    return {'drift': _list(per_spec.get('drift')), 'errors': _list(per_spec.get('errors')),
+            'specs': per_spec.get('specs', 0)}
+
+
+def _drift(probes):
+    """Global drift, then per account/address drift of settings that did not already drift globally."""
+    global_drift = _list(_audit(probes).get('sshd_drift'))
+    seen = set(d.get('setting') for d in global_drift)
+    return global_drift + [d for d in _per_spec(probes)['drift'] if d.get('setting') not in seen]
+
+
+def _drift_of(probes, names):
+    return [d for d in _drift(probes) if d.get('setting') in names]
+
+
+def _differs(drift):
+    return '; '.join('%s is %s' % (text(d.get('setting')), text(d.get('found'))) for d in drift)
+
+
+def _unique(values):
+    """Jinja's ``unique`` (case-insensitive for strings, first occurrence kept)."""
+    out, seen = [], set()
+    for value in values:
+        folded = value.lower() if isinstance(value, str) else value
+        if folded not in seen:
+            seen.add(folded)
+            out.append(value)
+    return out
+
+
+def declared_fingerprints(validated):
+    """User -> declared fingerprints; nothing is declared while the declaration has errors."""
+    validated = validated if isinstance(validated, dict) else {}
+    if validated.get('errors') or not isinstance(validated.get('users'), dict):
+        return {}
+    return dict((user, [k.get('fingerprint') for k in _list((spec or {}).get('keys'))])
+                for user, spec in validated['users'].items())
+
+
+def _sshd_record(cid, safeguard, hipaa, stig, check, names, probes):
+    """A control over sshd keywords: their effective values, or the drift from the policy.
+
+    Keywords sshd applies per connection (LOGIN_KEYWORDS) are also checked for
+    every account and address (Match blocks).
+    """
+    broken = _broken(probes)
+    drift = _drift_of(probes, names)
+    per_spec = _per_spec(probes)
+    login = bool(set(names) & set(LOGIN_KEYWORDS))
+    unexamined = per_spec['errors'] if login else []
+    if broken:
+        observed = broken
+    else:
+        effective = _audit(probes)['sshd_effective']
+        if drift:
+            observed = 'differs from the policy: ' + _differs(drift)
+        else:
+            observed = 'sshd -T: ' + '; '.join('%s %s' % (name.lower(), ' '.join(text(v) for v in _list(effective[name.lower()])))
+                                               for name in names if name.lower() in effective)
+        if unexamined:
+            observed += '; NOT examined: ' + '; '.join(text(e) for e in unexamined)
+        elif login and not drift:
+            observed += '; the same for %s account/address combinations (sshd -T -C)' % text(per_spec['specs'])
+    status = 'fail' if broken or drift or unexamined else 'pass'
+    return record(cid, safeguard, hipaa, stig, check, observed, status)
+
+
+def ssh_key_policy_keys_only(probes, policy):
+    return _sshd_record(
+        'ssh-key-policy-keys-only', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-020330',
+        'sshd accepts public keys only: PasswordAuthentication, KbdInteractiveAuthentication and PermitEmptyPasswords no',
+        ('PubkeyAuthentication', 'PasswordAuthentication', 'KbdInteractiveAuthentication', 'PermitEmptyPasswords',
+         'HostbasedAuthentication', 'GSSAPIAuthentication', 'KerberosAuthentication'), probes)
+
+
+def ssh_key_policy_no_root_login(probes, policy):
+    return _sshd_record(
+        'ssh-key-policy-no-root-login', 'unique_user_identification', '164.312(a)(2)(i)', 'RHEL-08-010550',
+        'PermitRootLogin no: administrators log in as themselves', ('PermitRootLogin',), probes)
+
+
+def ssh_key_policy_strong_keys(probes, policy):
+    check = 'PubkeyAcceptedAlgorithms is limited to %s; RequiredRSASize %s; MaxAuthTries %s; LoginGraceTime %s' % (
+        ', '.join(text(t) for t in _list(policy.get('key_types'))), text(policy.get('rsa_min_bits')),
+        text(policy.get('max_auth_tries')), text(policy.get('login_grace_time')))
+    return _sshd_record(
+        'ssh-key-policy-strong-keys', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-010290', check,
+        ('PubkeyAcceptedAlgorithms', 'RequiredRSASize', 'MaxAuthTries', 'LoginGraceTime', 'AllowUsers', 'AllowGroups'),
+        probes)
+
+
+def ssh_key_policy_transport(probes, policy):
+    return _sshd_record(
+        'ssh-key-policy-transport', 'transmission_security', '164.312(e)(1), 164.312(e)(2)(i), 164.312(e)(2)(ii)',
+        'RHEL-08-010291, RHEL-08-010290', 'Only strong ciphers, etm MACs and key exchange algorithms are offered',
+        ('Ciphers', 'MACs', 'KexAlgorithms'), probes)
+
+
+def ssh_key_policy_idle_logoff(probes, policy):
+    check = 'sshd drops unresponsive sessions: ClientAliveInterval %s, ClientAliveCountMax %s' % (
+        text(policy.get('client_alive_interval')), text(policy.get('client_alive_count_max')))
+    return _sshd_record(
+        'ssh-key-policy-idle-logoff', 'automatic_logoff', '164.312(a)(2)(iii)', 'RHEL-08-010200, RHEL-08-010201', check,
+        ('ClientAliveInterval', 'ClientAliveCountMax'), probes)
+
+
+def ssh_key_policy_login_audit(probes, policy):
+    return _sshd_record(
+        'ssh-key-policy-login-audit', 'audit_controls', '164.312(b), 164.308(a)(5)(ii)(C)', 'RHEL-08-010070',
+        'LogLevel VERBOSE: every login is logged with the fingerprint of the key used', ('LogLevel',), probes)
+
+
+def ssh_key_policy_host_keys(probes, policy):
+    host_keys = [k for k in _list(_audit(probes).get('host_keys')) if isinstance(k, dict)]
+    observed = '; '.join('%s %s %s %s' % (text(k.get('path')), text(k.get('type')), text(k.get('bits')),
+                                          'WEAK' if k.get('weak') else 'ok') for k in host_keys) or 'no host key reported'
+    failed = (_broken(probes) or any(k.get('weak') for k in host_keys)
+              or 'ssh-ed25519' not in [k.get('type') for k in host_keys]
+              or _drift_of(probes, ('HostKey', 'HostKeyAlgorithms')))
+    return record(
+        'ssh-key-policy-host-keys', 'transmission_security', '164.312(e)(1)', 'RHEL-08-010290',
+        'sshd loads only strong host keys (%s), including an Ed25519 key'
+        % ', '.join(text(t) for t in _list(policy.get('host_key_types'))),
+        observed, 'fail' if failed else 'pass')
+
+
+def ssh_key_policy_central_store(probes, policy):
+    audit = _audit(probes)
+    declared = declared_fingerprints(policy.get('validated'))
+    active = [k for k in _list(audit.get('active_keys')) if isinstance(k, dict)]
+    undeclared = ['%s %s' % (text(k.get('user')), text(k.get('fingerprint'))) for k in active
+                  if k.get('fingerprint') not in declared.get(k.get('user'), [])]
+    # In the module's (sorted) order: the old template's set difference had no stable order.
+    stale_users = []
+    for user in _list(audit.get('store_users')):
+        if user not in declared and user not in stale_users:
+            stale_users.append(user)
+    other_sources = _drift_of(probes, KEY_SOURCE_KEYWORDS)
+    errors = _per_spec(probes)['errors']
+    observed = '%d key(s) can log in for %s; AuthorizedKeysFile %s' % (
+        len(active), ', '.join(text(u) for u in _unique([k.get('user') for k in active])) or 'nobody',
+        ' '.join(text(p) for p in _list(audit.get('authorized_keys_files'))))
+    if undeclared:
+        observed += '; undeclared: ' + ', '.join(undeclared)
+    if stale_users:
+        observed += '; store files of undeclared users: ' + ', '.join(text(u) for u in stale_users)
+    if other_sources:
+        observed += '; other key sources: ' + _differs(other_sources)
+    if errors:
+        observed += '; NOT examined: ' + '; '.join(text(e) for e in errors)
+    failed = _broken(probes) or undeclared or stale_users or other_sources or errors
+    return record(
+        'ssh-key-policy-central-store', 'access_control', '164.312(a)(1)', 'RHEL-08-010500',
+        'Only keys in the root-owned store %s can log in, and exactly the declared ones' % text(policy.get('store_dir')),
+        observed, 'fail' if failed else 'pass')
+
+
+def ssh_key_policy_no_weak_or_planted_keys(probes, policy):
+    audit = _audit(probes)
+    weak = [k for k in _list(audit.get('weak_keys')) + _list(audit.get('invalid_lines')) if isinstance(k, dict)]
+    planted = [k for k in _list(audit.get('ignored_keys')) if isinstance(k, dict) and not k.get('declared')]
+    found = ['%s %s%s' % (text(k.get('path')), text(k['fingerprint']) if 'fingerprint' in k else '?',
+                          ' (%s)' % ', '.join(text(p) for p in _list(k.get('problems'))) if _list(k.get('problems')) else '')
+             for k in weak + planted]
+    observed = '%d weak/invalid, %d undeclared key(s) in ignored files' % (len(weak), len(planted))
+    if found:
+        observed += ': ' + '; '.join(found)
+    failed = _broken(probes) or weak or planted
+    return record(
+        'ssh-key-policy-no-weak-or-planted-keys', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-010040',
+        "No weak, expired or unparseable key in files sshd reads, and no undeclared key lying in users' own authorized_keys",
+        observed, 'fail' if failed else 'pass')
+
+
+def ssh_key_policy_emergency_access(probes, policy):
+    user = policy.get('emergency_user')
+    check = 'Break-glass account %s has only expiring keys, logged by fingerprint' % (text(user) if user else '(none)')
+    if not user:
+        return record('ssh-key-policy-emergency-access', 'emergency_access', '164.312(a)(2)(ii)', '', check,
+                      'no emergency account configured', 'not_applicable')
+    keys = [k for k in _list(_audit(probes).get('active_keys')) if isinstance(k, dict) and k.get('user') == user]
+    observed = '%d key(s) usable, expiring %s' % (len(keys), ', '.join(text(k.get('expiry_time')) for k in keys))
+    failed = _broken(probes) or not keys or any(k.get('expiry_time') is None for k in keys)
+    return record('ssh-key-policy-emergency-access', 'emergency_access', '164.312(a)(2)(ii)', '', check,
+                  observed, 'fail' if failed else 'pass')
+
+
+CONTROLS = (
+    ssh_key_policy_keys_only,
+    ssh_key_policy_no_root_login,
+    ssh_key_policy_strong_keys,
+    ssh_key_policy_transport,
+    ssh_key_policy_idle_logoff,
+    ssh_key_policy_login_audit,
+    ssh_key_policy_host_keys,
+    ssh_key_policy_central_store,
+    ssh_key_policy_no_weak_or_planted_keys,
+    ssh_key_policy_emergency_access,
+)
+
+
+def build_controls(probes, policy):
+    """The evidence records of the role, in report order."""
+    probes = probes if isinstance(probes, dict) else {}
+    policy = policy if isinstance(policy, dict) else {}
+    return [control(probes, policy) for control in CONTROLS]

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The ssh_key_policy evidence controls.
+
+The fixtures hold the inputs the old Jinja template (verify_controls.j2) read,
+recorded on the lab or edited to reach every branch, and the records it gave
+(corrected where it was wrong, see CORRECTED). The new functions must give
+exactly those records.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import glob
+import json
+import os
+
+import pytest
+
+from ansible_collections.ephi.safeguards.plugins.filter.ssh_key_policy import FilterModule
+from ansible_collections.ephi.safeguards.plugins.module_utils import ssh_key_policy_controls as controls
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'ssh_key_policy')
+CASES = sorted(os.path.basename(p)[:-len('.json')] for p in glob.glob(os.path.join(FIXTURES, '*.json')))
+POLICY_VARS = ('key_types', 'rsa_min_bits', 'max_auth_tries', 'login_grace_time', 'client_alive_interval',
+               'client_alive_count_max', 'host_key_types', 'store_dir', 'emergency_user')
+# Fixtures whose expected records differ from what the old template gave.
+CORRECTED = {
+    # `sshd -T` printed nothing: the template passed the transport control on no data.
+    'sshd-t-printed-nothing',
+}
+
+
+def load(name):
+    with open(os.path.join(FIXTURES, name + '.json')) as handle:
+        return json.load(handle)
+
+
+def probes_and_policy(inputs):
+    """The old template's variables -> the new probes and policy."""
+    probes = {'ssh_key_audit': inputs['__ssh_key_policy_verify'], 'sshd_per_spec': inputs['__ssh_key_policy_per_spec']}
+    policy = dict((name, inputs['ssh_key_policy_' + name]) for name in POLICY_VARS)
+    policy['validated'] = inputs['__ssh_key_policy_validated']
+    return probes, policy
+
+
+def dump(records):
+    return json.dumps(records, sort_keys=True, indent=1)
+
+
+def test_every_branch_has_a_fixture():
+    assert len(CASES) >= 20
+    assert [c for c in CASES if c.startswith('lab-')] == ['lab-%d-%s' % (n, s) for n in (1, 2, 3) for s in ('converged', 'fresh')]
+    assert CORRECTED <= set(CASES)
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_records_equal_the_fixture(name):
+    fixture = load(name)
+    probes, policy = probes_and_policy(fixture['inputs'])
+    # The template's declared fingerprints are what the new code derives from the validation.
+    if not fixture['inputs']['__ssh_key_policy_validated']['errors']:
+        assert controls.declared_fingerprints(policy['validated']) == fixture['inputs']['__ssh_key_policy_declared_fingerprints']
+    assert dump(controls.build_controls(probes, policy)) == dump(fixture['expected'])
+
+
+@pytest.mark.parametrize('name', ['lab-1-fresh', 'weak-and-planted-keys'])
+def test_the_filter_is_glue(name):
+    fixture = load(name)
+    probes, policy = probes_and_policy(fixture['inputs'])
+    assert FilterModule().filters()['ssh_key_policy_controls'](probes, policy) == fixture['expected']
+
+
+def test_controls_are_named_after_their_ids_in_report_order():
+    records = controls.build_controls(*probes_and_policy(load('lab-3-converged')['inputs']))
+    assert [r['id'] for r in records] == [f.__name__.replace('_', '-') for f in controls.CONTROLS]
+    assert len(records) == 10
+
+
+# Per control: a passing host, a failing one, and one whose probe could not examine it.
+PASSING = 'lab-3-converged'
+FAILING = {
+    'ssh_key_policy_keys_only': 'lab-1-fresh',
+    'ssh_key_policy_no_root_login': 'drift-per-account-only',
+    'ssh_key_policy_strong_keys': 'drift-global-and-per-account',
+    'ssh_key_policy_transport': 'lab-2-fresh',
+    'ssh_key_policy_idle_logoff': 'drift-per-account-only',
+    'ssh_key_policy_login_audit': 'drift-global-and-per-account',
+    'ssh_key_policy_host_keys': 'host-keys-weak-and-no-ed25519',
+    'ssh_key_policy_central_store': 'store-undeclared-stale-and-other-sources',
+    'ssh_key_policy_no_weak_or_planted_keys': 'weak-and-planted-keys',
+    'ssh_key_policy_emergency_access': 'emergency-without-expiry',
+}
+UNEXAMINED = ['audit-failed', 'audit-failed-without-message', 'audit-skipped', 'sshd-t-printed-nothing', 'missing-probes']
+
+
+def run(control, name):
+    if name == 'missing-probes':
+        probes, policy = {}, probes_and_policy(load(PASSING)['inputs'])[1]
+        policy['emergency_user'] = 'breakglass'
+    else:
+        probes, policy = probes_and_policy(load(name)['inputs'])
+        if name.startswith(('audit-', 'sshd-t-')):
+            policy['emergency_user'] = 'breakglass'
+    return getattr(controls, control)(probes, policy)
+
+
+@pytest.mark.parametrize('control', sorted(FAILING))
+def test_pass(control):
+    rec = run(control, PASSING)
+    assert rec['status'] == ('not_applicable' if control == 'ssh_key_policy_emergency_access' else 'pass'), rec
+
+
+@pytest.mark.parametrize('control, name', sorted(FAILING.items()))
+def test_fail(control, name):
+    assert run(control, name)['status'] == 'fail'
+
+
+@pytest.mark.parametrize('name', UNEXAMINED)
+@pytest.mark.parametrize('control', sorted(FAILING))
+def test_could_not_examine_fails(control, name):
+    assert run(control, name)['status'] == 'fail'
+
+
+@pytest.mark.parametrize('control', sorted(c for c in FAILING if c not in ('ssh_key_policy_transport', 'ssh_key_policy_host_keys',
+                                                                            'ssh_key_policy_no_weak_or_planted_keys',
+                                                                            'ssh_key_policy_emergency_access')))
+def test_an_account_or_address_that_was_not_evaluated_fails(control):
+    probes, policy = probes_and_policy(load(PASSING)['inputs'])
+    for per_spec in (None, {'drift': [], 'errors': ['no connection from a non-loopback address was evaluated'], 'specs': 1}):
+        probes = dict(probes, sshd_per_spec=per_spec)
+        rec = getattr(controls, control)(probes, policy)
+        assert rec['status'] == 'fail'
+        assert 'NOT examined' in rec['observed']
+
+
+def test_the_emergency_account_passes_with_expiring_keys_only():
+    rec = run('ssh_key_policy_emergency_access', 'emergency-expiring')
+    assert (rec['status'], rec['observed']) == ('pass', '1 key(s) usable, expiring 202701011200')
+    assert run('ssh_key_policy_emergency_access', 'emergency-no-key')['status'] == 'fail'
+
+
+def test_stale_store_users_are_listed_in_the_store_order():
+    probes, policy = probes_and_policy(load(PASSING)['inputs'])
+    probes = copy.deepcopy(probes)
+    probes['ssh_key_audit']['store_users'] = ['alice', 'ephi-admin', 'mallory', 'zed']
+    rec = controls.ssh_key_policy_central_store(probes, policy)
+    assert rec['observed'].endswith('; store files of undeclared users: alice, mallory, zed')
+
+
+def test_nothing_is_declared_while_the_declaration_has_errors():
+    validated = {'errors': [], 'users': {'a': {'keys': [{'fingerprint': 'SHA256:x'}]}}}
+    assert controls.declared_fingerprints(validated) == {'a': ['SHA256:x']}
+    assert controls.declared_fingerprints(dict(validated, errors=['bad'])) == {}
+    assert controls.declared_fingerprints(None) == {}
