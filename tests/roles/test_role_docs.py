@@ -3,9 +3,12 @@
 defaults/main.yml (what the role uses), meta/argument_specs.yml (what Ansible
 validates) and the README's variable table (what people read) must name the
 same variables with the same defaults. A default that points at a platform
-variable ("{{ __tmux_packages }}") is resolved through vars/main.yml.
+variable ("{{ __tmux_packages }}") is resolved through vars/main.yml. The
+README table is generated from the specs (scripts/role_docs.py) and must be
+current.
 """
 
+import importlib.util
 import pathlib
 import re
 
@@ -16,6 +19,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parent.parent for p in ROOT.glob("roles/*/meta/argument_specs.yml"))
 ROW = re.compile(r"^\|\s*`(?P<name>[a-z0-9_]+)`\s*\|\s*(?P<default>[^|]*?)\s*\|\s*(?P<type>[^|]*?)\s*\|")
 INDIRECT = re.compile(r"\{\{\s*(__[a-z0-9_]+)\s*\}\}")
+_SPEC = importlib.util.spec_from_file_location("role_docs", ROOT / "scripts" / "role_docs.py")
+role_docs = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(role_docs)
 
 
 def load(path):
@@ -71,3 +77,11 @@ def test_readme_table_matches_argument_specs(role):
     for name, spec in options.items():
         assert readme_default(rows[name]["default"]) == spec.get("default"), name
         assert rows[name]["type"].split()[0] == spec["type"], name
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_readme_table_is_generated_from_argument_specs(role):
+    text = (role / "README.md").read_text()
+    assert role_docs.render(role, text) == text, (
+        "roles/%s/README.md: the variable table is not what meta/argument_specs.yml gives; "
+        "run python3 scripts/role_docs.py" % role.name)
