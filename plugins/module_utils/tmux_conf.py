@@ -176,6 +176,199 @@ def _read_escape(text, i):
     return char, i + 1
 
 
+def _line_end(text, i):
+    """Index of the newline that ends the line holding ``text[i]`` (or ``len(text)``)."""
+    end = text.find('\n', i)
+    return len(text) if end < 0 else end
+
+
+def _directive_name(body):
+    """The directive (``%if``, ``%endif``, ...) a line starting with ``%`` holds."""
+    return body.split(None, 1)[0] if body.strip() else '%'
+
+
+def _read_single_quoted(text, i):
+    """Read the single-quoted part opened by ``text[i]`` (literal, may span lines).
+
+    Returns ``(chunk, next_index, terminated)``.
+    """
+    end = text.find("'", i + 1)
+    if end < 0:
+        return text[i + 1:], len(text) + 1, False
+    return text[i + 1:end], end + 1, True
+
+
+def _read_double_quoted(text, i, word):
+    """Append the double-quoted part opened by ``text[i]`` to ``word``.
+
+    Backslash escapes are decoded; ``$`` anywhere and ``~`` as the first
+    character of the word mark it dynamic. Returns ``(next_index, newlines,
+    terminated)``; ``newlines`` counts the literal newlines inside the quotes.
+    """
+    n = len(text)
+    j = i + 1
+    start_of_word = not word.value
+    newlines = 0
+    while j < n and text[j] != '"':
+        char = text[j]
+        if char == '\\':
+            decoded, j = _read_escape(text, j + 1)
+            word.value += decoded
+            continue
+        if char == '$' or (char == '~' and start_of_word and j == i + 1):
+            word.dynamic = True
+        if char == '\n':
+            newlines += 1
+        word.value += char
+        j += 1
+    word.quoted = True
+    return j + 1, newlines, j < n
+
+
+class _Lexer(object):
+    """The state of one :func:`lex` run, one method per kind of character."""
+
+    def __init__(self, text):
+        self.text = text
+        self.i = 0
+        self.line = 0
+        self.depth = 0
+        self.if_depth = 0
+        self.cmd = None
+        self.word = None
+        self.at_line_start = True
+        self.unterminated = False
+        self.commands = []
+        self.multi = set()
+        self.directive_lines = set()
+        self.lines_with_cmd = {}
+
+    def run(self):
+        while self.i < len(self.text):
+            self.step(self.text[self.i])
+        self.end_word()
+        self.end_command()
+        for ln, count in self.lines_with_cmd.items():
+            if count > 1:
+                self.multi.add(ln)
+        return self.commands, {'multi': self.multi, 'directive': self.directive_lines,
+                               'unterminated': self.unterminated}
+
+    def step(self, char):
+        """Consume the character at ``self.i`` (and whatever it starts)."""
+        if self.at_line_start and self.word is None and self.line_start(char):
+            return
+        if char == '\n':
+            self.newline()
+        elif char in ' \t':
+            self.end_word()
+            self.i += 1
+        elif char == '\\' and self.text[self.i + 1:self.i + 2] == '\n':
+            self.continuation()
+        else:
+            if self.cmd is None:
+                self.cmd = Command(self.line, self.depth == 0 and self.if_depth == 0)
+            if self.word is None and self.word_start(char):
+                return
+            self.in_word(char)
+
+    def end_word(self):
+        if self.word is not None and self.cmd is not None:
+            self.cmd.words.append(self.word)
+        self.word = None
+
+    def end_command(self):
+        cmd = self.cmd
+        if cmd is not None and cmd.words:
+            cmd.last_line = self.line
+            self.commands.append(cmd)
+            for ln in range(cmd.first_line, cmd.last_line + 1):
+                self.lines_with_cmd[ln] = self.lines_with_cmd.get(ln, 0) + 1
+        self.cmd = None
+
+    def line_start(self, char):
+        """Skip indentation and directives; return True if ``char`` was consumed."""
+        if char in ' \t':
+            self.i += 1
+            return True
+        self.at_line_start = False
+        if char == '%' and (self.cmd is None or not self.cmd.words):
+            self.directive()
+            return True
+        return False
+
+    def directive(self):
+        end = _line_end(self.text, self.i)
+        name = _directive_name(self.text[self.i:end])
+        if name == '%if':
+            self.if_depth += 1
+        elif name == '%endif':
+            self.if_depth = max(0, self.if_depth - 1)
+        self.directive_lines.add(self.line)
+        self.i = end
+
+    def newline(self):
+        self.end_word()
+        self.end_command()
+        self.line += 1
+        self.i += 1
+        self.at_line_start = True
+
+    def continuation(self):
+        """A backslash before a newline: the command goes on on the next line."""
+        self.end_word()
+        self.line += 1
+        self.i += 2
+        self.at_line_start = False
+
+    def word_start(self, char):
+        """Handle a comment or a block brace; else open a word (returns False)."""
+        if char == '#':
+            end = _line_end(self.text, self.i)
+            self.cmd.comment = self.text[self.i:end]
+            self.i = end
+            return True
+        if char in '{}':
+            self.end_command()
+            self.depth = self.depth + 1 if char == '{' else max(0, self.depth - 1)
+            self.multi.add(self.line)
+            self.i += 1
+            return True
+        self.word = Word()
+        return False
+
+    def in_word(self, char):
+        word = self.word
+        if char == ';':
+            self.separator()
+        elif char == "'":
+            chunk, self.i, terminated = _read_single_quoted(self.text, self.i)
+            self.unterminated = self.unterminated or not terminated
+            self.line += chunk.count('\n')
+            word.value += chunk
+            word.quoted = True
+        elif char == '"':
+            self.i, newlines, terminated = _read_double_quoted(self.text, self.i, word)
+            self.unterminated = self.unterminated or not terminated
+            self.line += newlines
+        elif char == '\\':
+            decoded, self.i = _read_escape(self.text, self.i + 1)
+            word.value += decoded
+        else:
+            if char == '$' or (char == '~' and not word.value and not word.quoted):
+                word.dynamic = True
+            word.value += char
+            self.i += 1
+
+    def separator(self):
+        """An unquoted ``;`` ends the command."""
+        self.end_word()
+        if self.cmd is not None and self.cmd.words:
+            self.multi.add(self.line)
+        self.end_command()
+        self.i += 1
+
+
 def lex(text):
     """Lex tmux configuration text.
 
@@ -184,146 +377,7 @@ def lex(text):
     more than one command (``multi``), directives (``directive``) and
     whether the text ended inside a quote (``unterminated``).
     """
-    commands = []
-    multi = set()
-    directive_lines = set()
-    line = 0
-    depth = 0
-    if_depth = 0
-    i = 0
-    n = len(text)
-    cmd = None
-    word = None
-    at_line_start = True
-    lines_with_cmd = {}
-
-    def finish_word():
-        if word is not None and cmd is not None:
-            cmd.words.append(word)
-
-    def finish_cmd():
-        if cmd is not None and cmd.words:
-            cmd.last_line = line
-            commands.append(cmd)
-            for ln in range(cmd.first_line, cmd.last_line + 1):
-                lines_with_cmd[ln] = lines_with_cmd.get(ln, 0) + 1
-
-    unterminated = False
-    while i < n:
-        char = text[i]
-        if at_line_start and word is None:
-            # Skip indentation, look for directives.
-            if char in ' \t':
-                i += 1
-                continue
-            at_line_start = False
-            if char == '%' and (cmd is None or not cmd.words):
-                end = text.find('\n', i)
-                end = n if end < 0 else end
-                directive = text[i:end].split(None, 1)[0] if text[i:end].strip() else '%'
-                if directive == '%if':
-                    if_depth += 1
-                elif directive == '%endif':
-                    if_depth = max(0, if_depth - 1)
-                directive_lines.add(line)
-                i = end
-                continue
-        if char == '\n':
-            finish_word()
-            word = None
-            finish_cmd()
-            cmd = None
-            line += 1
-            i += 1
-            at_line_start = True
-            continue
-        if char in ' \t':
-            finish_word()
-            word = None
-            i += 1
-            continue
-        if char == '\\' and i + 1 < n and text[i + 1] == '\n':
-            # Line continuation.
-            finish_word()
-            word = None
-            line += 1
-            i += 2
-            at_line_start = False
-            continue
-        if cmd is None:
-            cmd = Command(line, depth == 0 and if_depth == 0)
-        if word is None:
-            if char == '#':
-                end = text.find('\n', i)
-                end = n if end < 0 else end
-                cmd.comment = text[i:end]
-                i = end
-                continue
-            if char in '{}':
-                finish_cmd()
-                cmd = None
-                depth = depth + 1 if char == '{' else max(0, depth - 1)
-                multi.add(line)
-                i += 1
-                continue
-            word = Word()
-        if char == ';':
-            finish_word()
-            word = None
-            if cmd is not None and cmd.words:
-                multi.add(line)
-            finish_cmd()
-            cmd = None
-            i += 1
-            continue
-        if char == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                unterminated = True
-                end = n
-            chunk = text[i + 1:end]
-            line += chunk.count('\n')
-            word.value += chunk
-            word.quoted = True
-            i = end + 1
-            continue
-        if char == '"':
-            j = i + 1
-            start_of_word = not word.value
-            while j < n and text[j] != '"':
-                c = text[j]
-                if c == '\\':
-                    decoded, j = _read_escape(text, j + 1)
-                    word.value += decoded
-                    continue
-                if c == '$':
-                    word.dynamic = True
-                if c == '~' and start_of_word and j == i + 1:
-                    word.dynamic = True
-                if c == '\n':
-                    line += 1
-                word.value += c
-                j += 1
-            if j >= n:
-                unterminated = True
-            word.quoted = True
-            i = j + 1
-            continue
-        if char == '\\':
-            decoded, i = _read_escape(text, i + 1)
-            word.value += decoded
-            continue
-        if char == '$' or (char == '~' and not word.value and not word.quoted):
-            word.dynamic = True
-        word.value += char
-        i += 1
-    finish_word()
-    finish_cmd()
-    for ln, count in lines_with_cmd.items():
-        if count > 1:
-            multi.add(ln)
-    return commands, {'multi': multi, 'directive': directive_lines,
-                      'unterminated': unterminated}
+    return _Lexer(text).run()
 
 
 def unquote(text):

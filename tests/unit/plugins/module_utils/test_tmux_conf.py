@@ -11,8 +11,14 @@ import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     TmuxConfError,
+    Word,
+    _directive_name,
+    _line_end,
+    _read_double_quoted,
+    _read_single_quoted,
     check_binding_command,
     compute_drift,
+    lex,
     option_catalog,
     parse,
     parse_list_keys_line,
@@ -500,3 +506,93 @@ def test_hook_drift_for_absent_hooks():
                                    absent=['session-created', 'after-new-window', 'client-attached'])
     assert [(d['option'], d['found'], d['wanted']) for d in drift] == [
         ('session-created', 'pipe-pane "exec cat"', '')]
+
+
+# ---------------------------------------------------------------- lexer pieces
+
+@pytest.mark.parametrize('text, i, expected', [
+    (u'abc\ndef', 0, 3),
+    (u'abc\ndef', 4, 7),
+    (u'abc\n', 3, 3),
+    (u'', 0, 0),
+])
+def test_line_end(text, i, expected):
+    assert _line_end(text, i) == expected
+
+
+@pytest.mark.parametrize('body, expected', [
+    (u'%if #{x}', u'%if'),
+    (u'%endif', u'%endif'),
+    (u'%else  # c', u'%else'),
+    (u'%', u'%'),
+])
+def test_directive_name(body, expected):
+    assert _directive_name(body) == expected
+
+
+@pytest.mark.parametrize('text, i, expected', [
+    (u"'a b' c", 0, (u'a b', 5, True)),
+    (u"x'a\\n$b'", 1, (u'a\\n$b', 8, True)),
+    (u"'a\nb'", 0, (u'a\nb', 5, True)),
+    (u"'open", 0, (u'open', 6, False)),
+])
+def test_read_single_quoted(text, i, expected):
+    assert _read_single_quoted(text, i) == expected
+
+
+@pytest.mark.parametrize('text, prefix, expected, dynamic, newlines, terminated', [
+    (u'"a b" c', u'', u'a b', False, 0, True),
+    (u'"a\\tb\\"c"', u'', u'a\tb"c', False, 0, True),
+    (u'"$HOME"', u'', u'$HOME', True, 0, True),
+    (u'"~/x"', u'', u'~/x', True, 0, True),
+    (u'"~/x"', u'pre', u'pre~/x', False, 0, True),     # ~ only expands at a word's start
+    (u'"a~"', u'', u'a~', False, 0, True),
+    (u'"a\nb"', u'', u'a\nb', False, 1, True),
+    (u'"\\u00e9\\101"', u'', u'\u00e9A', False, 0, True),
+    (u'"open', u'', u'open', False, 0, False),
+])
+def test_read_double_quoted(text, prefix, expected, dynamic, newlines, terminated):
+    word = Word(prefix)
+    next_index, count, done = _read_double_quoted(text, 0, word)
+    assert (word.value, word.dynamic, word.quoted) == (expected, dynamic, True)
+    assert (count, done) == (newlines, terminated)
+    assert next_index == (text.rindex('"') + 1 if terminated else len(text) + 1)
+
+
+def _lexed(text):
+    commands, info = lex(text)
+    return ([(c.first_line, c.last_line, c.top_level, c.comment, c.values) for c in commands],
+            sorted(info['multi']), sorted(info['directive']), info['unterminated'])
+
+
+@pytest.mark.parametrize('text, expected', [
+    (u'set -g a 1 # note\n', ([(0, 0, True, u'# note', [u'set', u'-g', u'a', u'1'])], [], [], False)),
+    (u'  # only a comment\n\n', ([], [], [], False)),
+    (u'a ; b\n', ([(0, 0, True, None, [u'a', u'']), (0, 0, True, None, [u'b'])], [0], [], False)),
+    (u'set -g a \\\n  1\nb\n', ([(0, 1, True, None, [u'set', u'-g', u'a', u'1']),
+                                (2, 2, True, None, [u'b'])], [], [], False)),
+    (u'if -F 1 {\n  set x 1\n}\n', ([(0, 0, True, None, [u'if', u'-F', u'1']),
+                                    (1, 1, False, None, [u'set', u'x', u'1'])], [0, 2], [], False)),
+    (u'%if #{x}\nset a 1\n%endif\nset b 2\n',
+     ([(1, 1, False, None, [u'set', u'a', u'1']), (3, 3, True, None, [u'set', u'b', u'2'])],
+      [], [0, 2], False)),
+    (u"set a 'x\ny'\nb\n", ([(0, 1, True, None, [u'set', u'a', u'x\ny']),
+                             (2, 2, True, None, [u'b'])], [], [], False)),
+    (u'set a "x\n', ([(0, 1, True, None, [u'set', u'a', u'x\n'])], [], [], True)),
+    (u"set a 'x", ([(0, 0, True, None, [u'set', u'a', u'x'])], [], [], True)),
+    (u'set a x\\ y\\;', ([(0, 0, True, None, [u'set', u'a', u'x y;'])], [], [], False)),
+])
+def test_lex_commands_lines_and_info(text, expected):
+    assert _lexed(text) == expected
+
+
+@pytest.mark.parametrize('text, dynamic', [
+    (u'$HOME', True),
+    (u'~/x', True),
+    (u'a~', False),
+    (u"'$HOME'", False),
+    (u"''~", False),
+    (u'\\$HOME', False),
+])
+def test_lex_marks_expanding_words(text, dynamic):
+    assert lex(text)[0][0].words[0].dynamic is dynamic
