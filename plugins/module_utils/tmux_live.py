@@ -24,6 +24,10 @@ a root shell for whoever controls the server. So:
 
 The checks are pure functions over ``os.stat_result``-like values
 (:func:`socket_verdict`), unit-tested without any server.
+
+:func:`examine_servers` is the live part of ``tmux_settings``: it audits
+(and with ``enforce`` fixes) every :class:`LiveServer` that
+:func:`live_candidates` yields and returns the module's live result keys.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,8 +46,13 @@ import time
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     SCOPE_SHOW_FLAGS,
+    compute_drift,
+    compute_hook_drift,
+    compute_pipe_drift,
     parse_show_hooks,
     parse_show_options,
+    quote,
+    render_drift,
 )
 
 CLIENT_ENV = {'LANG': 'C', 'LC_ALL': 'C', 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}
@@ -415,3 +424,118 @@ def live_candidates(patterns, tmux_bin, runner=run_as):
             elif server.probe() == 'timeout':
                 timeouts[server.uid] = timeouts.get(server.uid, 0) + 1
         yield server
+
+
+def server_drift(server, scopes, options, hooks, require_pipe, absent_hooks=()):
+    """Options, hooks and (optionally) unpiped panes of one live server."""
+    drift = compute_drift(server.read(scopes), options)
+    if hooks or absent_hooks:
+        drift.extend(compute_hook_drift(server.read_hooks(), hooks, absent_hooks))
+    if require_pipe:
+        drift.extend(compute_pipe_drift(server.read_pipes()))
+    return drift
+
+
+def _fixes(hooks, absent_hooks, pipe_command):
+    """The commands that put a drifted hook or an unpiped pane back, by item name."""
+    fixes = dict((name, (lambda item: ['set-hook', '-g', item['option'], hooks[item['option']]]))
+                 for name in hooks)
+    fixes.update((name, (lambda item: ['set-hook', '-gu', item['option']])) for name in absent_hooks)
+    if pipe_command:
+        fixes['pane_pipe'] = lambda item: ['pipe-pane', '-t', item['tid'], pipe_command]
+    return fixes
+
+
+def _enforced_text(socket_path, items):
+    """The diff "after" text of a server whose drift ``items`` were enforced."""
+    return ''.join(
+        '%s [%s] %s: %s\n' % (socket_path, 'global %s' % i['scope']
+                              if i['target'] == 'global'
+                              else '%s %s' % (i['scope'], i['target']),
+                              i['option'], quote(i['wanted']) if i['target'] == 'global'
+                              else 'unset (inherits global)')
+        for i in items)
+
+
+def _enforce(server, items, scopes, options, hooks, require_pipe, absent_hooks, pipe_command):
+    """Fix ``items`` on ``server`` and re-read it; return an error message or None."""
+    try:
+        for item in items:
+            server.fix(item)
+        unfixable = [i for i in items if i['option'] == 'pane_pipe' and not pipe_command]
+        if unfixable:
+            raise LiveError('%s: %d pane(s) without a pipe and no pipe_command to reopen it' % (
+                server.socket, len(unfixable)))
+        remaining = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
+    except LiveError as exc:
+        return str(exc)
+    if remaining:
+        return '%s: drift remains after enforcing: %s' % (
+            server.socket, ', '.join('%s (%s %s)' % (r['option'], r['scope'], r['target'])
+                                     for r in remaining))
+    return None
+
+
+def examine_servers(servers, options, mode, hooks=None, absent_hooks=(), require_pipe=False,
+                    pipe_command=None, check_mode=False):
+    """Audit (``mode`` audit) or enforce (``mode`` enforce) running tmux servers.
+
+    ``servers`` are probed :class:`LiveServer` objects (:func:`live_candidates`);
+    ``options`` maps option name to ``{'scope', 'value'}``, ``hooks`` hook name
+    to command. A name of ``absent_hooks`` that is also in ``hooks`` is ignored.
+    Returns a dict with the module's ``servers``, ``stale_sockets``, ``drift``,
+    ``fixed`` and ``unexamined`` plus ``diff_before``/``diff_after`` (texts per
+    server with drift), ``errors`` (enforcement that failed) and ``warnings``.
+
+    A server that could not be examined is listed in ``unexamined`` (a finding
+    for the evidence), never a reason to fail the run: one user must not be
+    able to stop enforcement for everyone else.
+    """
+    scopes = sorted(set(spec['scope'] for spec in options.values()))
+    hooks = hooks or {}
+    absent_hooks = [h for h in absent_hooks or [] if h not in hooks]
+    fixes = _fixes(hooks, absent_hooks, pipe_command)
+    result = dict(servers=[], stale_sockets=[], drift=[], fixed=[], unexamined=[],
+                  diff_before=[], diff_after=[], errors=[], warnings=[])
+    for server in servers:
+        if server.status == 'stale':
+            result['stale_sockets'].append(server.socket)
+        if server.status != 'running':
+            result['servers'].append(server.info())
+            continue
+        server.hook_fixes = fixes
+        try:
+            drift = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
+        except LiveError as exc:
+            server.status = 'error'
+            server.msg = str(exc)
+            result['servers'].append(server.info())
+            continue
+        result['servers'].append(server.info())
+        items = []
+        for item in drift:
+            entry = {'socket': server.socket, 'user': server.user, 'uid': server.uid}
+            entry.update(item)
+            items.append(entry)
+        public = [dict((k, v) for k, v in i.items() if k != 'tid') for i in items]
+        result['drift'].extend(public)
+        if not items:
+            continue
+        result['diff_before'].append(render_drift(server.socket, items))
+        if mode != 'enforce':
+            continue
+        result['diff_after'].append(_enforced_text(server.socket, items))
+        result['fixed'].extend(public)
+        if check_mode:
+            continue
+        error = _enforce(server, items, scopes, options, hooks, require_pipe, absent_hooks,
+                         pipe_command)
+        if error:
+            result['errors'].append(error)
+    result['unexamined'] = [s for s in result['servers'] if s['status'] not in EXAMINED]
+    if result['unexamined']:
+        result['warnings'].append('%d tmux server(s) could not be examined: %s' % (
+            len(result['unexamined']), '; '.join('%s (%s): %s %s' % (
+                s['socket'], s['user'], s['status'], s.get('msg', ''))
+                for s in result['unexamined'])))
+    return result

@@ -299,129 +299,30 @@ backup_file:
 '''
 
 import os
-import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
-    SCOPE_SHOW_FLAGS,
     TmuxConfError,
     check_hook_name,
-    compute_drift,
-    compute_hook_drift,
-    compute_pipe_drift,
-    option_catalog,
-    parse_list_keys_line,
-    parse_show_hooks,
     plan,
-    quote,
-    render_binding,
-    render_drift,
-    render_hook,
-    render_option,
-    resolve_scopes,
     to_tmux_value,
 )
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_live import (
-    EXAMINED,
-    LiveError,
+    examine_servers,
     live_candidates,
 )
-
-ENV = {'LANG': 'C', 'LC_ALL': 'C'}
-
-
-class ScratchServer(object):
-    """A private tmux server on a socket in a fresh temporary directory.
-
-    Started with ``-f /dev/null`` (no config at all) and always killed and
-    removed by :meth:`stop` (also used as a context manager).
-    """
-
-    def __init__(self, module, tmux_bin):
-        self.module = module
-        self.tmux_bin = tmux_bin
-        self.tmpdir = None
-        self.socket = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def run(self, args, check=False):
-        rc, out, err = self.module.run_command(
-            [self.tmux_bin, '-S', self.socket] + list(args),
-            environ_update=ENV)
-        if check and rc != 0:
-            self.stop()
-            self.module.fail_json(msg='tmux %s failed in scratch server: %s' % (
-                ' '.join(args), (err or out).strip()), rc=rc)
-        return rc, out, err
-
-    def start(self):
-        # Short path in the system temp dir: unix socket paths are limited
-        # to ~100 bytes, module.tmpdir may be longer.
-        self.tmpdir = tempfile.mkdtemp(prefix='ephi-tmux-')
-        self.socket = os.path.join(self.tmpdir, 's')
-        rc, out, err = self.module.run_command(
-            [self.tmux_bin, '-S', self.socket, '-f', '/dev/null', 'new-session', '-d',
-             '-s', 'ephi-scratch', '-x', '80', '-y', '24', 'cat'],
-            environ_update=ENV)
-        if rc != 0:
-            self.stop()
-            self.module.fail_json(msg='could not start a scratch tmux server: %s' % (
-                (err or out).strip()), rc=rc)
-
-    def stop(self):
-        if self.socket and os.path.exists(self.socket):
-            self.module.run_command([self.tmux_bin, '-S', self.socket, 'kill-server'],
-                                    environ_update=ENV)
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-        self.socket = None
-        self.tmpdir = None
-
-    def source_text(self, text):
-        """Source ``text`` as a config file; return ``(ok, messages)``.
-
-        tmux 3.3a: ``source-file`` exits 1 when the file has errors.  Parse
-        (syntax) errors are printed on *stdout* as ``FILE:LINE: syntax error``
-        and nothing of the file is executed; command errors (invalid option,
-        invalid value) are printed on *stderr* without file/line and the other
-        commands of the file are still executed.
-        """
-        path = os.path.join(self.tmpdir, 'snippet.conf')
-        with open(path, 'wb') as fh:
-            fh.write(to_bytes(text, errors='surrogate_or_strict'))
-        rc, out, err = self.run(['source-file', path])
-        messages = [line.replace(path, '<config>') for line in (out + err).splitlines()
-                    if line.strip()]
-        return rc == 0 and not messages, messages
-
-    def show_value(self, name, scope):
-        flags = SCOPE_SHOW_FLAGS[scope]
-        rc, out, err = self.run(['show-options', flags + 'v', name])
-        if rc != 0:
-            return None
-        return to_text(out)[:-1] if out.endswith('\n') else to_text(out)
-
-    def hook_value(self, name):
-        rc, out, err = self.run(['show-hooks', '-g', name])
-        if rc != 0:
-            return None
-        return parse_show_hooks(to_text(out)).get(name)
-
-    def binding_words(self, key):
-        rc, out, err = self.run(['list-keys', '-T', 'prefix', key])
-        if rc != 0:
-            return []
-        return parse_list_keys_line(out)
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_scratch import (
+    ENV,
+    ScratchError,
+    ScratchServer,
+    make_same_value,
+    validate_hooks,
+    validate_wanted,
+    verify_content,
+)
 
 
 def read_file(module, path):
@@ -450,217 +351,82 @@ def write_file(module, path, content):
     module.atomic_move(tmp, path, unsafe_writes=module.params.get('unsafe_writes', False))
 
 
-def validate_wanted(module, scratch, wanted_values, wanted_bindings):
-    """Detect scopes, check and canonicalise every wanted value/binding."""
-    shows = {}
-    for scope, flags in SCOPE_SHOW_FLAGS.items():
-        rc, out, err = scratch.run(['show-options', flags], check=True)
-        shows[scope] = to_text(out)
-    catalog = option_catalog(shows)
-    scopes, unknown, arrays = resolve_scopes(list(wanted_values), catalog)
-    if unknown:
-        module.fail_json(msg='unknown tmux option(s) for this tmux version: %s' % (
-            ', '.join(unknown)), unknown_options=unknown)
-    if arrays:
-        module.fail_json(msg='array tmux option(s) are not supported: %s' % ', '.join(arrays))
+def wanted_options(module):
+    """O(options) as option name to tmux value string."""
+    wanted = {}
+    for name, value in (module.params['options'] or {}).items():
+        name = to_text(name)
+        if not name or any(c.isspace() for c in name):
+            module.fail_json(msg='invalid tmux option name %r' % name)
+        if isinstance(value, (dict, list)):
+            module.fail_json(msg='value of tmux option %s must be a string, number or '
+                             'boolean' % name, option=name)
+        wanted[name] = to_tmux_value(value)
+    return wanted
 
-    options = {}
-    for name in sorted(wanted_values):
-        scope = scopes[name]
-        line = render_option(name, scope, wanted_values[name])
-        ok, messages = scratch.source_text(line + '\n')
-        if not ok:
-            module.fail_json(msg='tmux rejected option %s value %s: %s' % (
-                name, quote(wanted_values[name]), '; '.join(messages)),
-                option=name, tmux_error=messages)
-        canonical = scratch.show_value(name, scope)
-        if canonical is None:
-            module.fail_json(msg='cannot read back option %s from tmux' % name, option=name)
-        options[name] = {'scope': scope, 'value': canonical}
 
-    bindings = {}
-    for key in sorted(wanted_bindings):
+def wanted_bindings(module):
+    """O(bindings) as key to command string."""
+    wanted = {}
+    for key, command in (module.params['bindings'] or {}).items():
+        if isinstance(command, (dict, list, bool)) or command is None:
+            module.fail_json(msg='command of binding %s must be a string' % key, binding=key)
+        wanted[to_text(key)] = to_text(command)
+    return wanted
+
+
+def wanted_hooks(module):
+    """O(hooks) as hook name to command, and the checked names of O(absent_hooks)."""
+    wanted = {}
+    for name, command in (module.params['hooks'] or {}).items():
+        if isinstance(command, (dict, list, bool)) or command is None or not to_text(command).strip():
+            module.fail_json(msg='command of hook %s must be a non-empty string' % name, hook=name)
         try:
-            line = render_binding(key, wanted_bindings[key])
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), binding=key)
-        ok, messages = scratch.source_text(line + '\n')
-        words = scratch.binding_words(key) if ok else []
-        if not ok or not words:
-            module.fail_json(msg='tmux rejected binding %s (%s): %s' % (
-                key, wanted_bindings[key], '; '.join(messages) or 'binding not created'),
-                binding=key, tmux_error=messages)
-        bindings[key] = words
-    return options, bindings
-
-
-def validate_hooks(module, scratch, wanted_hooks):
-    """Check every wanted hook in the scratch server; return name -> canonical command."""
-    hooks = {}
-    for name in sorted(wanted_hooks):
-        try:
-            line = render_hook(name, wanted_hooks[name])
+            wanted[check_hook_name(to_text(name))] = to_text(command)
         except TmuxConfError as exc:
             module.fail_json(msg=to_native(exc), hook=name)
-        ok, messages = scratch.source_text(line + '\n')
-        canonical = scratch.hook_value(name) if ok else None
-        if not ok or canonical is None:
-            module.fail_json(msg='tmux rejected hook %s (%s): %s' % (
-                name, wanted_hooks[name], '; '.join(messages) or 'hook not set'),
-                hook=name, tmux_error=messages)
-        hooks[name] = canonical
-    return hooks
-
-
-def make_same_value(scratch, options):
-    """Compare a value found in the file with the wanted one through tmux."""
-    cache = {}
-
-    def same_value(name, file_value, wanted_value):
-        if file_value is None:
-            return False
-        if file_value == wanted_value:
-            return True
-        key = (name, file_value)
-        if key not in cache:
-            scope = options[name]['scope']
-            ok, dummy = scratch.source_text(render_option(name, scope, file_value) + '\n')
-            cache[key] = ok and scratch.show_value(name, scope) == options[name]['value']
-        return cache[key]
-    return same_value
-
-
-def verify_content(module, tmux_bin, content, original, options, bindings, hooks=None):
-    """Load ``content`` in a fresh scratch server and check the effect.
-
-    Returns a list of problems (empty when the content is fine).
-    """
-    problems = []
-    old_messages = []
-    if original:
-        with ScratchServer(module, tmux_bin) as old:
-            dummy, old_messages = old.source_text(original)
-    with ScratchServer(module, tmux_bin) as scratch:
-        ok, messages = scratch.source_text(content)
-        new_errors = [m for m in messages if m not in old_messages]
-        if new_errors:
-            problems.append('tmux reports errors for the rendered configuration: %s'
-                            % '; '.join(new_errors))
-        elif messages:
-            module.warn('the configuration file already had tmux errors (kept): %s'
-                        % '; '.join(messages))
-        for name in sorted(options):
-            effective = scratch.show_value(name, options[name]['scope'])
-            if effective != options[name]['value']:
-                problems.append(
-                    'option %s would be %s instead of %s: another line in the file '
-                    '(e.g. set -a/-u/-o, a block, %%if or a later command) overrides it'
-                    % (name, quote(effective) if effective is not None else 'unset',
-                       quote(options[name]['value'])))
-        for key in sorted(bindings):
-            words = scratch.binding_words(key)
-            if words != bindings[key]:
-                problems.append('binding %s would be %r instead of %r' % (
-                    key, ' '.join(words) or 'unbound', ' '.join(bindings[key])))
-        for name in sorted(hooks or {}):
-            effective = scratch.hook_value(name)
-            if effective != hooks[name]:
-                problems.append('hook %s would be %r instead of %r' % (
-                    name, effective or 'unset', hooks[name]))
-    return problems
-
-
-def server_drift(server, scopes, options, hooks, require_pipe, absent_hooks=()):
-    """Options, hooks and (optionally) unpiped panes of one live server."""
-    drift = compute_drift(server.read(scopes), options)
-    if hooks or absent_hooks:
-        drift.extend(compute_hook_drift(server.read_hooks(), hooks, absent_hooks))
-    if require_pipe:
-        drift.extend(compute_pipe_drift(server.read_pipes()))
-    return drift
-
-
-def live_servers(module, tmux_bin, options, mode, result, hooks=None):
-    """Audit/enforce running servers; fills result['drift'/'fixed'/...].
-
-    Every client runs as the socket's owner (module_utils.tmux_live); a
-    server that could not be examined is listed in ``result['unexamined']``
-    (a finding for the evidence), never a reason to fail the run: one user
-    must not be able to stop enforcement for everyone else.
-    """
-    scopes = sorted(set(spec['scope'] for spec in options.values()))
-    hooks = hooks or {}
-    require_pipe = module.params.get('require_pipe')
-    pipe_command = module.params.get('pipe_command')
-    absent_hooks = [h for h in module.params.get('absent_hooks') or [] if h not in hooks]
-    fixes = dict((name, (lambda item: ['set-hook', '-g', item['option'], hooks[item['option']]]))
-                 for name in hooks)
-    fixes.update((name, (lambda item: ['set-hook', '-gu', item['option']])) for name in absent_hooks)
-    if pipe_command:
-        fixes['pane_pipe'] = lambda item: ['pipe-pane', '-t', item['tid'], pipe_command]
-    diff_before = []
-    diff_after = []
-    errors = []
-    for server in live_candidates(module.params['socket_dirs'], tmux_bin):
-        socket_path, uid = server.socket, server.uid
-        if server.status == 'stale':
-            result['stale_sockets'].append(socket_path)
-        if server.status != 'running':
-            result['servers'].append(server.info())
-            continue
-        server.hook_fixes = fixes
+    absent = []
+    for name in module.params['absent_hooks']:
         try:
-            drift = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
-        except LiveError as exc:
-            server.status = 'error'
-            server.msg = to_native(exc)
-            result['servers'].append(server.info())
-            continue
-        result['servers'].append(server.info())
-        items = []
-        for item in drift:
-            entry = {'socket': socket_path, 'user': server.user, 'uid': uid}
-            entry.update(item)
-            items.append(entry)
-        public = [dict((k, v) for k, v in i.items() if k != 'tid') for i in items]
-        result['drift'].extend(public)
-        if not items:
-            continue
-        diff_before.append(render_drift(socket_path, items))
-        if mode != 'enforce':
-            continue
-        diff_after.append(''.join(
-            '%s [%s] %s: %s\n' % (socket_path, 'global %s' % i['scope']
-                                  if i['target'] == 'global'
-                                  else '%s %s' % (i['scope'], i['target']),
-                                  i['option'], quote(i['wanted']) if i['target'] == 'global'
-                                  else 'unset (inherits global)')
-            for i in items))
-        result['fixed'].extend(public)
-        if module.check_mode:
-            continue
-        try:
-            for item in items:
-                server.fix(item)
-            unfixable = [i for i in items if i['option'] == 'pane_pipe' and not pipe_command]
-            if unfixable:
-                raise LiveError('%s: %d pane(s) without a pipe and no pipe_command to reopen it' % (
-                    socket_path, len(unfixable)))
-            remaining = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
-        except LiveError as exc:
-            errors.append(to_native(exc))
-            continue
-        if remaining:
-            errors.append('%s: drift remains after enforcing: %s' % (
-                socket_path, ', '.join('%s (%s %s)' % (r['option'], r['scope'], r['target'])
-                                       for r in remaining)))
-    result['unexamined'] = [s for s in result['servers'] if s['status'] not in EXAMINED]
-    if result['unexamined']:
-        module.warn('%d tmux server(s) could not be examined: %s' % (
-            len(result['unexamined']), '; '.join('%s (%s): %s %s' % (
-                s['socket'], s['user'], s['status'], s.get('msg', ''))
-                for s in result['unexamined'])))
-    return diff_before, diff_after, errors
+            absent.append(check_hook_name(to_text(name)))
+        except TmuxConfError as exc:
+            module.fail_json(msg=to_native(exc), hook=name)
+    return wanted, absent
+
+
+def plan_file(module, tmux_bin, runner, original, wanted, result):
+    """Validate the wanted settings in a scratch server and plan the file.
+
+    Returns ``(options, bindings, hooks, new_content, changes)``.
+    """
+    values, bindings, hooks, absent_hooks = wanted
+    try:
+        with ScratchServer(tmux_bin, runner) as scratch:
+            options, canonical_bindings = validate_wanted(scratch, values, bindings)
+            canonical_hooks = validate_hooks(scratch, hooks)
+            try:
+                new_lines, changes = plan(
+                    (original or '').splitlines(True),
+                    dict((n, {'scope': options[n]['scope'], 'value': values[n]}) for n in options),
+                    bindings, make_same_value(scratch, options),
+                    wanted_hooks=hooks, absent_hooks=absent_hooks)
+            except TmuxConfError as exc:
+                module.fail_json(msg=to_native(exc), **result)
+    except ScratchError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    return options, canonical_bindings, canonical_hooks, ''.join(new_lines), changes
+
+
+def live_diff(mode, live):
+    """The diff entry for the live servers (None without drift)."""
+    if not live['diff_before']:
+        return None
+    if mode == 'enforce':
+        return {'before_header': 'live tmux servers (drift)',
+                'after_header': 'live tmux servers (enforced)',
+                'before': ''.join(live['diff_before']), 'after': ''.join(live['diff_after'])}
+    return {'prepared': 'live tmux drift (audit only, nothing changed):\n'
+                        + ''.join(live['diff_before'])}
 
 
 def main():
@@ -688,38 +454,14 @@ def main():
     if not os.access(tmux_bin, os.X_OK):
         module.fail_json(msg='tmux binary %s is not executable' % tmux_bin)
 
-    wanted_values = {}
-    for name, value in (params['options'] or {}).items():
-        name = to_text(name)
-        if not name or any(c.isspace() for c in name):
-            module.fail_json(msg='invalid tmux option name %r' % name)
-        if isinstance(value, (dict, list)):
-            module.fail_json(msg='value of tmux option %s must be a string, number or '
-                             'boolean' % name, option=name)
-        wanted_values[name] = to_tmux_value(value)
-    wanted_bindings = {}
-    for key, command in (params['bindings'] or {}).items():
-        if isinstance(command, (dict, list, bool)) or command is None:
-            module.fail_json(msg='command of binding %s must be a string' % key, binding=key)
-        wanted_bindings[to_text(key)] = to_text(command)
+    values = wanted_options(module)
+    bindings = wanted_bindings(module)
+    hooks, absent_hooks = wanted_hooks(module)
 
-    wanted_hooks = {}
-    for name, command in (params['hooks'] or {}).items():
-        if isinstance(command, (dict, list, bool)) or command is None or not to_text(command).strip():
-            module.fail_json(msg='command of hook %s must be a non-empty string' % name, hook=name)
-        try:
-            wanted_hooks[check_hook_name(to_text(name))] = to_text(command)
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), hook=name)
+    def runner(argv):
+        return module.run_command(argv, environ_update=ENV)
 
-    absent_hooks = []
-    for name in params['absent_hooks']:
-        try:
-            absent_hooks.append(check_hook_name(to_text(name)))
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), hook=name)
-
-    rc, version, err = module.run_command([tmux_bin, '-V'], environ_update=ENV)
+    version = runner([tmux_bin, '-V'])[1]
     result = dict(changed=False, path=path, file_changed=False, changes=[], options={},
                   bindings={}, hooks={}, drift=[], fixed=[], servers=[], stale_sockets=[],
                   unexamined=[],
@@ -729,27 +471,21 @@ def main():
     if original is None and not params['create']:
         module.fail_json(msg='%s does not exist and create is false' % path, **result)
 
-    with ScratchServer(module, tmux_bin) as scratch:
-        options, bindings = validate_wanted(module, scratch, wanted_values, wanted_bindings)
-        hooks = validate_hooks(module, scratch, wanted_hooks)
-        lines = (original or '').splitlines(True)
-        try:
-            new_lines, changes = plan(lines, dict((n, {'scope': options[n]['scope'],
-                                                       'value': wanted_values[n]})
-                                                  for n in options),
-                                      wanted_bindings, make_same_value(scratch, options),
-                                      wanted_hooks=wanted_hooks,
-                                      absent_hooks=absent_hooks)
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), **result)
-    new_content = ''.join(new_lines)
+    options, canonical_bindings, canonical_hooks, new_content, changes = plan_file(
+        module, tmux_bin, runner, original, (values, bindings, hooks, absent_hooks), result)
     result['options'] = options
-    result['bindings'] = dict((k, ' '.join(v)) for k, v in bindings.items())
-    result['hooks'] = hooks
+    result['bindings'] = dict((k, ' '.join(v)) for k, v in canonical_bindings.items())
+    result['hooks'] = canonical_hooks
     result['changes'] = changes
     file_changed = original is None or new_content != original
 
-    problems = verify_content(module, tmux_bin, new_content, original, options, bindings, hooks)
+    try:
+        problems, warnings = verify_content(tmux_bin, new_content, original, options,
+                                            canonical_bindings, canonical_hooks, runner)
+    except ScratchError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    for warning in warnings:
+        module.warn(warning)
     if problems:
         result['msg'] = ('refusing to write %s, the result would not take effect: %s'
                          % (path, ' | '.join(problems)))
@@ -772,19 +508,23 @@ def main():
         result['file_changed'] = result['file_changed'] or attrs_changed
 
     if params['live'] != 'none':
-        before, after, errors = live_servers(module, tmux_bin, options, params['live'],
-                                             result, hooks)
-        if params['live'] == 'enforce' and before:
-            diffs.append({'before_header': 'live tmux servers (drift)',
-                          'after_header': 'live tmux servers (enforced)',
-                          'before': ''.join(before), 'after': ''.join(after)})
-        elif before:
-            diffs.append({'prepared': 'live tmux drift (audit only, nothing changed):\n'
-                                      + ''.join(before)})
-        if errors:
+        live = examine_servers(live_candidates(params['socket_dirs'], tmux_bin), options,
+                               params['live'], hooks=canonical_hooks,
+                               absent_hooks=absent_hooks,
+                               require_pipe=params['require_pipe'],
+                               pipe_command=params['pipe_command'],
+                               check_mode=module.check_mode)
+        for key in ('servers', 'stale_sockets', 'drift', 'fixed', 'unexamined'):
+            result[key] = live[key]
+        for warning in live['warnings']:
+            module.warn(warning)
+        live_entry = live_diff(params['live'], live)
+        if live_entry:
+            diffs.append(live_entry)
+        if live['errors']:
             result['changed'] = True
             module.fail_json(msg='could not enforce tmux settings in live servers: %s'
-                             % ' | '.join(errors), **result)
+                             % ' | '.join(live['errors']), **result)
 
     result['changed'] = result['file_changed'] or bool(result['fixed'])
     if module._diff:

@@ -214,3 +214,196 @@ def test_slow_servers_use_up_a_budget_per_user(monkeypatch, tmp_path):
     servers = list(live_candidates([str(sockdir)], 'tmux', runner=hanging))
     assert [s.status for s in servers] == ['timeout'] * 5
     assert len(calls) == tmux_live.TIMEOUTS_PER_UID
+
+
+# ------------------------------------------------- examine_servers (fake tmux)
+
+class FakeTmux(object):
+    """A tmux server in a dict, answering the client commands LiveServer sends.
+
+    One session ``$0`` (``main s``) with window ``@0`` and pane ``%0``; writes
+    change the state, so an enforced server re-reads clean.
+    """
+
+    def __init__(self, path='/tmp/tmux-1000/default', uid=None, fail_on=None):
+        self.candidate = {'path': path, 'dir': os.path.dirname(path),
+                          'name': os.path.basename(path),
+                          'uid': os.getuid() if uid is None else uid, 'unsafe': None}
+        self.glob = {'-s': {'escape-time': '500'}, '-g': {'lock-after-time': '0'},
+                     '-gw': {'mode-keys': 'emacs'}}
+        self.local = {'$0': {'lock-after-time': '5'}, '@0': {}, '%0': {'mode-keys': 'emacs'}}
+        self.hooks = {'session-closed': 'run-shell true'}
+        self.pipe = '0'
+        self.writes = []
+        self.fail_on = fail_on
+
+    def run(self, args):
+        args = list(args)
+        if self.fail_on and args[0] == self.fail_on:
+            return 1, u'', u'%s: no such thing\n' % args[0]
+        if args[0] in ('set-option', 'set-hook', 'pipe-pane'):
+            self.writes.append(args)
+            getattr(self, args[0].replace('-', '_'))(args[1:])
+            return 0, u'', u''
+        return 0, self.read(args), u''
+
+    def read(self, args):
+        if args[0] == 'list-sessions':
+            return u'$0\n' if args[2] == '#{session_id}' else u'$0 main s\n'
+        if args[0] == 'list-windows':
+            return u'@0 main s:0\n'
+        if args[0] == 'list-panes':
+            return u'%0 ' + (self.pipe + u' ' if 'pane_pipe' in args[3] else u'') + u'main s:0.0\n'
+        if args[0] == 'show-hooks':
+            return u''.join(u'%s[0] %s\n' % h for h in sorted(self.hooks.items()))
+        values = self.local[args[-1]] if '-t' in args else self.glob[args[1]]
+        return u''.join(u'%s %s\n' % v for v in sorted(values.items()))
+
+    def set_option(self, args):
+        if args[0] == '-u':
+            self.local[args[args.index('-t') + 1]].pop(args[-1], None)
+        else:
+            self.glob[args[0]][args[1]] = args[2]
+
+    def set_hook(self, args):
+        if args[0] == '-gu':
+            self.hooks.pop(args[1], None)
+        else:
+            self.hooks[args[1]] = args[2]
+
+    def pipe_pane(self, args):
+        self.pipe = '1'
+
+
+OPTIONS = {'lock-after-time': {'scope': 'session', 'value': '900'},
+           'mode-keys': {'scope': 'window', 'value': 'vi'},
+           'escape-time': {'scope': 'server', 'value': '0'}}
+HOOKS = {'session-created': 'pipe-pane "exec logger"'}
+
+
+def _servers(*clients):
+    servers = []
+    for client in clients:
+        server = tmux_live.LiveServer(client)
+        if server.status is None:
+            server.probe()
+        servers.append(server)
+    return servers
+
+
+def _drift(result):
+    return sorted((d['scope'], d['target'], d['option'], d['found'], d['wanted'])
+                  for d in result['drift'])
+
+
+ALL_DRIFT = [('hook', 'global', 'session-closed', 'run-shell true', ''),
+             ('hook', 'global', 'session-created', None, 'pipe-pane "exec logger"'),
+             ('pane', 'main s:0.0', 'mode-keys', 'emacs', 'vi'),
+             ('pane', 'main s:0.0', 'pane_pipe', '0', '1'),
+             ('server', 'global', 'escape-time', '500', '0'),
+             ('session', 'global', 'lock-after-time', '0', '900'),
+             ('session', 'main s', 'lock-after-time', '5', '900'),
+             ('window', 'global', 'mode-keys', 'emacs', 'vi')]
+
+
+def test_examine_audit_reports_and_changes_nothing():
+    fake = FakeTmux()
+    result = tmux_live.examine_servers(_servers(fake), OPTIONS, 'audit', hooks=HOOKS,
+                                       absent_hooks=['session-closed', 'session-created'],
+                                       require_pipe=True)
+    assert _drift(result) == ALL_DRIFT
+    assert fake.writes == []
+    assert result['fixed'] == [] and result['errors'] == [] and result['diff_after'] == []
+    assert result['servers'] == [{'socket': '/tmp/tmux-1000/default', 'user': pwd.getpwuid(
+        os.getuid()).pw_name, 'uid': os.getuid(), 'status': 'running'}]
+    assert all('tid' not in d and d['socket'] == '/tmp/tmux-1000/default' for d in result['drift'])
+    assert ('/tmp/tmux-1000/default [session main s] lock-after-time: 5 -> 900\n'
+            in result['diff_before'][0])
+    assert result['unexamined'] == [] and result['warnings'] == []
+
+
+def test_examine_enforce_fixes_and_rereads():
+    fake = FakeTmux()
+    result = tmux_live.examine_servers(_servers(fake), OPTIONS, 'enforce', hooks=HOOKS,
+                                       absent_hooks=['session-closed'], require_pipe=True,
+                                       pipe_command='exec logger')
+    assert result['errors'] == []
+    assert len(result['fixed']) == len(ALL_DRIFT)
+    assert sorted(fake.writes) == sorted([
+        ['set-hook', '-gu', 'session-closed'],
+        ['set-hook', '-g', 'session-created', 'pipe-pane "exec logger"'],
+        ['set-option', '-u', '-p', '-t', '%0', 'mode-keys'],
+        ['pipe-pane', '-t', '%0', 'exec logger'],
+        ['set-option', '-s', 'escape-time', '0'],
+        ['set-option', '-g', 'lock-after-time', '900'],
+        ['set-option', '-u', '-t', '$0', 'lock-after-time'],
+        ['set-option', '-gw', 'mode-keys', 'vi']])
+    assert ('/tmp/tmux-1000/default [session main s] lock-after-time: unset (inherits global)\n'
+            in result['diff_after'][0])
+    again = tmux_live.examine_servers(_servers(fake), OPTIONS, 'enforce', hooks=HOOKS,
+                                      absent_hooks=['session-closed'], require_pipe=True,
+                                      pipe_command='exec logger')
+    assert again['drift'] == [] and again['fixed'] == [] and again['diff_before'] == []
+
+
+def test_examine_enforce_in_check_mode_writes_nothing():
+    fake = FakeTmux()
+    result = tmux_live.examine_servers(_servers(fake), OPTIONS, 'enforce', check_mode=True)
+    assert len(result['fixed']) == 5
+    assert fake.writes == []
+
+
+def test_examine_enforce_reports_what_it_could_not_fix():
+    fake = FakeTmux()
+    result = tmux_live.examine_servers(_servers(fake), {}, 'enforce', require_pipe=True)
+    assert [d['option'] for d in result['fixed']] == ['pane_pipe']
+    assert result['errors'] == ['/tmp/tmux-1000/default: 1 pane(s) without a pipe and no '
+                                'pipe_command to reopen it']
+
+    class Stubborn(FakeTmux):
+        def set_option(self, args):
+            pass
+
+    fake = Stubborn()
+    result = tmux_live.examine_servers(_servers(fake), OPTIONS, 'enforce')
+    assert result['errors'] == [
+        '/tmp/tmux-1000/default: drift remains after enforcing: escape-time (server global), '
+        'lock-after-time (session global), lock-after-time (session main s), '
+        'mode-keys (window global), mode-keys (pane main s:0.0)']
+
+
+def test_examine_absent_hook_that_is_also_wanted_is_ignored():
+    fake = FakeTmux()
+    fake.hooks['session-created'] = 'pipe-pane "exec logger"'
+    result = tmux_live.examine_servers(_servers(fake), {}, 'audit', hooks=HOOKS,
+                                       absent_hooks=['session-created'])
+    assert result['drift'] == []
+
+
+def test_examine_lists_servers_it_could_not_examine():
+    good = FakeTmux('/tmp/tmux-1000/default')
+    broken = FakeTmux('/tmp/tmux-1000/broken', fail_on='show-options')
+    stale = FakeTmux('/tmp/tmux-1000/stale')
+    stale.run = lambda args: (1, u'', u'no server running on /tmp/tmux-1000/stale\n')
+    unsafe = FakeTmux('/tmp/tmux-1001/default', uid=os.getuid())
+    unsafe.candidate['unsafe'] = 'socket directory is writable by group or others (mode 0777)'
+    result = tmux_live.examine_servers(_servers(good, broken, stale, unsafe), OPTIONS, 'audit')
+    statuses = [(s['socket'], s['status']) for s in result['servers']]
+    assert statuses == [('/tmp/tmux-1000/default', 'running'),
+                        ('/tmp/tmux-1000/broken', 'error'),
+                        ('/tmp/tmux-1000/stale', 'stale'),
+                        ('/tmp/tmux-1001/default', 'unsafe')]
+    assert result['stale_sockets'] == ['/tmp/tmux-1000/stale']
+    assert [s['socket'] for s in result['unexamined']] == [
+        '/tmp/tmux-1000/broken', '/tmp/tmux-1001/default']
+    assert 'show-options: no such thing' in result['unexamined'][0]['msg']
+    assert len(result['warnings']) == 1
+    assert result['warnings'][0].startswith('2 tmux server(s) could not be examined: '
+                                            '/tmp/tmux-1000/broken (')
+    assert set(d['socket'] for d in result['drift']) == set(['/tmp/tmux-1000/default'])
+
+
+def test_escape_argv_value():
+    assert tmux_live.escape_argv_value('a;') == 'a\\;'
+    assert tmux_live.escape_argv_value('a\\;') == 'a\\;'
+    assert tmux_live.escape_argv_value('a') == 'a'
