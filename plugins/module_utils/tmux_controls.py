@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The tmux role's evidence: one pure function per control.
+
+Each control takes ``probes`` (what roles/tmux/tasks/verify.yml registered on
+the host, by name) and ``policy`` (the role's variables) and returns one
+evidence record (module_utils/evidence.py). A control that could not examine
+its object fails.
+
+Probes:
+
+``settings``
+    The ``tmux_settings`` result in check mode with ``live=audit``. The task
+    runs with ``failed_when: false``, so a module failure shows as a ``msg``
+    (a successful run returns none), not as ``failed``.
+``lock_program``
+    ``stat`` of the lock program (the first word of ``lock_command``).
+``autostart_file``
+    The autostart ``template`` task in check mode (skipped when ``autostart``
+    is off).
+``passwd``
+    ``getent passwd`` (skipped when ``autostart`` is off).
+``shells``
+    The ``lineinfile`` that keeps tmux out of /etc/shells, in check mode
+    (skipped when ``remove_from_shells`` is off).
+``capture_socket``
+    ``systemctl is-active ephi-capture.socket`` (``failed_when: false``).
+``capture_mounted``
+    Whether the encrypted capture directory is mounted with an allowed file
+    system (the role's ``__tmux_capture_active``, also what the enforcement used).
+
+Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
+``history_limit``, ``autostart``, ``autostart_path``, ``autostart_exempt_users``,
+``autostart_covered_shells``, ``no_login_shells``, ``remove_from_shells``,
+``capture``, ``capture_dir``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import posixpath
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
+
+# UIDs of people: 0 and the Debian UID_MIN range; 65534 is nobody.
+UID_MIN = 1000
+NOBODY = 65534
+
+LOGOFF = 'automatic_logoff'
+LOGOFF_HIPAA = '164.312(a)(2)(iii)'
+
+
+def autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):
+    """Accounts whose login shell never runs the profile.d autostart.
+
+    ``passwd`` is ``getent passwd`` as the getent module returns it (name ->
+    [password, uid, gid, gecos, home, shell]). Returns sorted ``"name (shell)"``
+    strings for root and every UID >= 1000 (not nobody, not exempt) whose shell
+    is neither one that reads /etc/profile nor one that cannot log in.
+    Raises ``TypeError`` or ``ValueError`` on input that is not such a mapping.
+    """
+    if not isinstance(passwd, dict):
+        raise TypeError('expected the getent passwd mapping, got %s' % type(passwd).__name__)
+    exempt = set(exempt_users or [])
+    covered = set(covered_shells or [])
+    no_login = set(no_login_shells or [])
+    found = []
+    for name, entry in passwd.items():
+        try:
+            uid = int(entry[1])
+            shell = entry[5] or ''
+        except (TypeError, ValueError, IndexError):
+            raise ValueError('malformed passwd entry for %r' % (name,))
+        if name in exempt or uid == NOBODY or not (uid == 0 or uid >= UID_MIN):
+            continue
+        # An empty shell field means /bin/sh (passwd(5)), which reads /etc/profile.
+        base = posixpath.basename(shell) or 'sh'
+        if base in covered or base in no_login:
+            continue
+        found.append('%s (%s)' % (name, shell))
+    return sorted(found)
+
+
+def _result(mapping, name):
+    """``mapping[name]`` as a dict ({} when either is missing or not a dict)."""
+    value = mapping.get(name) if isinstance(mapping, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def settings_error(probes):
+    """Why the tmux_settings probe could not examine the host, or None.
+
+    The task runs with ``failed_when: false`` (the module's failure must not
+    stop the verification), which sets ``failed`` to false: the module's own
+    ``msg``, which it only returns when it fails, is the sign.
+    """
+    result = probes.get('settings')
+    if not isinstance(result, dict):
+        return 'no tmux_settings result'
+    if result.get('msg'):
+        return text(result['msg'])
+    if probe_failed(result):
+        return 'tmux_settings did not run'
+    return None
+
+
+def _list(result, key):
+    return result.get(key) or []
+
+
+def _words(items, *keys):
+    """'; '-joined "k1 k2 k3" of each item, as the old template's map/zip/join."""
+    return '; '.join(' '.join(text(item.get(k, '')) for k in keys) for item in items)
+
+
+def _unexamined_text(settings):
+    unexamined = _list(settings, 'unexamined')
+    if not unexamined:
+        return ''
+    return '; %d server(s) NOT examined: %s' % (len(unexamined), _words(unexamined, 'user', 'socket', 'status'))
+
+
+def tmux_lock_policy(probes, policy):
+    """The system tmux.conf enforces the lock settings and the lock program exists."""
+    settings = _result(probes, 'settings')
+    error = settings_error(probes)
+    lock_command = text(policy['lock_command'])
+    program = (lock_command.split() or [''])[0]
+    stat = _result(_result(probes, 'lock_program'), 'stat')
+    lock_ok = bool(stat.get('isreg', False)) and bool(stat.get('executable', False))
+    if error:
+        observed = error
+    elif settings.get('file_changed'):
+        observed = 'file differs from the policy'
+    else:
+        observed = 'file matches the policy'
+    observed += '; lock program %s%s' % (
+        program, ' present' if lock_ok else ' MISSING or not executable: tmux would unlock at once')
+    failed = bool(error) or bool(settings.get('file_changed')) or not lock_ok
+    return record(
+        'tmux-lock-policy', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020040, RHEL-08-020070',
+        'System tmux configuration %s enforces lock-after-time %s, lock-command %s, history-limit %s' % (
+            text(policy['config_path']), text(policy['lock_after_time']), lock_command,
+            text(policy['history_limit'])),
+        observed, 'fail' if failed else 'pass')
+
+
+def tmux_live_servers(probes, policy):
+    """No running tmux server runs with weaker settings; every one was examined."""
+    settings = _result(probes, 'settings')
+    error = settings_error(probes)
+    check = 'No running tmux server of any user runs with weaker settings than the policy'
+    if error:
+        return record('tmux-live-servers', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check,
+                      'live servers NOT examined: %s' % error, 'fail')
+    drift = _list(settings, 'drift')
+    unexamined = _list(settings, 'unexamined')
+    observed = '%d live server(s) audited; %d drifted setting(s)' % (len(_list(settings, 'servers')), len(drift))
+    if drift:
+        observed += ': ' + _words(drift, 'user', 'option', 'found')
+    observed += _unexamined_text(settings)
+    return record('tmux-live-servers', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check,
+                  observed, 'fail' if (drift or unexamined) else 'pass')
+
+
+def tmux_autostart(probes, policy):
+    """Interactive logins start tmux: the script is in place and no login shell escapes it."""
+    check = 'Interactive logins start tmux (%s)' % text(policy['autostart_path'])
+    if not boolean(policy['autostart'], strict=False):
+        return record('tmux-autostart', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020041', check,
+                      'autostart disabled by tmux_autostart', 'not_applicable')
+    script = probes.get('autostart_file')
+    passwd = probes.get('passwd')
+    if probe_failed(script):
+        observed, failed = 'autostart script NOT examined', True
+    elif script.get('changed'):
+        observed, failed = 'autostart script missing or altered', True
+    else:
+        observed, failed = 'autostart script in place', False
+    accounts = _result(_result(passwd, 'ansible_facts'), 'getent_passwd')
+    if probe_failed(passwd) or not accounts:
+        observed += '; accounts and their login shells NOT examined'
+        failed = True
+    else:
+        escaping = autostart_uncovered(accounts, policy.get('autostart_exempt_users'),
+                                       policy.get('autostart_covered_shells'),
+                                       policy.get('no_login_shells'))
+        if escaping:
+            observed += '; login shell does not read /etc/profile, no autostart for: ' + ', '.join(escaping)
+            failed = True
+    return record('tmux-autostart', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020041', check,
+                  observed, 'fail' if failed else 'pass')
+
+
+def tmux_not_a_shell(probes, policy):
+    """tmux is not a login shell (not listed in /etc/shells)."""
+    check = 'tmux is not listed in /etc/shells'
+    if not boolean(policy.get('remove_from_shells', True), strict=False):
+        return record('tmux-not-a-shell', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020042', check,
+                      'not checked: tmux_remove_from_shells is false', 'not_applicable')
+    shells = probes.get('shells')
+    if probe_failed(shells):
+        observed, status = '/etc/shells NOT examined', 'fail'
+    elif shells.get('changed'):
+        observed, status = 'tmux listed in /etc/shells', 'fail'
+    else:
+        observed, status = 'tmux not listed', 'pass'
+    return record('tmux-not-a-shell', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020042', check, observed, status)
+
+
+def tmux_session_capture(probes, policy):
+    """With capture on: every pane is piped to the collector in the mounted
+    encrypted directory. With capture off: nothing of it is left."""
+    settings = _result(probes, 'settings')
+    error = settings_error(probes)
+    cap_drift = [d for d in _list(settings, 'drift') if d.get('scope') in ('hook', 'pane')]
+    unexamined = _list(settings, 'unexamined')
+    socket_probe = probes.get('capture_socket')
+    sock = '' if probe_failed(socket_probe) else text(socket_probe.get('stdout') or '').strip()
+    check = ('Every pane of every tmux session is piped to the root-owned collector writing into '
+             'the encrypted directory %s' % text(policy['capture_dir']))
+    hooks_not_examined = 'capture hooks and pane pipes NOT examined: %s' % error
+    if not boolean(policy['capture'], strict=False):
+        # Switched off means removed: no collector listening, no capture hook
+        # in the file or a live server.
+        leftovers = []
+        if sock == 'active':
+            leftovers.append('collector socket active')
+        if [c for c in _list(settings, 'changes') if c.get('kind') == 'hook']:
+            leftovers.append('capture hooks in %s' % text(policy['config_path']))
+        if cap_drift:
+            leftovers.append('%d capture hook(s) still set in live servers' % len(cap_drift))
+        observed = 'capture disabled by tmux_capture'
+        if leftovers:
+            observed += ' but still in place: ' + '; '.join(leftovers)
+        # `systemctl is-active` always names a state: no output is no answer.
+        if not sock:
+            observed += '; collector socket NOT examined'
+        if error:
+            observed += '; ' + hooks_not_examined
+        observed += _unexamined_text(settings)
+        failed = leftovers or not sock or error or unexamined
+        if not failed:
+            observed += '; collector, units and hooks removed'
+        return record('tmux-session-capture', 'audit_controls', '164.312(b)', 'none', check,
+                      observed, 'fail' if failed else 'not_applicable')
+    mounted = boolean(probes.get('capture_mounted', False), strict=False)
+    observed = 'encrypted directory %s; collector socket %s; ' % (
+        'mounted' if mounted else 'NOT mounted: capture is off', sock or 'missing')
+    if error:
+        observed += hooks_not_examined
+    else:
+        observed += '%d capture drift item(s) (hooks unset or panes without a pipe)' % len(cap_drift)
+        if cap_drift:
+            observed += ': ' + _words(cap_drift, 'user', 'option', 'target')
+        observed += _unexamined_text(settings)
+    passed = mounted and sock == 'active' and not cap_drift and not unexamined and not error
+    return record('tmux-session-capture', 'audit_controls', '164.312(b)', 'none', check,
+                  observed, 'pass' if passed else 'fail')
+
+
+CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture)
+
+
+def build_controls(probes, policy):
+    """The tmux role's evidence records, in report order."""
+    return [control(probes, policy) for control in CONTROLS]
