@@ -59,6 +59,10 @@ stage_build() {
     [ -e "$f" ] || continue
     ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t filter "ephi.safeguards.$(basename "$f" .yml)" >/dev/null
   done
+  for f in plugins/test/*.yml; do
+    [ -e "$f" ] || continue
+    ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t test "ephi.safeguards.$(basename "$f" .yml)" >/dev/null
+  done
   for f in roles/*/meta/argument_specs.yml; do
     ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t role "ephi.safeguards.$(basename "$(dirname "$(dirname "$f")")")" >/dev/null
   done

@@ -38,6 +38,9 @@ CASES = [
     ("aide_check_on_calendar", "daily\nExecStartPre=/bin/sh"),
     ("aide_mail_to", "root; reboot"),
     ("aide_report_dir", "reports"),
+    # A trailing line break would end up in the timer unit (the checks used to accept it: $ matches before it).
+    ("aide_check_on_calendar", "daily\n"),
+    ("aide_timeout", "3600\n"),
 ]
 
 

@@ -27,6 +27,8 @@ CASES = [
     ("encrypted_logs_key_dir", "/tmp"),
     ("encrypted_logs_key_dir", "/home/admin/.keys"),
     ("encrypted_logs_key_dir", "/"),
+    # A trailing line break (the checks used to accept it: $ matches before it).
+    ("encrypted_logs_service_name", "ephi-logs\n"),
 ]
 
 

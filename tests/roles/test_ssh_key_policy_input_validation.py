@@ -83,6 +83,10 @@ CASES = [
     ("sha1-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": ["curve25519-sha256", "diffie-hellman-group14-sha1"]},
      "ssh_key_policy_kex_algorithms", ["diffie-hellman-group14-sha1"]),
     ("empty-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": []}, "ssh_key_policy_kex_algorithms", ["empty"]),
+    # A trailing line break (the checks used to accept it: $ matches before it), a reconnect timeout below 5 s.
+    ("dropin-trailing-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_dropin_path": "/etc/ssh/sshd_config.d/ephi.conf\n"},
+     "ssh_key_policy_dropin_path", []),
+    ("reconnect-too-short", {"ssh_key_policy_users": GOOD, "ssh_key_policy_reconnect_timeout": 2}, "ssh_key_policy_rollback_after", []),
 ]
 
 

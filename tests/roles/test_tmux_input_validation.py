@@ -34,6 +34,9 @@ CASES = [
     ("tmux_capture_dir", "/var/log/../tmp"),
     ("tmux_capture_group", "ephi-no-such-group"),
     ("tmux_capture_group", "a b"),
+    # A trailing line break (the checks used to accept it: $ matches before it).
+    ("tmux_autostart_session_name", "main\n"),
+    ("tmux_lock_after_time", "300\n"),
 ]
 
 
