@@ -11,7 +11,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import tmux_autostart_uncovered
+from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import tmux_autostart_uncovered, tmux_controls
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
 NO_LOGIN = ['nologin', 'false', 'sync']
@@ -44,3 +45,26 @@ def test_sorted_and_bad_input():
         tmux_autostart_uncovered(['not', 'a', 'dict'])
     with pytest.raises(AnsibleFilterError):
         tmux_autostart_uncovered({'x': ['x', 'notanumber']})
+
+
+POLICY = {'config_path': '/etc/tmux.conf', 'lock_after_time': 900, 'lock_command': '/usr/bin/vlock',
+          'history_limit': 5000, 'autostart': True, 'autostart_path': '/etc/profile.d/ephi-tmux-autostart.sh',
+          'autostart_exempt_users': [], 'autostart_covered_shells': COVERED, 'no_login_shells': NO_LOGIN,
+          'remove_from_shells': True, 'capture': True, 'capture_dir': '/var/log/ephi'}
+
+
+def test_controls_filter_is_glue():
+    """The filter returns build_controls' records; with no probe at all every control fails."""
+    records = tmux_controls({}, POLICY)
+    assert records == build_controls({}, POLICY)
+    assert [r['status'] for r in records] == ['fail'] * 5
+
+
+def test_controls_filter_errors():
+    with pytest.raises(AnsibleFilterError, match='dicts'):
+        tmux_controls([], POLICY)
+    with pytest.raises(AnsibleFilterError, match='capture_dir'):
+        tmux_controls({}, dict((k, v) for k, v in POLICY.items() if k != 'capture_dir'))
+    passwd = {'ansible_facts': {'getent_passwd': {'x': ['x', 'notanumber']}}}
+    with pytest.raises(AnsibleFilterError, match='malformed'):
+        tmux_controls({'passwd': passwd}, POLICY)

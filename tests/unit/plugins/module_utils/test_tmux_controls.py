@@ -22,9 +22,6 @@ import os
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import tmux_controls as tmux_controls_filter
 from ansible_collections.ephi.safeguards.plugins.module_utils import tmux_controls as tc
 
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'tmux', '*.json')))
@@ -87,7 +84,6 @@ def test_same_records_as_the_old_template(path):
     case = load(path)
     probes, policy = probes_policy(case['inputs'])
     assert dump(tc.build_controls(probes, policy)) == dump(case['expected'])
-    assert dump(tmux_controls_filter(probes, policy)) == dump(case['expected'])
 
 
 # ---------------------------------------------------------------------------
@@ -318,13 +314,13 @@ def test_controls_in_report_order():
     assert [f.__name__.replace('_', '-') for f in tc.CONTROLS] == [r['id'] for r in tc.build_controls(probes, policy)]
 
 
-def test_filter_errors():
+def test_bad_input_raises():
     probes, policy = base()
-    with pytest.raises(AnsibleFilterError):
-        tmux_controls_filter([], policy)
-    with pytest.raises(AnsibleFilterError, match='capture_dir'):
-        tmux_controls_filter(probes, dict((k, v) for k, v in policy.items() if k != 'capture_dir'))
+    with pytest.raises(KeyError):
+        tc.build_controls(probes, dict((k, v) for k, v in policy.items() if k != 'capture_dir'))
     bad = copy.deepcopy(probes)
     bad['passwd']['ansible_facts']['getent_passwd']['x'] = ['x', 'notanumber']
-    with pytest.raises(AnsibleFilterError, match='malformed'):
-        tmux_controls_filter(bad, policy)
+    with pytest.raises(ValueError, match='malformed'):
+        tc.build_controls(bad, policy)
+    with pytest.raises(TypeError):
+        tc.autostart_uncovered(['not', 'a', 'dict'])
