@@ -281,6 +281,13 @@ OPTIONS = {'lock-after-time': {'scope': 'session', 'value': '900'},
 HOOKS = {'session-created': 'pipe-pane "exec logger"'}
 
 
+def _user_name():
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
 def _servers(*clients):
     servers = []
     for client in clients:
@@ -314,8 +321,8 @@ def test_examine_audit_reports_and_changes_nothing():
     assert _drift(result) == ALL_DRIFT
     assert fake.writes == []
     assert result['fixed'] == [] and result['errors'] == [] and result['diff_after'] == []
-    assert result['servers'] == [{'socket': '/tmp/tmux-1000/default', 'user': pwd.getpwuid(
-        os.getuid()).pw_name, 'uid': os.getuid(), 'status': 'running'}]
+    assert result['servers'] == [{'socket': '/tmp/tmux-1000/default', 'user': _user_name(),
+                                  'uid': os.getuid(), 'status': 'running'}]
     assert all('tid' not in d and d['socket'] == '/tmp/tmux-1000/default' for d in result['drift'])
     assert ('/tmp/tmux-1000/default [session main s] lock-after-time: 5 -> 900\n'
             in result['diff_before'][0])
