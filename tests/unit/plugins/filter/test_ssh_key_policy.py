@@ -109,3 +109,13 @@ def test_lockout_filter_reads_deny_lists_from_extra_settings_in_any_case():
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'Banner': 'x'}) == []
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'denyusers': 'carol admin'})
     assert FILTERS['ssh_key_policy_lockout'](validated, 'admin', info, extra_settings={'DenyGroups': ['wheel', 'sudo']})
+
+
+def test_controls_filter_is_glue_over_module_utils():
+    with open(os.path.join(FIXTURES, '..', 'evidence', 'ssh_key_policy', 'lab-1-fresh.json')) as handle:
+        fixture = json.load(handle)
+    inputs = fixture['inputs']
+    probes = {'ssh_key_audit': inputs['__ssh_key_policy_verify'], 'sshd_per_spec': inputs['__ssh_key_policy_per_spec']}
+    policy = dict((name[len('ssh_key_policy_'):], value) for name, value in inputs.items() if name.startswith('ssh_key_policy_'))
+    policy['validated'] = inputs['__ssh_key_policy_validated']
+    assert FILTERS['ssh_key_policy_controls'](probes, policy) == fixture['expected']

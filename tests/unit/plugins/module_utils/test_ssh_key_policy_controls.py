@@ -22,7 +22,6 @@ import os
 
 import pytest
 
-from ansible_collections.ephi.safeguards.plugins.filter.ssh_key_policy import FilterModule
 from ansible_collections.ephi.safeguards.plugins.module_utils import ssh_key_policy_controls as controls
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'ssh_key_policy')
@@ -67,13 +66,6 @@ def test_records_equal_the_fixture(name):
     if not fixture['inputs']['__ssh_key_policy_validated']['errors']:
         assert controls.declared_fingerprints(policy['validated']) == fixture['inputs']['__ssh_key_policy_declared_fingerprints']
     assert dump(controls.build_controls(probes, policy)) == dump(fixture['expected'])
-
-
-@pytest.mark.parametrize('name', ['lab-1-fresh', 'weak-and-planted-keys'])
-def test_the_filter_is_glue(name):
-    fixture = load(name)
-    probes, policy = probes_and_policy(fixture['inputs'])
-    assert FilterModule().filters()['ssh_key_policy_controls'](probes, policy) == fixture['expected']
 
 
 def test_controls_are_named_after_their_ids_in_report_order():
