@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Pure logic for the ``ephi.safeguards.aide_check`` module.
+"""Pure logic for the ``ephi.safeguards.aide_check`` and ``aide_baseline`` modules.
 
 Nothing in here performs I/O or imports AnsibleModule.
 
@@ -28,6 +28,7 @@ __metaclass__ = type
 
 import json
 import re
+import time
 
 # aide(1) EXIT STATUS (0.18 and 0.19; 24 and 25 are new in 0.19).
 ERROR_CODES = {
@@ -318,3 +319,48 @@ def check_result(rc, stdout, report_format='auto'):
             raise AideReportError('report does not match exit status %s: %s entries %s' % (
                 rc, key, 'missing' if status[key] else 'unexpected'))
     return result
+
+
+# The baseline (ephi.safeguards.aide_baseline): what to do, and the lines and
+# names it writes. baseline.log has one line per initialisation or acceptance:
+#   2026-01-02T03:04:05Z action=init remote_user=U controller_user=C db_sha512=HEX
+#   2026-01-02T03:04:05Z action=accept aide_rc=5 remote_user=U controller_user=C report=PATH db_sha512=HEX
+BASELINE_ACTIONS = ('init', 'reinit', 'accept')
+
+
+def baseline_plan(action, db_exists):
+    """What the baseline module does: ``'init'``, ``'update'`` or ``'none'``.
+
+    ``init`` and ``reinit`` make a database only when there is none (they
+    differ in the word logged); ``accept`` always updates it.
+    """
+    if action not in BASELINE_ACTIONS:
+        raise ValueError('unknown baseline action %r' % (action,))
+    if action == 'accept':
+        return 'update'
+    return 'none' if db_exists else 'init'
+
+
+def utc_timestamp(seconds, compact=False):
+    """``2026-01-02T03:04:05Z`` (``compact``: ``20260102T030405Z``) of epoch seconds."""
+    fmt = '%Y%m%dT%H%M%SZ' if compact else '%Y-%m-%dT%H:%M:%SZ'
+    return time.strftime(fmt, time.gmtime(seconds))
+
+
+def accept_report_name(seconds):
+    """File name of the saved report of an acceptance run."""
+    return 'aide-accept-%s.txt' % utc_timestamp(seconds, compact=True)
+
+
+def baseline_log_line(seconds, action, remote_user, controller_user, db_sha512, aide_rc=None, report=None):
+    """One line of baseline.log, newline included."""
+    if action == 'accept':
+        return '%s action=accept aide_rc=%s remote_user=%s controller_user=%s report=%s db_sha512=%s\n' % (
+            utc_timestamp(seconds), aide_rc, remote_user, controller_user, report, db_sha512)
+    return '%s action=%s remote_user=%s controller_user=%s db_sha512=%s\n' % (
+        utc_timestamp(seconds), action, remote_user, controller_user, db_sha512)
+
+
+def update_failed(rc):
+    """``aide --update`` exits with the differences it took in (bits 1, 2, 4); 8 and above are errors."""
+    return rc is None or rc < 0 or rc >= 8

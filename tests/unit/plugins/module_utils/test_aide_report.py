@@ -24,12 +24,17 @@ import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.aide_report import (
     AideReportError,
+    accept_report_name,
     attribute_name,
+    baseline_log_line,
+    baseline_plan,
     check_result,
     decode_exit_status,
     parse_json,
     parse_plain,
     parse_report,
+    update_failed,
+    utc_timestamp,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'aide')
@@ -166,3 +171,51 @@ def test_summary_column_may_contain_colons():
 def test_paths_with_spaces_and_colons():
     text = fixture('0.19', 'changes.plain.txt').replace('/tmp/cap/w/sub/new', '/tmp/cap/w/a b: c')
     assert parse_plain(text)['added'] == ['/tmp/cap/w/a b: c']
+
+
+# The baseline module's pure parts. 1767323045 is 2026-01-02T03:04:05Z.
+WHEN = 1767323045.75
+
+
+@pytest.mark.parametrize('action,db_exists,plan', [
+    ('init', False, 'init'),
+    ('init', True, 'none'),
+    ('reinit', False, 'init'),
+    ('reinit', True, 'none'),
+    ('accept', True, 'update'),
+    ('accept', False, 'update'),
+])
+def test_baseline_plan(action, db_exists, plan):
+    assert baseline_plan(action, db_exists) == plan
+
+
+def test_baseline_plan_refuses_unknown_actions():
+    with pytest.raises(ValueError):
+        baseline_plan('reset', True)
+
+
+def test_timestamps_are_utc():
+    assert utc_timestamp(WHEN) == '2026-01-02T03:04:05Z'
+    assert utc_timestamp(WHEN, compact=True) == '20260102T030405Z'
+    assert accept_report_name(WHEN) == 'aide-accept-20260102T030405Z.txt'
+
+
+# The lines the role's shell scripts wrote before (printf formats of the old
+# tasks/baseline.yml); molecule/aide/tests read them.
+@pytest.mark.parametrize('action', ['init', 'reinit'])
+def test_init_log_line(action):
+    assert baseline_log_line(WHEN, action, 'ephi-admin', 'root', 'ab' * 64) == (
+        '2026-01-02T03:04:05Z action=%s remote_user=ephi-admin controller_user=root db_sha512=%s\n' % (action, 'ab' * 64))
+
+
+def test_accept_log_line():
+    report = '/var/lib/aide/ephi-safeguards/aide-accept-20260102T030400Z.txt'
+    assert baseline_log_line(WHEN, 'accept', 'ephi-admin', 'root', 'cd' * 64, aide_rc=5, report=report) == (
+        '2026-01-02T03:04:05Z action=accept aide_rc=5 remote_user=ephi-admin controller_user=root '
+        'report=%s db_sha512=%s\n' % (report, 'cd' * 64))
+
+
+@pytest.mark.parametrize('rc,failed', [(0, False), (1, False), (5, False), (7, False), (8, True), (14, True),
+                                       (17, True), (18, True), (-9, True), (None, True)])
+def test_update_failed(rc, failed):
+    assert update_failed(rc) is failed
