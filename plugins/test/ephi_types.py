@@ -28,14 +28,10 @@ __metaclass__ = type
 
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover (Python 2)
-    from collections import Mapping
-
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import binary_type, integer_types, string_types
+from ansible.module_utils.six.moves.collections_abc import Mapping
 
 DIGITS = re.compile(r'[0-9]+\Z')
 

@@ -119,9 +119,12 @@ def test_could_not_examine_fails(control, name):
     assert run(control, name)['status'] == 'fail'
 
 
-@pytest.mark.parametrize('control', sorted(c for c in FAILING if c not in ('ssh_key_policy_transport', 'ssh_key_policy_host_keys',
-                                                                            'ssh_key_policy_no_weak_or_planted_keys',
-                                                                            'ssh_key_policy_emergency_access')))
+# The controls over keywords sshd applies per connection, and the central store.
+PER_SPEC = ['ssh_key_policy_keys_only', 'ssh_key_policy_no_root_login', 'ssh_key_policy_strong_keys', 'ssh_key_policy_idle_logoff',
+            'ssh_key_policy_login_audit', 'ssh_key_policy_central_store']
+
+
+@pytest.mark.parametrize('control', PER_SPEC)
 def test_an_account_or_address_that_was_not_evaluated_fails(control):
     probes, policy = probes_and_policy(load(PASSING)['inputs'])
     for per_spec in (None, {'drift': [], 'errors': ['no connection from a non-loopback address was evaluated'], 'specs': 1}):
