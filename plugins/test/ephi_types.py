@@ -27,11 +27,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import binary_type, integer_types, string_types
-from ansible.module_utils.six.moves.collections_abc import Mapping
 
 DIGITS = re.compile(r'[0-9]+\Z')
 
@@ -55,7 +54,7 @@ def _matches(regex, value):
 
 def _is_list(value):
     """What the checks called ``x is sequence and x is not string and x is not mapping``."""
-    if isinstance(value, (string_types, binary_type, Mapping)):
+    if isinstance(value, (str, bytes, Mapping)):
         return False
     try:
         len(value)
@@ -91,17 +90,17 @@ def keys_matching(value, pattern=''):
 
 
 def string_matching(value, pattern=''):
-    return isinstance(value, string_types) and _matches(_regex(pattern), value)
+    return isinstance(value, str) and _matches(_regex(pattern), value)
 
 
 def whole_number(value, minimum=None, maximum=None):
     if isinstance(value, bool):
         return False
-    if isinstance(value, integer_types):
+    if isinstance(value, int):
         number = value
         if number < 0:
             return False
-    elif isinstance(value, string_types) and DIGITS.match(value):
+    elif isinstance(value, str) and DIGITS.match(value):
         number = int(value)
     else:
         return False
