@@ -51,6 +51,14 @@ def role_play(tmp_path):
 
 
 @pytest.fixture
+def run_play(request, role_play):
+    """run_play(extra_vars) -> role_play of the test module's ROLE, with its
+    BASE_VARS (if it has any) under EXTRA_VARS."""
+    base = getattr(request.module, "BASE_VARS", {})
+    return lambda extra_vars: role_play(request.module.ROLE, dict(base, **extra_vars))
+
+
+@pytest.fixture
 def expect_validation_failure():
     """expect_validation_failure(proc, results, var): the play failed in exactly one
     validating task, whose result names VAR, and nothing reported a change."""

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-GOOD = {"aide_controller_hash_dir": "/var/tmp/ephi-aide-hashes"}
+ROLE = "ephi.safeguards.aide"
+# Under every case (run_play in conftest.py): the controller directory the role needs.
+BASE_VARS = {"aide_controller_hash_dir": "/var/tmp/ephi-aide-hashes"}
 
 CASES = [
     # An unknown AIDE rule group.
@@ -42,11 +44,6 @@ CASES = [
     ("aide_check_on_calendar", "daily\n"),
     ("aide_timeout", "3600\n"),
 ]
-
-
-@pytest.fixture
-def run_play(role_play):
-    return lambda extra_vars: role_play("ephi.safeguards.aide", dict(GOOD, **extra_vars))
 
 
 @pytest.mark.parametrize("var,value", CASES, ids=["%s=%r" % case for case in CASES])

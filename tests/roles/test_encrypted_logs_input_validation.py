@@ -5,6 +5,8 @@ The real role runs through the role_play harness (conftest.py).
 
 import pytest
 
+ROLE = "ephi.safeguards.encrypted_logs"
+
 CASES = [
     ("encrypted_logs_backend", "ecryptfs"),
     ("encrypted_logs_mount_path", "var/log/ephi"),
@@ -30,11 +32,6 @@ CASES = [
     # A trailing line break (the checks used to accept it: $ matches before it).
     ("encrypted_logs_service_name", "ephi-logs\n"),
 ]
-
-
-@pytest.fixture
-def run_play(role_play):
-    return lambda extra_vars: role_play("ephi.safeguards.encrypted_logs", extra_vars)
 
 
 @pytest.mark.parametrize("var,value", CASES, ids=["%s=%r" % case for case in CASES])

@@ -11,6 +11,7 @@ import pathlib
 
 import pytest
 
+ROLE = "ephi.safeguards.ssh_key_policy"
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "unit" / "plugins" / "module_utils" / "fixtures" / "ssh_keys"
 
 
@@ -88,11 +89,6 @@ CASES = [
      "ssh_key_policy_dropin_path", []),
     ("reconnect-too-short", {"ssh_key_policy_users": GOOD, "ssh_key_policy_reconnect_timeout": 2}, "ssh_key_policy_rollback_after", []),
 ]
-
-
-@pytest.fixture
-def run_play(role_play):
-    return lambda extra_vars: role_play("ephi.safeguards.ssh_key_policy", extra_vars)
 
 
 @pytest.mark.parametrize("case_id,extra_vars,var,texts", CASES, ids=[c[0] for c in CASES])

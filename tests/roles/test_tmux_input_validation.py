@@ -6,6 +6,8 @@ fail in a validating task, naming the variable, with no change.
 
 import pytest
 
+ROLE = "ephi.safeguards.tmux"
+
 CASES = [
     ("tmux_lock_after_time", -5),
     ("tmux_lock_after_time", "abc"),
@@ -38,11 +40,6 @@ CASES = [
     ("tmux_autostart_session_name", "main\n"),
     ("tmux_lock_after_time", "300\n"),
 ]
-
-
-@pytest.fixture
-def run_play(role_play):
-    return lambda extra_vars: role_play("ephi.safeguards.tmux", extra_vars)
 
 
 @pytest.mark.parametrize("var,value", CASES, ids=["%s=%r" % case for case in CASES])

@@ -5,51 +5,28 @@ list in aide_vars.yml). The tests build on each other in file order: drift is
 made, reported, accepted; then the database is tampered with and restored.
 """
 
-import json
-import os
-import subprocess
-
-DB = "/var/lib/aide/aide.db"
-CONF = "/etc/aide/aide.conf"
-LOG = "/var/lib/aide/ephi-safeguards/baseline.log"
-SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.dirname(os.path.dirname(__file__)))
-
-
-def name(host):
-    return host.backend.get_hostname()
-
-
-def aide_check(host):
-    return host.ansible("ephi.safeguards.aide_check", json.dumps({"config": CONF}), check=False, become=True)
+from ephi_testlib import (AIDE_CONF, AIDE_DB, AIDE_LOG, RECORD_KEYS, aide_check, aide_record_path, run_converge,
+                          scenario_path, verify_controls)
 
 
 def db_sha512(host):
-    return host.check_output("sha512sum %s" % DB).split()[0]
+    return host.check_output("sha512sum %s" % AIDE_DB).split()[0]
 
 
 def controller_record(host):
-    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "aide-hashes", "%s.aide.db.sha512" % name(host))
-    with open(path) as fh:
+    with open(aide_record_path(host)) as fh:
         return fh.read().split()[0]
 
 
 def log_lines(host, action):
-    return [line for line in host.file(LOG).content_string.splitlines() if " action=%s " % action in line]
-
-
-def playbook(host, play, *args, check=False):
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host),
-           os.path.join(SCENARIO, play)] + list(args)
-    if check:
-        cmd.append("--check")
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    return [line for line in host.file(AIDE_LOG).content_string.splitlines() if " action=%s " % action in line]
 
 
 def test_config_is_valid_and_scoped(host):
-    assert host.run("aide --config-check --config %s" % CONF).rc == 0
+    assert host.run("aide --config-check --config %s" % AIDE_CONF).rc == 0
     dropin = host.file("/etc/aide/aide.conf.d/90_ephi_safeguards").content_string
     assert "ephi.safeguards:aide" in dropin
-    watched = "aide --config %s --path-check %s" % (CONF, "%s")
+    watched = "aide --config %s --path-check %s" % (AIDE_CONF, "%s")
     assert host.run(watched % "f:/etc/ssh/sshd_config").rc == 0
     assert host.run(watched % "f:/srv/ephi/app.conf").rc == 0
     # Excluded inside a watched tree, volatile, or outside the scoped list.
@@ -81,7 +58,7 @@ def test_baseline_made_once_and_recorded_off_host(host):
     assert "remote_user=ephi-admin" in inits[0]
     assert inits[0].endswith("db_sha512=%s" % db_sha512(host))
     assert controller_record(host) == db_sha512(host)
-    assert host.file(DB).user == "root" and not host.file(DB).mode & 0o077
+    assert host.file(AIDE_DB).user == "root" and not host.file(AIDE_DB).mode & 0o077
 
 
 def test_check_is_clean_after_converge(host):
@@ -106,7 +83,7 @@ def test_drift_is_reported_exactly(host):
 
 def test_accept_changes_makes_next_check_clean(host):
     before = db_sha512(host)
-    run = playbook(host, "converge.yml", "-e", "aide_accept_changes=true")
+    run = run_converge(host, "-e", "aide_accept_changes=true", timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "/etc/ssh/sshd_config" in run.stdout  # the changes were shown
     assert aide_check(host)["differences"] is False
@@ -125,34 +102,23 @@ def test_scheduled_check_reports_to_the_journal(host):
 
 
 def test_verify_entry_point_passes_in_check_mode(host):
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host), "--check",
-           os.path.join(SCENARIO, "verify_controls.yml")]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
-    assert run.returncode == 0, run.stdout[-3000:]
-    # profile_tasks (enabled by the scenario's ansible.cfg) prints around the JSON document.
-    start = 0 if run.stdout.startswith("{") else run.stdout.index("\n{") + 1
-    report = json.JSONDecoder().raw_decode(run.stdout[start:])[0]
-    controls = None
-    for task in report["plays"][0]["tasks"]:
-        facts = task["hosts"].get(name(host), {}).get("ansible_facts", {})
-        controls = facts.get("aide_verify_controls", controls)
+    controls = verify_controls(host, scenario_path("verify_controls.yml"), "aide_verify_controls", "--check")
     assert [c["id"] for c in controls] == ["aide-installed", "aide-baseline", "aide-scheduled-check", "aide-check-clean"]
     assert {c["status"] for c in controls} == {"pass"}, controls
-    assert set(controls[0]) == {"id", "safeguard", "hipaa", "stig", "check", "observed", "status"}
+    assert set(controls[0]) == RECORD_KEYS
 
 
 def test_tampered_database_fails_the_run(host):
-    host.check_output("cp -p %s /root/aide.db.good" % DB)
+    host.check_output("cp -p %s /root/aide.db.good" % AIDE_DB)
     try:
         # An intruder re-baselines to hide a change.
         host.check_output("echo '# hidden' >> /etc/ssh/sshd_config")
-        host.check_output("aide --init --config %s >/dev/null && mv -f /var/lib/aide/aide.db.new %s" % (CONF, DB))
+        host.check_output("aide --init --config %s >/dev/null && mv -f /var/lib/aide/aide.db.new %s" % (AIDE_CONF, AIDE_DB))
         tampered = db_sha512(host)
-        run = playbook(host, "converge.yml")
+        run = run_converge(host, timeout=600)
         assert run.returncode != 0
         assert "changed behind our back" in run.stdout + run.stderr, run.stdout[-3000:]
         assert db_sha512(host) == tampered  # nothing was re-initialised
     finally:
-        host.check_output("mv -f /root/aide.db.good %s" % DB)
+        host.check_output("mv -f /root/aide.db.good %s" % AIDE_DB)
     assert controller_record(host) == db_sha512(host)

@@ -14,19 +14,12 @@
 """
 
 import os
-import subprocess
 
-from test_aide import CONF, DB, LOG, SCENARIO, aide_check, name
-
-
-def record_path(host):
-    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "aide-hashes", "%s.aide.db.sha512" % name(host))
+from ephi_testlib import AIDE_CONF, AIDE_DB, AIDE_LOG, aide_check, aide_record_path, run_converge
 
 
 def converge(host, *args):
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name(host),
-           os.path.join(SCENARIO, "converge.yml")] + list(args)
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    run = run_converge(host, *args, timeout=900)
     return run.returncode, run.stdout + run.stderr
 
 
@@ -39,49 +32,49 @@ def test_dropin_redefining_database_in_is_ignored(host):
         # change and the drop-in, and points database_in at it.
         host.check_output("echo 'setting = evil' >> /srv/ephi/app.conf")
         host.check_output("printf 'database_in=file:%s\\n' > %s" % (evil, dropin))
-        assert host.run("aide --config-check --config %s" % CONF).rc == 0
-        host.check_output("aide --init --config %s >/dev/null; mv -f /var/lib/aide/aide.db.new %s" % (CONF, evil))
+        assert host.run("aide --config-check --config %s" % AIDE_CONF).rc == 0
+        host.check_output("aide --init --config %s >/dev/null; mv -f /var/lib/aide/aide.db.new %s" % (AIDE_CONF, evil))
         result = aide_check(host)
         assert dropin in result["added"], result
         assert "/srv/ephi/app.conf" in result["changed_paths"], result
         assert result["differences"] is True
         # The report names the role's database, never the planted one.
-        report = host.run("aide --check --config %s" % CONF).stdout
-        assert "\n%s\n" % DB in report and evil not in report
+        report = host.run("aide --check --config %s" % AIDE_CONF).stdout
+        assert "\n%s\n" % AIDE_DB in report and evil not in report
     finally:
         host.run("rm -f %s %s /var/lib/aide/aide.db.new" % (dropin, evil))
         host.check_output("mv -f /root/app.conf.good /srv/ephi/app.conf")
 
 
 def test_lost_database_and_record_do_not_reinitialise_silently(host):
-    assert host.file(DB).exists and os.path.exists(record_path(host))
-    log_before = host.file(LOG).content_string
+    assert host.file(AIDE_DB).exists and os.path.exists(aide_record_path(host))
+    log_before = host.file(AIDE_LOG).content_string
     # The change that a silent re-initialisation would swallow.
     host.check_output("echo '# attack: PermitRootLogin yes' >> /etc/ssh/sshd_config")
-    host.check_output("rm -f %s" % DB)
-    os.rename(record_path(host), record_path(host) + ".lost")
+    host.check_output("rm -f %s" % AIDE_DB)
+    os.rename(aide_record_path(host), aide_record_path(host) + ".lost")
     try:
         rc, out = converge(host)
         assert rc != 0, out[-3000:]
         assert "Refusing to re-initialise silently" in out, out[-3000:]
-        assert "aide_accept_changes=true" in out and LOG in out
-        assert not host.file(DB).exists                       # nothing was initialised
-        assert not os.path.exists(record_path(host))
-        assert host.file(LOG).content_string == log_before    # nothing was logged
+        assert "aide_accept_changes=true" in out and AIDE_LOG in out
+        assert not host.file(AIDE_DB).exists                  # nothing was initialised
+        assert not os.path.exists(aide_record_path(host))
+        assert host.file(AIDE_LOG).content_string == log_before  # nothing was logged
 
         # Deliberately: the re-initialisation runs and says so.
         rc, out = converge(host, "-e", "aide_accept_changes=true")
         assert rc == 0, out[-3000:]
-        new = host.file(LOG).content_string[len(log_before):].splitlines()
+        new = host.file(AIDE_LOG).content_string[len(log_before):].splitlines()
         assert len(new) == 1 and " action=reinit remote_user=ephi-admin " in new[0], new
-        digest = host.check_output("sha512sum %s" % DB).split()[0]
+        digest = host.check_output("sha512sum %s" % AIDE_DB).split()[0]
         assert new[0].endswith("db_sha512=%s" % digest)
-        with open(record_path(host)) as fh:
+        with open(aide_record_path(host)) as fh:
             assert fh.read().split()[0] == digest
         assert aide_check(host)["differences"] is False
     finally:
-        if os.path.exists(record_path(host) + ".lost"):
-            if os.path.exists(record_path(host)):
-                os.remove(record_path(host) + ".lost")
+        if os.path.exists(aide_record_path(host) + ".lost"):
+            if os.path.exists(aide_record_path(host)):
+                os.remove(aide_record_path(host) + ".lost")
             else:
-                os.rename(record_path(host) + ".lost", record_path(host))
+                os.rename(aide_record_path(host) + ".lost", aide_record_path(host))

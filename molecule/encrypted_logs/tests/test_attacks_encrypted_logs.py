@@ -27,8 +27,7 @@ import uuid
 
 import pytest
 
-MOUNT = "/var/log/ephi"
-BACKING = "/var/lib/ephi-encrypted-logs/ciphertext"
+from ephi_testlib import BACKING, MOUNT, name, run_playbook
 
 # A second store of the role on the same host, for the passphrase tests.
 T = {
@@ -94,10 +93,6 @@ print(json.dumps({"hits": sorted(hits), "samples": samples, "seen_passwd": seen_
 '''
 
 
-def name(host):
-    return host.backend.get_hostname()
-
-
 def pattern(marker):
     """A grep pattern that matches marker but not the command line that contains it."""
     return "'%s[%s]%s'" % (marker[:4], marker[4], marker[5:])
@@ -111,10 +106,8 @@ def playbook(host, tmp_path, tasks, extra=None, label="play", verbose=False):
     fd = os.open(str(varsfile), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(extra or {}, fh)
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", name(host),
-           str(play), "-e", "@" + str(varsfile)] + (["-v"] if verbose else [])
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
+    return run_playbook(str(play), "-e", "@" + str(varsfile), *(["-v"] if verbose else []), limit=name(host),
+                        callback="default", timeout=900)
 
 
 ROLE = "    - ansible.builtin.include_role:\n        name: ephi.safeguards.encrypted_logs\n"

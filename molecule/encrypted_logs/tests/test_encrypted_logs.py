@@ -7,38 +7,23 @@ encrypted directory and what did not arrive anywhere else.
 """
 
 import json
-import os
-import shlex
 import subprocess
 import time
 import uuid
 
 import pytest
 
-MOUNT = "/var/log/ephi"
-BACKING = "/var/lib/ephi-encrypted-logs/ciphertext"
+from ephi_testlib import (BACKING, MOUNT, close_terminals, login_in_terminal, name, run_playbook, screen,
+                          tmux_settings, type_line, wait_for)
+
 USER = "ephi-erin"
 PASSWORD = "Ephi-test-unlock-7"  # a throwaway test account in a throwaway container
-OUTER = "tmux -L ephi-test-outer -f /dev/null"
 
 
-def wait_for(predicate, timeout=20.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def login(host, name="erin"):
-    host.run("%s kill-session -t %s" % (OUTER, name))
-    host.check_output("%s new-session -d -s %s -x 120 -y 30 env TERM=xterm su - %s" % (OUTER, name, USER))
+def login(host):
+    """A console login of USER in the terminal "erin", whose pane is piped to the collector."""
+    login_in_terminal(host, "erin", "su - %s" % USER)
     assert wait_for(lambda: host.run("runuser -u %s -- tmux list-panes -a -F '#{pane_pipe}'" % USER).stdout.strip() == "1")
-
-
-def type_line(host, text, name="erin"):
-    host.check_output("%s send-keys -t %s %s Enter" % (OUTER, name, shlex.quote(text)))
 
 
 def new_marker(kind):
@@ -62,7 +47,7 @@ def user_logs_with(host, pattern):
 @pytest.fixture(autouse=True)
 def cleanup(host):
     yield
-    host.run("%s kill-server" % OUTER)
+    close_terminals(host)
     host.run("pkill -KILL -u %s" % USER)
 
 
@@ -77,7 +62,7 @@ def test_directory_is_mounted_with_gocryptfs(host):
 def test_marker_is_captured_attributed_and_protected(host):
     login(host)
     typed, marker = new_marker("marker")
-    type_line(host, typed)
+    type_line(host, "erin", typed)
     files = wait_for(lambda: user_logs_with(host, marker), timeout=10)
     assert files, host.run("ls -laR %s" % MOUNT).stdout
     log = files[0]
@@ -103,7 +88,7 @@ def test_marker_is_captured_attributed_and_protected(host):
 def test_kill_9_of_the_tmux_server_loses_nothing_written(host):
     login(host)
     typed, marker = new_marker("kill")
-    type_line(host, typed)
+    type_line(host, "erin", typed)
     time.sleep(1)
     host.run("pkill -KILL -u %s -x 'tmux: server'" % USER)
     host.run("pkill -KILL -u %s tmux" % USER)
@@ -114,9 +99,7 @@ def test_closing_the_pipe_is_reported_as_drift(host):
     login(host)
     assert host.run("runuser -u %s -- tmux pipe-pane" % USER).rc == 0
     assert host.run("runuser -u %s -- tmux list-panes -a -F '#{pane_pipe}'" % USER).stdout.split() == ["0"]
-    args = {"path": "/etc/tmux.conf", "live": "audit", "require_pipe": True,
-            "socket_dirs": ["/tmp/tmux-%d" % host.user(USER).uid]}
-    audit = host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
+    audit = tmux_settings(host, "audit", require_pipe=True, socket_dirs=["/tmp/tmux-%d" % host.user(USER).uid])
     drift = [d for d in audit["drift"] if d["user"] == USER and d["option"] == "pane_pipe"]
     assert len(drift) == 1 and drift[0]["found"] == "0", audit["drift"]
     assert audit["changed"] is False
@@ -134,9 +117,9 @@ def test_lock_and_unlock_are_events_without_content(host):
     host.check_output("runuser -u %s -- tmux lock-session" % USER)
     assert wait_for(lambda: "event=lock user=%s" % USER in events(host)), events(host)
     assert wait_for(lambda: host.run("pgrep -u %s -f vlock" % USER).rc == 0)
-    type_line(host, "")
-    assert wait_for(lambda: "assword" in host.check_output("%s capture-pane -p -t erin" % OUTER))
-    type_line(host, PASSWORD)
+    type_line(host, "erin", "")
+    assert wait_for(lambda: "assword" in screen(host, "erin"))
+    type_line(host, "erin", PASSWORD)
     assert wait_for(lambda: "event=unlock user=%s" % USER in events(host)), events(host)
     unlock = [line for line in events(host).splitlines() if "event=unlock user=%s" % USER in line][-1]
     assert unlock.endswith(" rc=0"), unlock
@@ -148,7 +131,7 @@ def test_collector_restart_loses_nothing(host):
     # Numbered lines stream while every collector is stopped (as a restart or
     # an upgrade does): the old collector keeps what it had taken, the client
     # sends the rest to a new one, whose log is marked resumed=1.
-    type_line(host, "for i in $(seq 300); do echo ephi-seq-$i; sleep 0.01; done")
+    type_line(host, "erin", "for i in $(seq 300); do echo ephi-seq-$i; sleep 0.01; done")
     time.sleep(0.5)
     host.check_output("systemctl stop 'ephi-capture@*.service'")
     count = "cat %s/%s/*.log | grep -ao 'ephi-seq-[0-9][0-9]*' | sort -u | wc -l" % (MOUNT, USER)
@@ -158,7 +141,7 @@ def test_collector_restart_loses_nothing(host):
     assert "reason=collector-stopped" in host.check_output("cat %s/%s/*.log | grep -a '^# ephi-capture end'" % (MOUNT, USER))
     assert host.check_output("runuser -u %s -- tmux list-panes -a -F '#{pane_pipe}'" % USER) == "1"
     typed, marker = new_marker("resumed")
-    type_line(host, typed)
+    type_line(host, "erin", typed)
     assert wait_for(lambda: user_logs_with(host, marker), timeout=10)
 
 
@@ -191,9 +174,7 @@ def run_role(host, tmp_path, **extra):
     play = tmp_path / "play.yml"
     play.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
                     "    - ansible.builtin.include_role:\n        name: ephi.safeguards.encrypted_logs\n")
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", host.backend.get_hostname(),
-           str(play), "-e", json.dumps(extra)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    return run_playbook(str(play), "-e", json.dumps(extra), limit=name(host), timeout=600)
 
 
 # A second store on the same host (its own key directory, backing and mount
@@ -238,7 +219,7 @@ def close_ssh_master(host):
     scenario's control_path): one from before the restart would hold a dead
     connection, and a command multiplexed over it could hang."""
     try:
-        ssh = host.backend.ansible_runner.get_host(host.backend.get_hostname()).backend
+        ssh = host.backend.ansible_runner.get_host(name(host)).backend
         path, spec = ssh.controlpath, ssh.host
     except AttributeError:  # not the ansible backend over ssh: nothing shared
         return
@@ -254,10 +235,10 @@ def test_container_restart_mounts_again_and_capture_works_again(host):
     # test process runs there, next to podman; the inventory name is the
     # container name), so the boot-time unit must unlock and mount the
     # directory again and the collector must pick up the new logins.
-    name = host.backend.get_hostname()
-    assert name.startswith("ephi-encrypted_logs-"), name
+    container = name(host)
+    assert container.startswith("ephi-encrypted_logs-"), container
     close_ssh_master(host)
-    subprocess.run(["podman", "restart", "-t", "5", name], check=True, timeout=120,
+    subprocess.run(["podman", "restart", "-t", "5", container], check=True, timeout=120,
                    capture_output=True, text=True)
     assert wait_for(lambda: ssh_answers(host), timeout=90, interval=1), "no SSH 90 s after the restart"
     assert wait_for(lambda: host.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs",
@@ -267,6 +248,6 @@ def test_container_restart_mounts_again_and_capture_works_again(host):
                     timeout=30), host.run("systemctl status --no-pager ephi-capture.socket").stdout
     login(host)
     typed, marker = new_marker("restart")
-    type_line(host, typed)
+    type_line(host, "erin", typed)
     assert wait_for(lambda: user_logs_with(host, marker), timeout=10), host.run("ls -laR %s" % MOUNT).stdout
     assert host.run("grep -rl -- %s %s" % (marker, BACKING)).rc == 1

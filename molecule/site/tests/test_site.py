@@ -10,19 +10,13 @@ other: verify, verify --check, then one break per safeguard on the Debian 13
 instance and verify again; the breaks are reverted when the module ends.
 """
 
-import json
 import os
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
-import testinfra
-from testinfra.utils.ansible_runner import AnsibleRunner
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-VERIFY = os.path.join(REPO, "playbooks", "verify.yml")
-RECORD_KEYS = {"id", "safeguard", "hipaa", "stig", "check", "observed", "status"}
+from ephi_testlib import MOUNT, RECORD_KEYS, SITE_TMUX_USER, host_by_name, inventory_hosts, name, verify, wait_for
 
 # Every control the four roles report, in report order.
 CONTROLS = [
@@ -54,10 +48,9 @@ CONTROLS = [
 # The scenario declares no break-glass account (ssh_key_policy_emergency_user).
 NOT_APPLICABLE = {"ssh-key-policy-emergency-access"}
 
-# The users made in prepare_tasks.yml, before the AIDE baseline.
-TMUX_USER = "ephi-tess"
+# The users made in prepare_tasks.yml, before the AIDE baseline (the tmux
+# user, SITE_TMUX_USER, is shared with test_site_capture_off.py).
 KEY_USER = "ephi-kim"
-MOUNT = "/var/log/ephi"
 MOUNT_UNIT = "ephi-encrypted-logs.service"
 # Sorts before the policy's 00-ephi-ssh-key-policy.conf ("d" < "e"), and sshd
 # keeps the first value it reads: this drop-in wins. (A drop-in sorting after
@@ -94,62 +87,6 @@ BREAKS = {
 }
 
 
-class Run(object):
-    """One ansible-playbook run of verify.yml: the process, the json callback's
-    document and the evidence report it wrote."""
-
-    def __init__(self, proc, report, report_dir):
-        self.proc, self.report, self.report_dir = proc, report, report_dir
-        # Set by the fixture that made the breaks.
-        self.broken_host = self.weak_fp = None
-        path = os.path.join(report_dir, "evidence.json")
-        self.evidence = None
-        if os.path.exists(path):
-            with open(path) as fh:
-                self.evidence = json.load(fh)
-
-    def tail(self):
-        return "rc=%s\n%s\n%s" % (self.proc.returncode, self.proc.stdout[-3000:], self.proc.stderr[-2000:])
-
-    def records(self, host):
-        assert self.evidence is not None, self.tail()
-        return self.evidence[host]
-
-    def failing(self, host):
-        return {r["id"] for r in self.records(host) if r["status"] == "fail"}
-
-    def by_id(self, host):
-        return {r["id"]: r for r in self.records(host)}
-
-
-def verify(report_dir, *args):
-    """Run playbooks/verify.yml as an operator would, against Molecule's inventory."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], VERIFY,
-           "-e", "ephi_report_dir=%s" % report_dir] + list(args)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200, check=False)
-    report = None
-    out = proc.stdout
-    if "{" in out:
-        # profile_tasks (enabled by the scenario's ansible.cfg) prints around the JSON document.
-        start = 0 if out.startswith("{") else out.index("\n{") + 1
-        report = json.JSONDecoder().raw_decode(out[start:])[0]
-    return Run(proc, report, str(report_dir))
-
-
-def name(host):
-    return host.backend.get_hostname()
-
-
-def wait_for(predicate, timeout=20.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
 def changes(run, host):
     """(play, task, paths) of every result of HOST that reported a change."""
     found = []
@@ -166,7 +103,7 @@ def changes(run, host):
 @pytest.fixture(scope="module")
 def broken_host():
     """The Debian 13 instance: the one the breaks are made on."""
-    hosts = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("debian13")
+    hosts = inventory_hosts("debian13")
     assert len(hosts) == 1, hosts
     return hosts[0]
 
@@ -185,7 +122,7 @@ def checked(converged, tmp_path_factory):
 def broken(request, converged, checked, broken_host, tmp_path_factory):
     """Break one control per safeguard on the Debian 13 instance, run verify
     (failing hosts with findings, the default), and revert afterwards."""
-    target = testinfra.get_host("ansible://" + broken_host, ansible_inventory=request.config.option.ansible_inventory)
+    target = host_by_name(request, broken_host)
     keydir = tmp_path_factory.mktemp("weak-key")
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-C", "weak-rsa1024",
                     "-f", str(keydir / "id_rsa")], check=True, timeout=60)
@@ -199,9 +136,9 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
         assert target.run("findmnt --mountpoint %s" % MOUNT).rc == 1
         # Automatic logoff.
         target.check_output("printf 'set -g lock-after-time 0\\n' > /home/%s/.tmux.conf && chown %s: /home/%s/.tmux.conf"
-                            % (TMUX_USER, TMUX_USER, TMUX_USER))
-        target.check_output("runuser -u %s -- tmux new-session -d -s work" % TMUX_USER)
-        assert target.check_output("runuser -u %s -- tmux show-options -gv lock-after-time" % TMUX_USER) == "0"
+                            % (SITE_TMUX_USER, SITE_TMUX_USER, SITE_TMUX_USER))
+        target.check_output("runuser -u %s -- tmux new-session -d -s work" % SITE_TMUX_USER)
+        assert target.check_output("runuser -u %s -- tmux show-options -gv lock-after-time" % SITE_TMUX_USER) == "0"
         # Authentication: sshd -T (what the audit reads) shows what sshd loads
         # on its next start or reload; the running sshd and the connection
         # Ansible uses are left alone.
@@ -217,9 +154,9 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
         run.broken_host, run.weak_fp = broken_host, weak_fp
         yield run
     finally:
-        target.run("runuser -u %s -- tmux kill-server" % TMUX_USER)
-        target.run("pkill -KILL -u %s" % TMUX_USER)
-        target.run("rm -f /home/%s/.tmux.conf %s && rm -rf /home/%s/.ssh" % (TMUX_USER, SSHD_DROPIN, KEY_USER))
+        target.run("runuser -u %s -- tmux kill-server" % SITE_TMUX_USER)
+        target.run("pkill -KILL -u %s" % SITE_TMUX_USER)
+        target.run("rm -f /home/%s/.tmux.conf %s && rm -rf /home/%s/.ssh" % (SITE_TMUX_USER, SSHD_DROPIN, KEY_USER))
         target.run("systemctl start %s" % MOUNT_UNIT)
         wait_for(lambda: target.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs")
 
@@ -262,7 +199,7 @@ def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
     if me == broken.broken_host:
         assert by_id["encrypted-logs-mounted"]["observed"] == "not mounted"
         assert "NOT mounted" in by_id["tmux-session-capture"]["observed"]
-        assert "%s lock-after-time 0" % TMUX_USER in by_id["tmux-live-servers"]["observed"]
+        assert "%s lock-after-time 0" % SITE_TMUX_USER in by_id["tmux-live-servers"]["observed"]
         assert "PasswordAuthentication is yes" in by_id["ssh-key-policy-keys-only"]["observed"]
         assert "/home/%s/.ssh/authorized_keys %s (RSA key has 1024 bits, fewer than 3072)" % (KEY_USER, broken.weak_fp) in \
             by_id["ssh-key-policy-no-weak-or-planted-keys"]["observed"]

@@ -14,15 +14,11 @@ test_site.py (file order) on the converged instances:
 """
 
 import os
-import subprocess
 
 import pytest
-import testinfra
-from testinfra.utils.ansible_runner import AnsibleRunner
 
-from test_site import TMUX_USER, name, verify
+from ephi_testlib import REPO, SITE_TMUX_USER, host_by_name, inventory_hosts, name, run_playbook, verify
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SITE = os.path.join(REPO, "playbooks", "site.yml")
 OFF = ("-e", "tmux_capture=false", "-e", "ephi_report_fail_on_findings=false")
 
@@ -31,30 +27,22 @@ OFF = ("-e", "tmux_capture=false", "-e", "ephi_report_fail_on_findings=false")
 def capture_off(request, tmp_path_factory):
     # A running server of a user on each host, started while capture is on
     # (it has the capture hooks), which the converge must clean as that user.
-    targets = [testinfra.get_host("ansible://" + h, ansible_inventory=request.config.option.ansible_inventory)
-               for h in AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("all")]
+    targets = [host_by_name(request, h) for h in inventory_hosts("all")]
     for target in targets:
-        target.check_output("runuser -u %s -- tmux new-session -d -s before-off" % TMUX_USER)
-        assert "ephi-capture-client" in target.check_output("runuser -u %s -- tmux show-hooks -g" % TMUX_USER)
+        target.check_output("runuser -u %s -- tmux new-session -d -s before-off" % SITE_TMUX_USER)
+        assert "ephi-capture-client" in target.check_output("runuser -u %s -- tmux show-hooks -g" % SITE_TMUX_USER)
     before = verify(tmp_path_factory.mktemp("verify-capture-off-before"), "--tags", "tmux", *OFF)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
-    converge = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], SITE,
-                               "--tags", "tmux", "-e", "tmux_capture=false"],
-                              capture_output=True, text=True, env=env, timeout=1200, check=False)
+    converge = run_playbook(SITE, "--tags", "tmux", "-e", "tmux_capture=false", timeout=1200)
     after = verify(tmp_path_factory.mktemp("verify-capture-off-after"), "--tags", "tmux", *OFF)
     yield before, converge, after
     for target in targets:
-        target.run("runuser -u %s -- tmux kill-server" % TMUX_USER)
-
-
-def by_id(run, host):
-    return {r["id"]: r for r in run.records(name(host))}
+        target.run("runuser -u %s -- tmux kill-server" % SITE_TMUX_USER)
 
 
 def test_capture_off_is_removed_and_the_evidence_says_so(host, capture_off):
     before, converge, after = capture_off
     # 1. Still installed: not "not applicable".
-    control = by_id(before, host)["tmux-session-capture"]
+    control = before.by_id(name(host))["tmux-session-capture"]
     assert control["status"] == "fail", control
     assert "still in place" in control["observed"] and "collector socket active" in control["observed"], control
 
@@ -65,11 +53,11 @@ def test_capture_off_is_removed_and_the_evidence_says_so(host, capture_off):
     for path in ("/etc/systemd/system/ephi-capture.socket", "/etc/systemd/system/ephi-capture@.service",
                  "/etc/ephi-capture.json", "/usr/local/lib/ephi-safeguards/ephi-capture-collector"):
         assert not host.file(path).exists, path
-    hooks = host.check_output("runuser -u %s -- tmux show-hooks -g" % TMUX_USER)
+    hooks = host.check_output("runuser -u %s -- tmux show-hooks -g" % SITE_TMUX_USER)
     assert "ephi-capture-client" not in hooks and "ephi-tmux-event" not in hooks, hooks
 
     # 3. Evidence: off, and shown to be off.
-    controls = by_id(after, host)
+    controls = after.by_id(name(host))
     assert controls["tmux-session-capture"]["status"] == "not_applicable", controls["tmux-session-capture"]
     assert "removed" in controls["tmux-session-capture"]["observed"]
     for cid in ("tmux-lock-policy", "tmux-live-servers", "tmux-autostart", "tmux-not-a-shell"):

@@ -13,11 +13,12 @@ on the rest of the scenario; the user is removed afterwards.
 """
 
 import json
-import os
 import subprocess
 import time
 
 import pytest
+
+from ephi_testlib import name, run_ansible, sh_quote
 
 USER = "ephi-attacker"
 # A password hash planted for the attacker: the one shadow line whose
@@ -27,17 +28,9 @@ HASH = "$6$%s$Q0w1Jx4zH3m8kT2Vn7bRr5yPe9dLs6aFc1uGh0iJo3lKp4mNq8sTv2wXy5zA7bC9dE
 SSH = "/home/%s/.ssh" % USER
 
 
-def name(host):
-    return host.backend.get_hostname()
-
-
 def as_user(host, command):
     """Run a shell command as the attacker (runuser: real, effective and saved uid, own groups)."""
-    return host.check_output("runuser -u %s -- sh -c %s" % (USER, _q(command)))
-
-
-def _q(text):
-    return "'" + text.replace("'", "'\\''") + "'"
+    return host.check_output("runuser -u %s -- sh -c %s" % (USER, sh_quote(command)))
 
 
 def audit(host, check, timeout=120):
@@ -46,13 +39,12 @@ def audit(host, check, timeout=120):
     Returns (seconds, parsed result, the whole ansible output). A hang is a
     failure after ``timeout`` seconds, not a hung test run.
     """
-    cmd = ["ansible", name(host), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--become",
-           "-m", "ephi.safeguards.ssh_key_audit", "-a", json.dumps({"login_user": "ephi-admin"})]
+    args = [name(host), "--become", "-m", "ephi.safeguards.ssh_key_audit", "-a", json.dumps({"login_user": "ephi-admin"})]
     if check:
-        cmd.append("--check")
+        args.append("--check")
     start = time.monotonic()
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        run = run_ansible("ansible", *args, timeout=timeout)
     except subprocess.TimeoutExpired:
         pytest.fail("ssh_key_audit did not finish within %d s (hangs on the user's file)" % timeout)
     seconds = time.monotonic() - start
@@ -69,7 +61,7 @@ def findings(result, path):
 @pytest.fixture(scope="module")
 def attacker(host):
     host.check_output("id %s >/dev/null 2>&1 || useradd -m -s /bin/bash %s" % (USER, USER))
-    host.check_output("usermod -p %s %s" % (_q(HASH), USER))
+    host.check_output("usermod -p %s %s" % (sh_quote(HASH), USER))
     assert HASH in host.check_output("grep ^%s: /etc/shadow" % USER)
     as_user(host, "mkdir -p -m 0700 %s" % SSH)
     yield USER

@@ -4,24 +4,17 @@ Each test performs the attack (or the fault) against the converged instance
 and proves that it now fails: the role refuses before any change, the
 dead-man switch restores the store and the sshd configuration by itself, or
 the evidence fails. The role runs again through ansible-playbook over the
-same connection the tests use (test_ssh_key_policy.run_role).
+same connection the tests use (ephi_testlib.run_converge).
 """
 
-import json
 import os
-import subprocess
 
 import pytest
 
-from test_ssh_key_policy import DROPIN, STORE, run_role
+from ephi_testlib import KEY_STORE, POLICY_DROPIN, by_id, root_pub, run_converge, scenario_path, verify_controls
 
 LAB_KEY = os.path.join(os.environ.get("EPHI_CACHE_DIR", "/var/cache/ephi-safeguards"), "lab", "id_ed25519.pub")
-SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWITCH_UNITS = "systemctl list-units --all --no-legend --plain 'ephi-ssh-key-policy-rollback-*'"
-
-
-def pub(host, name):
-    return host.check_output("cat /root/.ssh/%s.pub" % name).strip()
 
 
 def fingerprint_of(host, name):
@@ -37,8 +30,8 @@ def policy_users(host, admin_keys, extra_users=()):
     """The scenario's ssh_key_policy_users (vars/policy.yml) with other keys for ephi-admin."""
     users = [
         {"name": "ephi-admin", "keys": [{"key": k, "owner": "ephi.safeguards lab automation"} for k in admin_keys]},
-        {"name": "ephi-carol", "keys": [{"key": pub(host, "id_ed25519"), "owner": "Carol Tester", "comment": "carol-laptop"}]},
-        {"name": "ephi-breakglass", "keys": [{"key": pub(host, "id_breakglass"), "owner": "Security officer (sealed envelope 7)",
+        {"name": "ephi-carol", "keys": [{"key": root_pub(host, "id_ed25519"), "owner": "Carol Tester", "comment": "carol-laptop"}]},
+        {"name": "ephi-breakglass", "keys": [{"key": root_pub(host, "id_breakglass"), "owner": "Security officer (sealed envelope 7)",
                                              "expires": "20991231", "options": ["no-port-forwarding"]}]},
     ]
     users.extend(extra_users)
@@ -47,7 +40,7 @@ def policy_users(host, admin_keys, extra_users=()):
 
 def state(host):
     """Everything that decides who logs in: store files, drop-in, sshd_config."""
-    return host.check_output("cd %s && sha256sum * %s /etc/ssh/sshd_config" % (STORE, DROPIN))
+    return host.check_output("cd %s && sha256sum * %s /etc/ssh/sshd_config" % (KEY_STORE, POLICY_DROPIN))
 
 
 def output(proc):
@@ -57,16 +50,16 @@ def output(proc):
 def test_dropping_the_key_ansible_uses_is_refused_before_any_change(host):
     # ephi-admin gets a second declared key (RSA 3072): the store now holds
     # the lab key Ansible logs in with and this one.
-    second = pub(host, "id_rsa3072")
-    proc = run_role(host, {"ssh_key_policy_users": policy_users(host, [lab_key(), second])})
+    second = root_pub(host, "id_rsa3072")
+    proc = run_converge(host, {"ssh_key_policy_users": policy_users(host, [lab_key(), second])})
     assert proc.returncode == 0, output(proc)[-3000:]
     try:
         before = state(host)
-        assert host.file(STORE + "/ephi-admin").contains("ssh-rsa")
+        assert host.file(KEY_STORE + "/ephi-admin").contains("ssh-rsa")
         # The attack/fault: a run that keeps the second key but drops the one in
         # use. The old and the new key sets overlap, so an overlap check would
         # let it through and lock the automation out at the next run.
-        proc = run_role(host, {"ssh_key_policy_users": policy_users(host, [second])})
+        proc = run_converge(host, {"ssh_key_policy_users": policy_users(host, [second])})
         assert proc.returncode != 0
         text = output(proc)
         assert "Refusing to apply the SSH key policy" in text, text[-3000:]
@@ -76,9 +69,9 @@ def test_dropping_the_key_ansible_uses_is_refused_before_any_change(host):
         assert lab_fp in text
         assert state(host) == before
     finally:
-        proc = run_role(host, {})
+        proc = run_converge(host, {})
         assert proc.returncode == 0, output(proc)[-3000:]
-    assert not host.file(STORE + "/ephi-admin").contains("ssh-rsa")
+    assert not host.file(KEY_STORE + "/ephi-admin").contains("ssh-rsa")
 
 
 def test_login_breaking_change_is_rolled_back_with_the_store_and_does_not_block_the_next_run(host):
@@ -87,29 +80,29 @@ def test_login_breaking_change_is_rolled_back_with_the_store_and_does_not_block_
     # change to the store (a new user's file): the dead-man switch must put
     # both back by itself.
     before = state(host)
-    dave = {"name": "ephi-dave", "keys": [{"key": pub(host, "id_dave"), "owner": "Dave Tester"}]}
-    proc = run_role(host, {"ssh_key_policy_users": policy_users(host, [lab_key()], [dave]),
-                           "ssh_key_policy_allow_users": ["ephi-admin@192.0.2.1", "ephi-carol", "ephi-dave"],
-                           "ssh_key_policy_reconnect_timeout": 5, "ssh_key_policy_rollback_after": 16})
+    dave = {"name": "ephi-dave", "keys": [{"key": root_pub(host, "id_dave"), "owner": "Dave Tester"}]}
+    proc = run_converge(host, {"ssh_key_policy_users": policy_users(host, [lab_key()], [dave]),
+                               "ssh_key_policy_allow_users": ["ephi-admin@192.0.2.1", "ephi-carol", "ephi-dave"],
+                               "ssh_key_policy_reconnect_timeout": 5, "ssh_key_policy_rollback_after": 16})
     assert proc.returncode != 0
     text = output(proc)
     assert "previous sshd configuration and key store were restored" in text, text[-3000:]
     assert "by the dead-man switch" in text
     assert state(host) == before
-    assert not host.file(STORE + "/ephi-dave").exists
+    assert not host.file(KEY_STORE + "/ephi-dave").exists
     assert "allowusers" not in host.check_output("sshd -T -C user=ephi-admin,host=localhost,addr=127.0.0.1")
     assert "rolled back the SSH key policy" in host.run("journalctl -q -t ephi-ssh-key-policy --since -5min -o cat").stdout
     # The switch's transient units are gone (--collect), and a later run that
     # changes something again goes through the switch without being blocked.
     assert host.run(SWITCH_UNITS).stdout.strip() == ""
-    proc = run_role(host, {"ssh_key_policy_users": policy_users(host, [lab_key()], [dave])})
+    proc = run_converge(host, {"ssh_key_policy_users": policy_users(host, [lab_key()], [dave])})
     try:
         assert proc.returncode == 0, output(proc)[-3000:]
-        assert host.file(STORE + "/ephi-dave").exists
+        assert host.file(KEY_STORE + "/ephi-dave").exists
     finally:
-        proc = run_role(host, {})
+        proc = run_converge(host, {})
         assert proc.returncode == 0, output(proc)[-3000:]
-    assert not host.file(STORE + "/ephi-dave").exists
+    assert not host.file(KEY_STORE + "/ephi-dave").exists
     assert host.run(SWITCH_UNITS).stdout.strip() == ""
     assert host.run("ls /run/ephi-ssh-key-policy").stdout.strip() == ""
 
@@ -123,26 +116,16 @@ def test_login_breaking_change_is_rolled_back_with_the_store_and_does_not_block_
 ])
 def test_injection_and_weak_algorithms_are_refused_before_any_change(host, extra_vars, variable, text):
     before = state(host)
-    proc = run_role(host, extra_vars)
+    proc = run_converge(host, extra_vars)
     assert proc.returncode != 0
     assert variable in output(proc) and text in output(proc), output(proc)[-3000:]
     assert state(host) == before
     assert "passwordauthentication no" in host.check_output("sshd -T -C user=ephi-carol,host=localhost,addr=127.0.0.1")
 
 
-def verify_controls(host):
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
-                           os.path.join(SCENARIO, "verify_play.yml")],
-                          capture_output=True, text=True, env=env, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    report = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("\n{") + 1:])[0]
-    for play_result in report["plays"]:
-        for task in play_result["tasks"]:
-            res = task["hosts"].get(host.backend.host, {})
-            if "ssh_key_policy_verify_controls" in res.get("ansible_facts", {}):
-                return {c["id"]: c for c in res["ansible_facts"]["ssh_key_policy_verify_controls"]}
-    raise AssertionError("verify set no ssh_key_policy_verify_controls")
+def controls_by_id(host):
+    """The role's verify entry point (verify_play.yml) for HOST: its records by control id."""
+    return by_id(verify_controls(host, scenario_path("verify_play.yml"), "ssh_key_policy_verify_controls", timeout=180))
 
 
 MATCH_DROPIN = "/etc/ssh/sshd_config.d/60-admin-match.conf"
@@ -163,17 +146,17 @@ def test_match_blocks_that_reopen_other_logins_fail_the_evidence(host):
         # The block is real: sshd would take passwords from ephi-dave.
         assert "passwordauthentication yes" in host.check_output(
             "sshd -T -C user=ephi-dave,host=localhost,addr=127.0.0.1")
-        by_id = verify_controls(host)
-        keys_only = by_id["ssh-key-policy-keys-only"]
+        found = controls_by_id(host)
+        keys_only = found["ssh-key-policy-keys-only"]
         assert keys_only["status"] == "fail"
         assert "PasswordAuthentication is yes for user=ephi-dave" in keys_only["observed"]
-        store = by_id["ssh-key-policy-central-store"]
+        store = found["ssh-key-policy-central-store"]
         assert store["status"] == "fail"
         assert "AuthorizedKeysCommand is /bin/true for user=" in store["observed"]
         assert "addr=192.0.2.1" in store["observed"]
     finally:
         host.run("rm -f %s" % MATCH_DROPIN)
     # Control: without the drop-in both controls pass again.
-    by_id = verify_controls(host)
-    assert by_id["ssh-key-policy-keys-only"]["status"] == "pass"
-    assert by_id["ssh-key-policy-central-store"]["status"] == "pass"
+    found = controls_by_id(host)
+    assert found["ssh-key-policy-keys-only"]["status"] == "pass"
+    assert found["ssh-key-policy-central-store"]["status"] == "pass"

@@ -17,11 +17,11 @@ import time
 
 import pytest
 
-SSH = ("ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes "
-       "-o ConnectTimeout=10 -o IdentitiesOnly=yes")
-STORE = "/etc/ssh/authorized_keys"
-DROPIN = "/etc/ssh/sshd_config.d/00-ephi-ssh-key-policy.conf"
-SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ephi_testlib import (KEY_STORE, POLICY_DROPIN, RECORD_KEYS, SSH, by_id, name, root_pub, run_ansible, run_converge,
+                          scenario_path, sh_quote, verify_controls, wait_for)
+
+# Only the key given with -i, and no long wait on a refused login.
+SSH_KEY = SSH + " -o ConnectTimeout=10 -o IdentitiesOnly=yes"
 
 
 class Result(object):
@@ -38,16 +38,7 @@ def client(host, command):
 
 
 def login(host, user, key, command="true", extra=""):
-    return client(host, "%s %s -i /root/.ssh/%s %s@127.0.0.1 %s" % (SSH, extra, key, user, command))
-
-
-def wait_for(predicate, timeout=20.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return client(host, "%s %s -i /root/.ssh/%s %s@127.0.0.1 %s" % (SSH_KEY, extra, key, user, command))
 
 
 @pytest.fixture
@@ -56,25 +47,17 @@ def planted(host):
     saved = {}
 
     def plant(user, line):
-        path = "%s/%s" % (STORE, user)
+        path = "%s/%s" % (KEY_STORE, user)
         if path not in saved:
             saved[path] = host.run("cat %s" % path).stdout if host.file(path).exists else None
-        host.check_output("printf '%%s\\n' %s >> %s" % (_q(line), path))
+        host.check_output("printf '%%s\\n' %s >> %s" % (sh_quote(line), path))
 
     yield plant
     for path, content in saved.items():
         if content is None:
             host.run("rm -f %s" % path)
         else:
-            host.check_output("printf '%%s' %s > %s" % (_q(content), path))
-
-
-def _q(text):
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def pub(host, name):
-    return host.check_output("cat /root/.ssh/%s.pub" % name).strip()
+            host.check_output("printf '%%s' %s > %s" % (sh_quote(content), path))
 
 
 def test_sshd_effective_configuration_is_the_policy(host):
@@ -85,7 +68,7 @@ def test_sshd_effective_configuration_is_the_policy(host):
     assert effective["permitemptypasswords"] == "no"
     assert effective["permitrootlogin"] == "no"
     assert effective["pubkeyauthentication"] == "yes"
-    assert effective["authorizedkeysfile"] == STORE + "/%u"
+    assert effective["authorizedkeysfile"] == KEY_STORE + "/%u"
     assert effective["loglevel"] == "VERBOSE"
     assert effective["clientaliveinterval"] == "2"
     assert effective["clientalivecountmax"] == "1"
@@ -98,11 +81,11 @@ def test_sshd_effective_configuration_is_the_policy(host):
 
 def test_dropin_sorts_first_and_include_is_the_first_line(host):
     dropins = host.check_output("ls /etc/ssh/sshd_config.d/").split()
-    assert sorted(d for d in dropins if d.endswith(".conf"))[0] == os.path.basename(DROPIN)
+    assert sorted(d for d in dropins if d.endswith(".conf"))[0] == os.path.basename(POLICY_DROPIN)
     first = [line for line in host.file("/etc/ssh/sshd_config").content_string.splitlines()
              if line.strip() and not line.startswith("#")][0]
     assert first == "Include /etc/ssh/sshd_config.d/*.conf"
-    assert "ephi.safeguards:ssh_key_policy" in host.file(DROPIN).content_string
+    assert "ephi.safeguards:ssh_key_policy" in host.file(POLICY_DROPIN).content_string
     # prepare planted a cloud-init style drop-in turning passwords back on: ours
     # sorts first and sshd keeps the first value, so sshd -T shows "no".
     assert host.file("/etc/ssh/sshd_config.d/50-cloud-init.conf").contains("^PasswordAuthentication yes")
@@ -110,13 +93,13 @@ def test_dropin_sorts_first_and_include_is_the_first_line(host):
 
 
 def test_key_store_is_root_owned_and_exclusive(host):
-    store = host.file(STORE)
+    store = host.file(KEY_STORE)
     assert store.user == "root" and store.mode == 0o755
-    assert sorted(host.check_output("ls %s" % STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol"]
-    carol = host.file(STORE + "/ephi-carol")
+    assert sorted(host.check_output("ls %s" % KEY_STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol"]
+    carol = host.file(KEY_STORE + "/ephi-carol")
     assert carol.user == "root" and carol.group == "root" and carol.mode == 0o644
     assert "owner: Carol Tester" in carol.content_string
-    assert 'expiry-time="20991231",no-port-forwarding ssh-ed25519' in host.file(STORE + "/ephi-breakglass").content_string
+    assert 'expiry-time="20991231",no-port-forwarding ssh-ed25519' in host.file(KEY_STORE + "/ephi-breakglass").content_string
 
 
 def test_declared_ed25519_key_logs_in(host):
@@ -139,8 +122,8 @@ def test_key_in_users_own_authorized_keys_is_refused(host):
 
 
 def test_rsa_2048_key_planted_in_the_store_is_refused(host, planted):
-    planted("ephi-carol", pub(host, "id_rsa2048"))
-    planted("ephi-carol", pub(host, "id_rsa3072"))
+    planted("ephi-carol", root_pub(host, "id_rsa2048"))
+    planted("ephi-carol", root_pub(host, "id_rsa3072"))
     refused = login(host, "ephi-carol", "id_rsa2048")
     assert refused.rc == 255 and "Permission denied" in refused.stderr
     # Control: a 3072-bit RSA key in the same file logs in, so the refusal is RequiredRSASize.
@@ -148,27 +131,27 @@ def test_rsa_2048_key_planted_in_the_store_is_refused(host, planted):
 
 
 def test_expired_key_planted_in_the_store_is_refused(host, planted):
-    key = pub(host, "id_expired")
+    key = root_pub(host, "id_expired")
     planted("ephi-carol", 'expiry-time="20200101" ' + key)
     out = login(host, "ephi-carol", "id_expired")
     assert out.rc == 255 and "Permission denied" in out.stderr
 
 
 def test_unexpired_planted_key_control(host, planted):
-    planted("ephi-carol", 'expiry-time="20991231" ' + pub(host, "id_expired"))
+    planted("ephi-carol", 'expiry-time="20991231" ' + root_pub(host, "id_expired"))
     assert login(host, "ephi-carol", "id_expired").rc == 0
 
 
 def test_password_login_is_refused(host):
     # ephi-carol has a password; the server offers nothing but publickey.
     out = client(host, "%s -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive "
-                 "ephi-carol@127.0.0.1 true" % SSH)
+                 "ephi-carol@127.0.0.1 true" % SSH_KEY)
     assert out.rc == 255
     assert "Permission denied (publickey)" in out.stderr
 
 
 def test_root_login_is_refused_even_with_a_key_in_the_store(host, planted):
-    planted("root", pub(host, "id_ed25519"))
+    planted("root", root_pub(host, "id_ed25519"))
     out = login(host, "root", "id_ed25519")
     assert out.rc == 255 and "Permission denied" in out.stderr
 
@@ -181,7 +164,7 @@ def test_idle_unresponsive_session_is_dropped(host):
     # [p] and [l]: the patterns must not match the shell that runs pgrep/pkill.
     client(host, "pkill -f 'slee[p] 4242'")
     host.check_output("setsid %s -o ServerAliveInterval=0 -i /root/.ssh/id_ed25519 ephi-carol@127.0.0.1 "
-                      "'sleep 4242' >/dev/null 2>&1 < /dev/null & echo started" % SSH)
+                      "'sleep 4242' >/dev/null 2>&1 < /dev/null & echo started" % SSH_KEY)
     session = "pgrep -f 'ephi-caro[l]@notty'"
     assert wait_for(lambda: client(host, session).rc == 0), "no sshd session for the client"
     pid = host.check_output("pgrep -f -o 'ssh .*slee[p] 4242'").strip()
@@ -231,29 +214,18 @@ def test_ssh_audit_reports_no_failure(host):
     assert [k["algorithm"] for k in report["key"]] == ["ssh-ed25519"]
 
 
-def run_role(host, extra_vars, timeout=240):
-    """Run the scenario's converge again against this instance only, with extra vars."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
-         os.path.join(SCENARIO, "converge.yml"), "-e", json.dumps(extra_vars)],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    return proc
-
-
 def test_policy_excluding_the_connecting_account_is_refused(host):
-    before = host.check_output("sha256sum %s /etc/ssh/sshd_config" % DROPIN)
-    proc = run_role(host, {"ssh_key_policy_allow_users": ["ephi-carol"]})
+    before = host.check_output("sha256sum %s /etc/ssh/sshd_config" % POLICY_DROPIN)
+    proc = run_converge(host, {"ssh_key_policy_allow_users": ["ephi-carol"]})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert "Refusing to apply the SSH key policy" in output, output[-3000:]
     assert "ephi-admin is not in ssh_key_policy_allow_users" in output
-    assert host.check_output("sha256sum %s /etc/ssh/sshd_config" % DROPIN) == before
+    assert host.check_output("sha256sum %s /etc/ssh/sshd_config" % POLICY_DROPIN) == before
     # sshd still accepts the account Ansible uses, over a new connection.
     # (ControlMaster=no: a fresh SSH login, not a reused master connection.)
-    ping = subprocess.run(["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], host.backend.host, "-m", "ansible.builtin.ping"],
-                          env=dict(os.environ, ANSIBLE_SSH_ARGS="-o ControlMaster=no"),
-                          capture_output=True, text=True, timeout=120, check=False)
+    ping = run_ansible("ansible", name(host), "-m", "ansible.builtin.ping",
+                       env={"ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}, timeout=120)
     assert ping.returncode == 0 and "pong" in ping.stdout, ping.stdout + ping.stderr
 
 
@@ -261,41 +233,25 @@ def test_failed_new_login_is_rolled_back_by_the_dead_man_switch(host):
     # AllowUsers ephi-admin@<another address> passes the preflight (host parts
     # cannot be judged there) but sshd refuses the new login after the reload:
     # the dead-man switch must restore the previous configuration by itself.
-    before = host.check_output("sha256sum %s /etc/ssh/sshd_config" % DROPIN)
-    proc = run_role(host, {"ssh_key_policy_allow_users": ["ephi-admin@192.0.2.1", "ephi-carol"],
-                           "ssh_key_policy_reconnect_timeout": 5, "ssh_key_policy_rollback_after": 16})
+    before = host.check_output("sha256sum %s /etc/ssh/sshd_config" % POLICY_DROPIN)
+    proc = run_converge(host, {"ssh_key_policy_allow_users": ["ephi-admin@192.0.2.1", "ephi-carol"],
+                               "ssh_key_policy_reconnect_timeout": 5, "ssh_key_policy_rollback_after": 16})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert "previous sshd configuration and key store were restored" in output, output[-3000:]
     assert "dead-man switch" in output
-    assert host.check_output("sha256sum %s /etc/ssh/sshd_config" % DROPIN) == before
+    assert host.check_output("sha256sum %s /etc/ssh/sshd_config" % POLICY_DROPIN) == before
     assert "allowusers" not in host.check_output("sshd -T -C user=ephi-admin,host=localhost,addr=127.0.0.1")
     assert host.run("journalctl -q -t ephi-ssh-key-policy --since -5min -o cat").stdout.count("rolled back") >= 1
 
 
 def test_verify_entry_point_passes(host):
-    args = {}
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    play = os.path.join(SCENARIO, "verify_play.yml")
-    proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit",
-                           host.backend.host, play, "-e", json.dumps(args)],
-                          capture_output=True, text=True, env=env, timeout=180, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    # The base config enables profile_tasks, which prints around the JSON document.
-    report = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("\n{") + 1:])[0]
-    controls = None
-    for play_result in report["plays"]:
-        for task in play_result["tasks"]:
-            res = task["hosts"].get(host.backend.host, {})
-            if "ansible_facts" in res and "ssh_key_policy_verify_controls" in res["ansible_facts"]:
-                controls = res["ansible_facts"]["ssh_key_policy_verify_controls"]
-    assert controls, "verify set no ssh_key_policy_verify_controls"
-    by_id = {c["id"]: c for c in controls}
+    controls = verify_controls(host, scenario_path("verify_play.yml"), "ssh_key_policy_verify_controls", timeout=180)
     # ephi-dave's own ~/.ssh/authorized_keys holds an undeclared key: sshd ignores
     # it, and the evidence names it. Every other control passes.
-    planted = by_id["ssh-key-policy-no-weak-or-planted-keys"]
+    planted = by_id(controls)["ssh-key-policy-no-weak-or-planted-keys"]
     assert planted["status"] == "fail" and "/home/ephi-dave/.ssh/authorized_keys" in planted["observed"]
     others = [c for c in controls if c is not planted]
     assert {c["status"] for c in others} == {"pass"}, [(c["id"], c["status"], c["observed"]) for c in others]
     for control in controls:
-        assert set(control) == {"id", "safeguard", "hipaa", "stig", "check", "observed", "status"}
+        assert set(control) == RECORD_KEYS

@@ -8,15 +8,12 @@ ephi-carol against the converged instance and prove they fail, and that the
 evidence fails (not passes) for a server the audit could not examine.
 """
 
-import json
 import os
-import subprocess
 import textwrap
 
 import pytest
 
-from test_tmux import LOCK_AFTER, LOCK_COMMAND
-from test_tmux import _tmux_settings as tmux_settings
+from ephi_testlib import LOCK_AFTER, TMUX_POLICY, by_id, tmux_settings, verify_controls
 
 ATTACKER = "ephi-carol"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
@@ -52,8 +49,8 @@ def test_hooks_cannot_make_the_audit_write_as_root(host, attack):
     plant_hooks(host, "to-root", ROOT_TARGET)
     plant_hooks(host, "to-own", OWN_TARGET)
 
-    audit = tmux_settings(host, "audit")
-    enforce = tmux_settings(host, "enforce")
+    audit = tmux_settings(host, "audit", **TMUX_POLICY)
+    enforce = tmux_settings(host, "enforce", **TMUX_POLICY)
     for result in (audit, enforce):
         assert not result.get("failed"), result
 
@@ -90,10 +87,7 @@ def test_fake_server_in_a_shared_directory_is_never_reached(host, attack):
     as_attacker(host, "sh -c 'nohup python3 /tmp/ephi-fake-server.py >/dev/null 2>&1 &'")
     assert host.run("for i in $(seq 50); do [ -S %s/default ] && exit 0; sleep 0.1; done; exit 1" % FAKE_DIR).rc == 0
 
-    args = {"path": "/etc/tmux.conf", "live": "audit", "socket_dirs": ["/tmp/tmux-*"],
-            "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
-            "bindings": {"X": "lock-session"}}
-    result = host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
+    result = tmux_settings(host, "audit", socket_dirs=["/tmp/tmux-*"], **TMUX_POLICY)
     fake = [s for s in result["servers"] if s["socket"] == FAKE_DIR + "/default"]
     assert len(fake) == 1, result["servers"]
     assert fake[0]["status"] == "unsafe", fake
@@ -116,25 +110,14 @@ def _verify_controls(host):
               vars:
                 tmux_lock_after_time: %d
                 tmux_autostart_exempt_users: [ephi-admin, ephi-dave]
-            - name: Show
-              ansible.builtin.debug:
-                var: tmux_verify_controls
         """ % LOCK_AFTER)
     path = "/tmp/ephi-attack-verify-%s.yml" % os.getpid()
     with open(path, "w") as fh:
         fh.write(play)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
     try:
-        proc = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], path,
-                               "--limit", host.backend.host], capture_output=True, text=True, env=env,
-                              timeout=600, check=False)
+        return by_id(verify_controls(host, path, "tmux_verify_controls"))
     finally:
         os.unlink(path)
-    out = proc.stdout
-    start = 0 if out.startswith("{") else out.index("\n{") + 1
-    report = json.JSONDecoder().raw_decode(out[start:])[0]
-    shown = report["plays"][0]["tasks"][-1]["hosts"][host.backend.host]
-    return {c["id"]: c for c in shown["tmux_verify_controls"]}
 
 
 def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, attack):

@@ -7,26 +7,12 @@ and servers, not from configuration text. The converge sets
 tmux_lock_after_time to 4 s (molecule/tmux/converge.yml).
 """
 
-import json
-import time
 import uuid
 
 import pytest
 
-LOCK_AFTER = 4
-# The role wraps the lock program to log lock/unlock events (tmux_capture is on by default).
-LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
-OUTER = "tmux -L ephi-test-outer -f /dev/null"
-SSH = "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
-
-
-def wait_for(predicate, timeout=20.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+from ephi_testlib import (LOCK_AFTER, LOCK_COMMAND, SCP, SSH, TMUX_POLICY, close_terminals, login_in_terminal,
+                          screen, tmux_settings, type_line, wait_for)
 
 
 def user_tmux(host, user, args):
@@ -45,21 +31,10 @@ def has_server(host, user):
     return user_tmux(host, user, "list-sessions").rc == 0
 
 
-def login_in_terminal(host, name, command):
-    """Start COMMAND in a fresh window of root's outer tmux server (a real pty)."""
-    host.run("%s kill-session -t %s" % (OUTER, name))
-    host.check_output(
-        "%s new-session -d -s %s -x 120 -y 30 %s" % (OUTER, name, "env TERM=xterm " + command))
-
-
-def screen(host, name):
-    return host.check_output("%s capture-pane -p -t %s" % (OUTER, name))
-
-
 @pytest.fixture(autouse=True)
 def cleanup(host):
     yield
-    host.run("%s kill-server" % OUTER)
+    close_terminals(host)
     for user in ("ephi-alice", "ephi-bob", "ephi-carol", "ephi-dave"):
         host.run("pkill -KILL -u %s" % user)
 
@@ -113,7 +88,7 @@ def test_ssh_command_scp_and_interactive_ssh(host):
     out = host.check_output("%s -tt ephi-carol@127.0.0.1 'echo tmux=[${TMUX:-}]'" % SSH)
     assert "tmux=[]" in out
     # File transfer is untouched.
-    host.check_output("%s /etc/hostname ephi-carol@127.0.0.1:/tmp/scp-probe" % SSH.replace("ssh ", "scp ", 1))
+    host.check_output("%s /etc/hostname ephi-carol@127.0.0.1:/tmp/scp-probe" % SCP)
     assert not has_server(host, "ephi-carol")
     # An interactive SSH login lands in tmux.
     login_in_terminal(host, "carol", "%s -tt ephi-carol@127.0.0.1" % SSH)
@@ -125,7 +100,7 @@ def test_exempt_user_gets_a_plain_shell(host):
     token = uuid.uuid4().hex
     # Positive control: the login is interactive and answers...
     assert wait_for(lambda: "$" in screen(host, "dave"))
-    host.check_output("%s send-keys -t dave 'echo %s-[${TMUX:-}]' Enter" % (OUTER, token))
+    type_line(host, "dave", "echo %s-[${TMUX:-}]" % token)
     assert wait_for(lambda: "%s-[]" % token in screen(host, "dave")), screen(host, "dave")
     # ...and no tmux server was started for it.
     assert not has_server(host, "ephi-dave")
@@ -138,31 +113,21 @@ def test_tmux_is_not_a_login_shell(host):
     assert "/bin/bash" in shells
 
 
-def _tmux_settings(host, live):
-    args = {
-        "path": "/etc/tmux.conf",
-        "live": live,
-        "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
-        "bindings": {"X": "lock-session"},
-    }
-    return host.ansible("ephi.safeguards.tmux_settings", json.dumps(args), check=False, become=True)
-
-
 def test_user_override_is_drift_audited_then_enforced(host):
     # ephi-bob's ~/.tmux.conf sets lock-after-time 0; his server runs with it.
     assert user_tmux(host, "ephi-bob", "new-session -d -s work").rc == 0
     assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
 
-    audit = _tmux_settings(host, "audit")
+    audit = tmux_settings(host, "audit", **TMUX_POLICY)
     bob = [d for d in audit["drift"] if d["user"] == "ephi-bob"]
     assert [(d["option"], str(d["found"]), str(d["wanted"])) for d in bob] == [("lock-after-time", "0", str(LOCK_AFTER))]
     assert audit["changed"] is False
     # Audit changed nothing in the running server.
     assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
 
-    enforce = _tmux_settings(host, "enforce")
+    enforce = tmux_settings(host, "enforce", **TMUX_POLICY)
     assert enforce["changed"] is True
     assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == str(LOCK_AFTER)
 
-    again = _tmux_settings(host, "audit")
+    again = tmux_settings(host, "audit", **TMUX_POLICY)
     assert [d for d in again["drift"] if d["user"] == "ephi-bob"] == []
