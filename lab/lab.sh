@@ -7,17 +7,25 @@
 #   lab/lab.sh status   list them
 #
 # Hosts: EPHI_LAB_HOSTS (default "bookworm trixie bookworm"), one container
-# each, named ephi-lab-N, SSH published on 127.0.0.1:$((EPHI_LAB_PORT_BASE+N)).
+# each, named $EPHI_LAB_NAME-N (default ephi-lab-N), SSH published on
+# 127.0.0.1:$((EPHI_LAB_PORT_BASE+N)) (default 22300+N). A second lab that must
+# never touch this one (the newest-core test stage) sets its own EPHI_LAB_NAME,
+# EPHI_LAB_LABEL (the value of the label ephi.safeguards.lab, default main),
+# EPHI_LAB_PORT_BASE and EPHI_LAB_INVENTORY (default lab/inventory/hosts.yml;
+# AIDE's controller-side baseline hashes go to aide-baselines/ beside it).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${EPHI_CACHE_DIR:-/var/cache/ephi-safeguards}
 key=${EPHI_LAB_KEY:-$cache/lab/id_ed25519}
 hosts=(${EPHI_LAB_HOSTS:-bookworm trixie bookworm})
 port_base=${EPHI_LAB_PORT_BASE:-22300}
-label=ephi.safeguards.lab=main
-inventory=$here/inventory/hosts.yml
+prefix=${EPHI_LAB_NAME:-ephi-lab}
+label_value=${EPHI_LAB_LABEL:-main}
+label=ephi.safeguards.lab=$label_value
+inventory=${EPHI_LAB_INVENTORY:-$here/inventory/hosts.yml}
+baselines=$(dirname "$inventory")/aide-baselines
 
-ours() { [ "$(podman container inspect --format '{{ index .Config.Labels "ephi.safeguards.lab" }}' "$1" 2>/dev/null)" = main ]; }
+ours() { [ "$(podman container inspect --format '{{ index .Config.Labels "ephi.safeguards.lab" }}' "$1" 2>/dev/null)" = "$label_value" ]; }
 
 up() {
   [ -f "$key.pub" ] || { echo "ERROR: lab key $key.pub missing (scripts/lib.sh ephi_lab_key makes it)" >&2; exit 1; }
@@ -38,14 +46,14 @@ up() {
     echo "  hosts:"
   } > "$inventory.tmp"
   for suite in "${hosts[@]}"; do
-    i=$((i + 1)); name=ephi-lab-$i; port=$((port_base + i))
+    i=$((i + 1)); name=$prefix-$i; port=$((port_base + i))
     if podman container exists "$name"; then
       ours "$name" || { echo "ERROR: a container named $name exists and was not created by the lab; not touching it" >&2; exit 1; }
       [ "$(podman container inspect --format '{{ .State.Running }}' "$name")" = true ] || podman start "$name" >/dev/null
     else
       # A new container has no AIDE database: a controller record left from an
       # earlier container of that name would rightly be reported as tampering.
-      rm -f "$here/inventory/aide-baselines/$name.aide.db.sha512"
+      rm -f "$baselines/$name.aide.db.sha512"
       podman run -d --name "$name" --hostname "$name" --label "$label" --systemd=always \
         --device /dev/fuse --cap-add SYS_ADMIN \
         -p "127.0.0.1:$port:22" -v "$key.pub:/home/ephi-admin/.ssh/authorized_keys:ro" \
@@ -65,7 +73,7 @@ down() {
   local ids
   ids=$(podman ps -a --filter "label=$label" --format '{{ .Names }}')
   [ -z "$ids" ] || podman rm -f -t 5 $ids >/dev/null
-  rm -f "$inventory" "$here"/inventory/aide-baselines/ephi-lab-*.aide.db.sha512
+  rm -f "$inventory" "$baselines/$prefix"-*.aide.db.sha512
   echo "lab removed${ids:+: }$(echo $ids)"
 }
 

@@ -14,8 +14,8 @@ cd "$EPHI_ROOT"
 export ANSIBLE_FORCE_COLOR=false PY_COLORS=0
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint build sanity units roles report compat molecule)
-host_stages=" report molecule "
+((${#stages[@]})) || stages=(lint build sanity units roles report compat newest molecule)
+host_stages=" report newest molecule "
 needs_host=false
 for stage in "${stages[@]}"; do
   case "$host_stages" in *" $stage "*) needs_host=true ;; esac
@@ -126,6 +126,10 @@ stage_compat() {
   )
 }
 
+# The newest ansible-core (2.21, and 2.20) end to end, with the controller in a
+# Debian 13 container: sanity, units, role tests, site.yml + verify.yml over SSH.
+stage_newest() { bash scripts/newest-core.sh; }
+
 stage_roles() {
   pytest -q -p no:cacheprovider tests/roles
 }
@@ -150,7 +154,7 @@ stage_molecule() {
 }
 
 for stage in "${stages[@]}"; do
-  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles report compat molecule)"
+  declare -F "stage_$stage" >/dev/null || die "unknown stage '$stage' (lint build sanity units roles report compat newest molecule)"
   say "stage: $stage"
   start=$SECONDS
   # A subshell outside any `if`, so that `set -e` holds inside the stage.
