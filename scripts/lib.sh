@@ -16,7 +16,7 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 ephi_require_host() {
-  [ "$(id -u)" = 0 ] || die "run as root: the lab needs rootful podman (try: sudo $0)"
+  [ "$(id -u)" = 0 ] || die "run as root: the lab needs apt packages and rootful podman (try: sudo $0; the test stages lint build sanity units roles compat need no root)"
   command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
     || die "this needs a Debian/apt host (Debian 12 or 13); no apt-get found"
   [ -r /etc/debian_version ] || die "this needs a Debian host; /etc/debian_version is missing"
