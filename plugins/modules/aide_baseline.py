@@ -36,11 +36,6 @@ options:
     type: str
     required: true
     choices: [init, reinit, accept]
-  config:
-    description:
-      - AIDE configuration file, passed as C(--config).
-    type: path
-    default: /etc/aide/aide.conf
   database:
     description:
       - The database AIDE checks against (C(database_in) of the configuration).
@@ -70,12 +65,9 @@ options:
       - The user who ran Ansible on the controller, written to the baseline log.
     type: str
     default: unknown
-  aide_bin:
-    description:
-      - Path of the aide binary. Defaults to C(aide) found in E(PATH) or C(/usr/sbin), C(/usr/bin).
-    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ephi.safeguards.aide
 attributes:
   check_mode:
     support: full

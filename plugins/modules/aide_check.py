@@ -25,15 +25,6 @@ description:
   - Asks AIDE for its JSON report (C(report_format=json), AIDE 0.18 and later) and falls back to
     the plain report for older versions. Both are parsed by the same code and give the same result.
 options:
-  config:
-    description:
-      - AIDE configuration file, passed as C(--config).
-    type: path
-    default: /etc/aide/aide.conf
-  aide_bin:
-    description:
-      - Path of the aide binary. Defaults to C(aide) found in E(PATH) or C(/usr/sbin), C(/usr/bin).
-    type: path
   limit:
     description:
       - Only check entries whose path matches this regular expression (AIDE's C(--limit); the
@@ -48,6 +39,7 @@ options:
     default: auto
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ephi.safeguards.aide
 attributes:
   check_mode:
     support: full
