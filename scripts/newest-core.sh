@@ -14,7 +14,8 @@
 #           lab hosts (Debian 12 and 13) of its own: containers ephi-newest-N,
 #           label ephi.safeguards.lab=newest, ports 22271+ (never the main
 #           lab's ephi-lab-N/22301+ nor Molecule's 22212/22213). The first core
-#           converges them fresh, the next ones apply and verify them again.
+#           converges them fresh; the next ones apply site.yml again, which
+#           must change nothing, and verify them.
 # and fails when the roles tests or the lab runs print a deprecation warning.
 # The controller venv (per core) and ansible-test's own venvs (in a HOME per
 # core) are cached under $EPHI_CACHE_DIR/newest, so a warm run installs nothing.
@@ -49,8 +50,10 @@ newest_part() {
 
 # Fails when a part printed a deprecation warning (the ones we own: from the
 # role tests and the lab runs, which use the collection as a user would).
+# Other warnings are listed (once each) but do not fail the part.
 newest_no_deprecations() {
   local name=$1
+  grep -o '\[WARNING\]: .*' "$NEWEST_LOGS/$name.log" | sort | uniq -c | sed "s/^/--- $name warning: /" || true
   if grep -n 'DEPRECATION WARNING' "$NEWEST_LOGS/$name.log" >&2; then
     echo "ERROR: ansible-core $NEWEST_CORE printed deprecation warnings in $name (above); fix them" >&2
     return 1
@@ -71,10 +74,16 @@ print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r)).group(1))')
   ansible-test "$@" --venv --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" --requirements
 }
 
+# (Runs where `set -e` does not hold: every step checks its own status.) The
+# cores after the first find the hosts converged, and must change nothing.
 newest_lab() {
   local inventory=$NEWEST_WORK/inventory/hosts.yml
-  ansible -i "$inventory" all -m ansible.builtin.wait_for_connection -a timeout=120 >/dev/null
-  ansible-playbook -i "$inventory" playbooks/site.yml
+  ansible -i "$inventory" all -m ansible.builtin.wait_for_connection -a timeout=120 >/dev/null || return 1
+  ansible-playbook -i "$inventory" playbooks/site.yml | tee "$NEWEST_LOGS/site.log" || return 1
+  if [ -n "${NEWEST_LATER:-}" ] && grep -E '^[^ ]+ +: ok=[0-9]+ +changed=[1-9]' "$NEWEST_LOGS/site.log"; then
+    echo "ERROR: site.yml with ansible-core $NEWEST_CORE changed hosts that an earlier core had converged" >&2
+    return 1
+  fi
   ansible-playbook -i "$inventory" playbooks/verify.yml -e ephi_report_dir="$NEWEST_WORK/reports-$NEWEST_CORE"
 }
 
