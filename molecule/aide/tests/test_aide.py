@@ -102,7 +102,7 @@ def test_scheduled_check_reports_to_the_journal(host):
 
 
 def test_verify_entry_point_passes_in_check_mode(host):
-    controls = verify_controls(host, scenario_path("verify_controls.yml"), "aide_verify_controls", "--check")
+    controls = verify_controls(host, scenario_path("verify_play.yml"), "aide_verify_controls", "--check")
     assert [c["id"] for c in controls] == ["aide-installed", "aide-baseline", "aide-scheduled-check", "aide-check-clean"]
     assert {c["status"] for c in controls} == {"pass"}, controls
     assert set(controls[0]) == RECORD_KEYS

@@ -27,7 +27,7 @@ def lab_key():
 
 
 def policy_users(host, admin_keys, extra_users=()):
-    """The scenario's ssh_key_policy_users (vars/policy.yml) with other keys for ephi-admin."""
+    """The scenario's ssh_key_policy_users (group_vars/all.yml) with other keys for ephi-admin."""
     users = [
         {"name": "ephi-admin", "keys": [{"key": k, "owner": "ephi.safeguards lab automation"} for k in admin_keys]},
         {"name": "ephi-carol", "keys": [{"key": root_pub(host, "id_ed25519"), "owner": "Carol Tester", "comment": "carol-laptop"}]},

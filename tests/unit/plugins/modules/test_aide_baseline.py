@@ -21,7 +21,7 @@ import stat
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.modules import aide_baseline
-from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
 FAKE_AIDE = '''#!/bin/sh
 # fake aide: --config FILE --init|--update
@@ -77,14 +77,7 @@ def run_module(lab, action, check=False, **extra):
     args = dict(action=action, remote_user='ephi-admin', controller_user='alice',
                 **dict((k, lab[k]) for k in ('aide_bin', 'config', 'database', 'database_new', 'report_dir')))
     args.update(extra)
-    if check:
-        args['_ansible_check_mode'] = True
-    with patch_module_args(args):
-        try:
-            aide_baseline.main()
-        except (ExitJson, FailJson) as exc:
-            return exc.args[0]
-    raise AssertionError('module did not exit')
+    return run_main(aide_baseline.main, args, check)
 
 
 def sha512(data):

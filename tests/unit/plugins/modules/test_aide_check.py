@@ -16,7 +16,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ephi.safeguards.plugins.modules import aide_check
-from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'aide')
@@ -51,15 +51,7 @@ def commands(monkeypatch):
 
 
 def run_module(args, check=False):
-    args = dict(args)
-    if check:
-        args['_ansible_check_mode'] = True
-    with patch_module_args(args):
-        try:
-            aide_check.main()
-        except (ExitJson, FailJson) as exc:
-            return exc.args[0]
-    raise AssertionError('module did not exit')
+    return run_main(aide_check.main, args, check)
 
 
 @pytest.mark.parametrize('version', ['0.18', '0.19'])

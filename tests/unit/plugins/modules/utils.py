@@ -53,3 +53,19 @@ def patch_exit_fail(monkeypatch):
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+
+def run_main(main, args, check=False):
+    """Run a module's main() with ARGS (check mode if asked); return its result.
+
+    Needs patch_exit_fail in effect. The result of fail_json has failed=True.
+    """
+    args = dict(args)
+    if check:
+        args['_ansible_check_mode'] = True
+    with patch_module_args(args):
+        try:
+            main()
+        except (ExitJson, FailJson) as exc:
+            return exc.args[0]
+    raise AssertionError('module did not exit')
