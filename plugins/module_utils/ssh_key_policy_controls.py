@@ -63,6 +63,13 @@ def _broken(probes):
     return None
 
 
+def _with_reason(observed, probes):
+    """OBSERVED, plus why the audit could not be used when it could not: the
+    key controls then say what they did not examine, not only '0 keys'."""
+    why = _broken(probes)
+    return '%s; NOT examined: %s' % (observed, why) if why else observed
+
+
 def _per_spec(probes):
     """The per account/address evaluation; a missing one is an error (never a pass)."""
     per_spec = (probes or {}).get('sshd_per_spec')
@@ -184,6 +191,7 @@ def ssh_key_policy_host_keys(probes, policy):
     host_keys = [k for k in _list(_audit(probes).get('host_keys')) if isinstance(k, dict)]
     observed = '; '.join('%s %s %s %s' % (text(k.get('path')), text(k.get('type')), text(k.get('bits')),
                                           'WEAK' if k.get('weak') else 'ok') for k in host_keys) or 'no host key reported'
+    observed = _with_reason(observed, probes)
     failed = (_broken(probes) or any(k.get('weak') for k in host_keys)
               or 'ssh-ed25519' not in [k.get('type') for k in host_keys]
               or _drift_of(probes, ('HostKey', 'HostKeyAlgorithms')))
@@ -218,6 +226,7 @@ def ssh_key_policy_central_store(probes, policy):
         observed += '; other key sources: ' + _differs(other_sources)
     if errors:
         observed += '; NOT examined: ' + '; '.join(text(e) for e in errors)
+    observed = _with_reason(observed, probes)
     failed = _broken(probes) or undeclared or stale_users or other_sources or errors
     return record(
         'ssh-key-policy-central-store', 'access_control', '164.312(a)(1)', 'RHEL-08-010500',
@@ -235,6 +244,7 @@ def ssh_key_policy_no_weak_or_planted_keys(probes, policy):
     observed = '%d weak/invalid, %d undeclared key(s) in ignored files' % (len(weak), len(planted))
     if found:
         observed += ': ' + '; '.join(found)
+    observed = _with_reason(observed, probes)
     failed = _broken(probes) or weak or planted
     return record(
         'ssh-key-policy-no-weak-or-planted-keys', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-010040',
@@ -250,6 +260,7 @@ def ssh_key_policy_emergency_access(probes, policy):
                       'no emergency account configured', 'not_applicable')
     keys = [k for k in _list(_audit(probes).get('active_keys')) if isinstance(k, dict) and k.get('user') == user]
     observed = '%d key(s) usable, expiring %s' % (len(keys), ', '.join(text(k.get('expiry_time')) for k in keys))
+    observed = _with_reason(observed, probes)
     failed = _broken(probes) or not keys or any(k.get('expiry_time') is None for k in keys)
     return record('ssh-key-policy-emergency-access', 'emergency_access', '164.312(a)(2)(ii)', '', check,
                   observed, 'fail' if failed else 'pass')

@@ -32,6 +32,9 @@ POLICY_VARS = ('key_types', 'rsa_min_bits', 'max_auth_tries', 'login_grace_time'
 CORRECTED = {
     # `sshd -T` printed nothing: the template passed the transport control on no data.
     'sshd-t-printed-nothing',
+    # The audit could not be used: the host-key, central-store, weak/planted and
+    # emergency controls failed with '0 keys' and no reason; they now say why.
+    'audit-failed', 'audit-failed-without-message', 'audit-skipped', 'emergency-audit-failed',
 }
 
 
@@ -153,3 +156,15 @@ def test_nothing_is_declared_while_the_declaration_has_errors():
     assert controls.declared_fingerprints(validated) == {'a': ['SHA256:x']}
     assert controls.declared_fingerprints(dict(validated, errors=['bad'])) == {}
     assert controls.declared_fingerprints(None) == {}
+
+
+KEY_CONTROLS = ['ssh_key_policy_host_keys', 'ssh_key_policy_central_store', 'ssh_key_policy_no_weak_or_planted_keys',
+                'ssh_key_policy_emergency_access']
+
+
+@pytest.mark.parametrize('name', [n for n in UNEXAMINED if n != 'missing-probes'])
+@pytest.mark.parametrize('control', KEY_CONTROLS)
+def test_a_key_control_that_could_not_examine_says_why(control, name):
+    rec = run(control, name)
+    assert rec['status'] == 'fail' and '; NOT examined: ' in rec['observed'], rec
+    assert '; NOT examined: ' not in run(control, PASSING)['observed']
