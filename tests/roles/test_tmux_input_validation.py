@@ -39,6 +39,9 @@ CASES = [
     # A trailing line break (the checks used to accept it: $ matches before it).
     ("tmux_autostart_session_name", "main\n"),
     ("tmux_lock_after_time", "300\n"),
+    # A line break inside the value (the check used to refuse it by hand; the
+    # string_matching test now refuses it for every check).
+    ("tmux_lock_command", "/usr/bin/vlock\nset -g lock-after-time 0"),
 ]
 
 
