@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The session gate audit's judgments (module_utils/session_gate.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.ephi.safeguards.plugins.module_utils import session_gate as sg
+
+GATE = '/usr/local/lib/ephi-safeguards/ephi-session-gate'
+DEBIAN_BASHRC_HEAD = '''# System-wide .bashrc file for interactive bash(1) shells.
+
+# If not running interactively, don't do anything
+[ -z "$PS1" ] && return
+'''
+BASH_HOOK = '''# BEGIN ephi.safeguards:tmux session gate (managed by Ansible, keep first)
+if [ -n "${SSH_CONNECTION:-}" ] && [ "${BASH_EXECUTION_STRING:-}" = "%s" ]; then
+    exec "%s"
+fi
+# END ephi.safeguards:tmux session gate (managed by Ansible, keep first)
+''' % (GATE, GATE)
+ONE_LINE_HOOK = ('[ -n "$SSH_CONNECTION" ] && [ "$ZSH_EXECUTION_STRING" = %s ] && exec %s\n' % (GATE, GATE))
+
+
+@pytest.mark.parametrize('shell, kind', [
+    ('/bin/bash', 'bash'), ('/usr/bin/rbash', 'bash'), ('/bin/sh', 'sh'), ('', 'sh'), ('/usr/bin/dash', 'sh'),
+    ('/usr/bin/zsh', 'zsh'), ('/usr/bin/fish', 'unsupported'), ('/bin/tcsh', 'unsupported'),
+    ('/usr/bin/screen', 'unsupported'), ('/usr/bin/tmux', 'unsupported')])
+def test_shell_kind(shell, kind):
+    assert sg.shell_kind(shell) == kind
+
+
+def test_login_capable():
+    no_login = ['nologin', 'false']
+    assert not sg.login_capable('/usr/sbin/nologin', no_login)
+    assert not sg.login_capable('/bin/false', no_login)
+    assert sg.login_capable('/bin/bash', no_login)
+    assert sg.login_capable('', no_login)
+
+
+def test_parse_sshd_t_first_value_wins():
+    out = 'port 22\nforcecommand %s\npermituserrc no\nforcecommand other\nbanner none\nempty\n' % GATE
+    values = sg.parse_sshd_t(out)
+    assert values['forcecommand'] == GATE
+    assert values['permituserrc'] == 'no'
+    assert values['empty'] == ''
+    assert sg.parse_sshd_t(None) == {}
+
+
+@pytest.mark.parametrize('account, problems', [
+    ({'forcecommand': GATE, 'permituserrc': 'no', 'kind': 'bash'}, []),
+    ({'forcecommand': GATE, 'permituserrc': 'no', 'kind': 'sh'}, []),
+    ({'forcecommand': None, 'permituserrc': 'yes', 'kind': 'bash'}, ['forcecommand none', 'permituserrc yes']),
+    ({'forcecommand': GATE + ' -x', 'permituserrc': 'no', 'kind': 'bash'}, ['forcecommand %s -x' % GATE]),
+    ({'forcecommand': GATE, 'permituserrc': None, 'kind': 'unsupported', 'shell': '/usr/bin/fish'},
+     ['permituserrc unknown', 'unsupported shell /usr/bin/fish']),
+])
+def test_account_problems(account, problems):
+    assert sg.account_problems(account, GATE) == problems
+
+
+@pytest.mark.parametrize('content, shell, problem', [
+    (BASH_HOOK + DEBIAN_BASHRC_HEAD, 'bash', None),
+    ('\n' + ONE_LINE_HOOK + DEBIAN_BASHRC_HEAD, 'zsh', None),
+    (ONE_LINE_HOOK.replace('exec %s' % GATE, "exec '%s'" % GATE), 'zsh', None),
+    (DEBIAN_BASHRC_HEAD, 'bash', 'no line execs %s' % GATE),
+    (DEBIAN_BASHRC_HEAD + BASH_HOOK, 'bash', 'the hook is not the first code: line 4 comes before it'),
+    ('# only a comment\n', 'bash', 'no hook: the file has no code'),
+    ('', 'zsh', 'no hook: the file has no code'),
+    ('# exec %s\n[ -z "$PS1" ] && return\n' % GATE, 'bash', 'no line execs %s' % GATE),
+    (ONE_LINE_HOOK, 'bash', 'the hook does not test BASH_EXECUTION_STRING'),
+    ('[ "$BASH_EXECUTION_STRING" = %s ] && exec %s\n' % (GATE, GATE), 'bash', 'the hook does not test SSH_CONNECTION'),
+    ('exec %s.old\n' % GATE, 'bash', 'no line execs %s' % GATE),
+    ('if [ -n "$SSH_CONNECTION" ]\nthen\n  [ "$BASH_EXECUTION_STRING" = %s ] && exec %s\nfi\n' % (GATE, GATE),
+     'bash', None),
+    ('echo hi\n[ -n "$SSH_CONNECTION" ] && [ "$BASH_EXECUTION_STRING" = %s ] && exec %s\n' % (GATE, GATE),
+     'bash', 'the hook is not the first code: line 1 comes before it'),
+    ('if [ -n "$SSH_CONNECTION" ]; then\n' + 'if [ -n "$SSH_CONNECTION" ]; then\n' * 6
+     + '[ "$BASH_EXECUTION_STRING" = %s ] && exec %s\n' % (GATE, GATE),
+     'bash', 'the hook is not the first code: it spans more than 6 lines'),
+])
+def test_hook_problem(content, shell, problem):
+    assert sg.hook_problem(content, GATE, shell) == problem
+
+
+def test_unsafe_path():
+    chain = [{'path': GATE, 'uid': 0, 'mode': 0o100755}, {'path': '/usr/local/lib', 'uid': 0, 'mode': 0o40755}]
+    assert sg.unsafe_path(chain) == []
+    assert sg.unsafe_path([{'path': GATE, 'uid': 1000, 'mode': 0o100775}]) == [
+        '%s owned by uid 1000' % GATE, '%s mode 0775 writable by group or others' % GATE]
+    assert sg.unsafe_path([{'path': '/tmp', 'uid': 0, 'mode': 0o41777}]) == [
+        '/tmp mode 1777 writable by group or others']
+    assert sg.unsafe_path([{'path': '/x', 'error': 'No such file or directory'}]) == ['/x: No such file or directory']
+    assert sg.unsafe_path([{'path': '/x', 'uid': 0}]) == ['/x mode None writable by group or others']
+
+
+MOUNTINFO = '''22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+40 22 0:35 / /var/log/ephi rw,nosuid,nodev,relatime shared:20 - fuse.gocryptfs /var/lib/ephi/cipher rw,user_id=0
+41 22 0:36 / /srv/with\\040space rw - tmpfs tmpfs rw
+42 22 253:1 / /data rw - ext4 /dev/mapper/data rw
+'''
+
+
+def test_mount_at():
+    assert sg.mount_at(MOUNTINFO, '/var/log/ephi') == ('fuse.gocryptfs', '/var/lib/ephi/cipher', '0:35')
+    assert sg.mount_at(MOUNTINFO, '/var/log/ephi/') == ('fuse.gocryptfs', '/var/lib/ephi/cipher', '0:35')
+    assert sg.mount_at(MOUNTINFO, '/srv/with space') == ('tmpfs', 'tmpfs', '0:36')
+    assert sg.mount_at(MOUNTINFO, '/var/log') is None
+    # The last mount on a path is the one in effect.
+    over = MOUNTINFO + '50 40 0:40 / /var/log/ephi rw - tmpfs tmpfs rw\n'
+    assert sg.mount_at(over, '/var/log/ephi') == ('tmpfs', 'tmpfs', '0:40')
+    assert sg.mount_at('garbage\n\n1 2 3\n', '/') is None
+
+
+def test_parse_show_and_unit_problem():
+    state = sg.parse_show('LoadState=loaded\nActiveState=active\nSubState=listening\n'
+                          'Listen=/run/ephi-session.sock (Stream)\n')
+    assert sg.unit_problem(state, ('listening',), '/run/ephi-session.sock') is None
+    assert sg.unit_problem(state, ('listening',), '/run/other.sock') == (
+        'active but not listening on /run/other.sock (Listen=/run/ephi-session.sock (Stream))')
+    assert sg.unit_problem(dict(state, ActiveState='failed', SubState='failed'), ('listening',)) == 'failed (failed)'
+    assert sg.unit_problem(dict(state, LoadState='not-found'), ('listening',)) == 'not-found'
+    assert sg.unit_problem({}, ('running',)) == 'no state'
+    assert sg.unit_problem(None, ('running',)) == 'no state'
+
+
+def audit():
+    return {
+        'gate': {'path': GATE, 'error': None, 'chain': [{'path': GATE, 'uid': 0, 'mode': 0o100755}]},
+        'accounts': [
+            {'name': 'erin', 'uid': 1001, 'shell': '/bin/bash', 'kind': 'bash', 'exempt': False,
+             'forcecommand': GATE, 'permituserrc': 'no', 'error': None},
+            {'name': 'glass', 'uid': 1002, 'shell': '/usr/bin/fish', 'kind': 'unsupported', 'exempt': True,
+             'forcecommand': None, 'permituserrc': 'yes', 'error': None}],
+        'hooks': [{'shell': 'bash', 'path': '/etc/bash.bashrc', 'required': True, 'problem': None, 'error': None},
+                  {'shell': 'zsh', 'path': '/etc/zsh/zshenv', 'required': False, 'problem': 'missing', 'error': None}],
+        'unsupported_listed_shells': [],
+        'recorder': {'socket_unit': 's.socket', 'service_unit': 'r.service',
+                     'socket': {'LoadState': 'loaded', 'ActiveState': 'active', 'SubState': 'listening',
+                                'Listen': '/run/ephi-session.sock (Stream)'},
+                     'service': {'LoadState': 'loaded', 'ActiveState': 'active', 'SubState': 'running'}},
+        'config': {'path': '/etc/ephi-session.json', 'error': None, 'uid': 0, 'mode': 0o100644,
+                   'socket': '/run/ephi-session.sock', 'dir': '/var/log/ephi', 'idle_logoff': 1800},
+        'store': {'dir': '/var/log/ephi', 'fstype': 'fuse.gocryptfs', 'encrypted': True, 'error': None},
+    }
+
+
+def test_gate_verdict():
+    # The exempt account's shell and forcecommand do not matter; an unrequired hook neither.
+    assert sg.gate_verdict(audit()) == ([], [])
+    a = audit()
+    a['gate']['error'] = 'missing or not a regular file'
+    a['gate']['chain'] = [{'path': GATE, 'error': 'No such file or directory'},
+                          {'path': '/usr/local/lib', 'uid': 0, 'mode': 0o40777}]
+    assert sg.gate_verdict(a) == (['gate program %s missing or not a regular file' % GATE,
+                                   'gate program: /usr/local/lib mode 0777 writable by group or others'], [])
+    assert sg.gate_verdict({}) == ([], ['no session_gate_audit result'])
+    assert sg.gate_verdict({'gate': {}}) == ([], ['the audit names no gate program'])
+    a = audit()
+    a['accounts'][0]['error'] = 'sshd not found'
+    assert sg.gate_verdict(a) == ([], ['erin: sshd not found'])
+
+
+def test_recorder_verdict():
+    assert sg.recorder_verdict(audit()) == ([], [])
+    a = audit()
+    a['store'].update(encrypted=False, fstype=None)
+    a['recorder']['service'] = {'LoadState': 'loaded', 'ActiveState': 'inactive', 'SubState': 'dead'}
+    assert sg.recorder_verdict(a) == (['r.service inactive (dead)',
+                                       'directory /var/log/ephi is NOT the mounted encrypted file system '
+                                       '(not a mount point)'], [])
+    a = audit()
+    a['config'] = {'path': '/etc/ephi-session.json', 'error': 'cannot read: gone'}
+    a['store'] = {'dir': None, 'error': 'configuration not read'}
+    problems, unexamined = sg.recorder_verdict(a)
+    assert unexamined == ['configuration /etc/ephi-session.json: cannot read: gone']
+    # Without the configuration the socket path is unknown: only the unit state is judged.
+    assert problems == []
+    assert sg.recorder_verdict(None) == ([], ['no session_gate_audit result'])

@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""main() of ephi.safeguards.session_gate_audit on a fake host in a temporary
+directory: passwd, sshd -T and systemctl mocked, the files real."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.ephi.safeguards.plugins.modules import session_gate_audit as mod
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
+
+Pw = collections.namedtuple('Pw', 'pw_name pw_passwd pw_uid pw_gid pw_gecos pw_dir pw_shell')
+SSHD = '/usr/sbin/sshd'
+SYSTEMCTL = '/usr/bin/systemctl'
+SOCKET_SHOW = 'LoadState=loaded\nActiveState=active\nSubState=listening\nListen=/run/ephi-session.sock (Stream)\n'
+SERVICE_SHOW = 'LoadState=loaded\nActiveState=active\nSubState=running\nListen=\n'
+
+
+class Host(object):
+    """A fake host: its files under tmp_path, its accounts, sshd's answers per user."""
+
+    def __init__(self, tmp_path, monkeypatch):
+        self.root = tmp_path
+        self.calls = []
+        self.gate = self.path('usr/local/lib/ephi-safeguards/ephi-session-gate')
+        self.bin = self.path('usr/bin')
+        os.makedirs(self.bin)
+        os.makedirs(os.path.dirname(self.gate))
+        self.write(self.gate, '#!/usr/bin/python3\n', 0o755)
+        for shell in ('bash', 'sh', 'dash'):
+            self.write(os.path.join(self.bin, shell), '', 0o755)
+        self.bash_rc = self.path('etc/bash.bashrc')
+        self.zsh_env = self.path('etc/zsh/zshenv')
+        self.shells = self.path('etc/shells')
+        self.config = self.path('etc/ephi-session.json')
+        self.mountinfo = self.path('proc/self/mountinfo')
+        self.write(self.bash_rc, '# BEGIN gate\n[ -n "$SSH_CONNECTION" ] && [ "$BASH_EXECUTION_STRING" = %s ] && exec %s\n'
+                   '# END gate\n[ -z "$PS1" ] && return\n' % (self.gate, self.gate))
+        self.write(self.shells, '# /etc/shells\n%s/sh\n%s/bash\n%s/dash\n' % (self.bin, self.bin, self.bin))
+        self.write(self.config, json.dumps({'dir': '/var/log/ephi', 'socket': '/run/ephi-session.sock',
+                                            'fstypes': ['fuse.gocryptfs'], 'allow_fscrypt': False,
+                                            'idle_logoff': 1800, 'unrecordable': 'refuse'}))
+        self.write(self.mountinfo, '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n'
+                   '40 22 0:35 / /var/log/ephi rw - fuse.gocryptfs /var/lib/ephi/cipher rw\n')
+        self.accounts = [Pw('root', 'x', 0, 0, '', '/root', '/bin/bash'),
+                         Pw('daemon', 'x', 1, 1, '', '/', '/usr/sbin/nologin'),
+                         Pw('erin', 'x', 1001, 1001, '', '/home/erin', '/bin/sh'),
+                         Pw('glass', 'x', 1002, 1002, '', '/home/glass', '/bin/bash'),
+                         Pw('erin', 'x', 1001, 1001, '', '/home/erin', '/bin/sh')]
+        self.sshd = {}
+        self.show = {'ephi-session.socket': (0, SOCKET_SHOW, ''),
+                     'ephi-session-recorder.service': (0, SERVICE_SHOW, '')}
+        self.owner = {}
+        self.bins = {'sshd': SSHD, 'systemctl': SYSTEMCTL}
+        monkeypatch.setattr(mod.pwd, 'getpwall', lambda: list(self.accounts))
+        monkeypatch.setattr(mod, 'SHELL_DIRS', (self.bin,))
+        monkeypatch.setattr(mod, 'MOUNTINFO', self.mountinfo)
+        monkeypatch.setattr(mod, 'DM_UUID', self.path('sys/dev/block/%s/dm/uuid'))
+        real_stat = os.stat
+
+        def fake_stat(path, *args, **kwargs):
+            # The temporary files are the test user's: they are root's here
+            # unless the test gave them another owner.
+            st = list(real_stat(path, *args, **kwargs))
+            st[4] = self.owner.get(str(path), 0)
+            return os.stat_result(st)
+
+        monkeypatch.setattr(mod.os, 'stat', fake_stat)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, args, **kw: self.run_command(args))
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
+                            lambda module, name, *a, **kw: self.bins.get(name))
+
+    def path(self, rel):
+        return str(self.root / rel)
+
+    def write(self, path, content, mode=0o644):
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path))
+        with open(path, 'w') as fh:
+            fh.write(content)
+        os.chmod(path, mode)
+
+    def run_command(self, args):
+        self.calls.append(list(args))
+        if args[0] == SSHD:
+            user = args[3].split(',')[0].split('=', 1)[1]
+            if user in self.sshd:
+                return self.sshd[user]
+            gated = user != 'glass'
+            return 0, 'port 22\npermituserrc %s\nforcecommand %s\n' % (
+                'no' if gated else 'yes', self.gate if gated else 'none'), ''
+        if args[0] == SYSTEMCTL:
+            return self.show[args[-1]]
+        raise AssertionError('unexpected command %r' % (args,))
+
+    def args(self, **extra):
+        args = dict(gate=self.gate, config=self.config, exempt_users=['glass', 'ghost'],
+                    bash_rc=self.bash_rc, zsh_env=self.zsh_env, shells_file=self.shells)
+        args.update(extra)
+        return args
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    patch_exit_fail(monkeypatch)
+    return Host(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize('check', [False, True])
+def test_a_gated_host(host, check):
+    result = run_main(mod.main, host.args(), check)
+    assert not result.get('failed') and result['changed'] is False
+    assert [a['name'] for a in result['accounts']] == ['erin', 'glass', 'root']
+    erin, glass, root = result['accounts']
+    assert erin == {'name': 'erin', 'uid': 1001, 'shell': '/bin/sh', 'kind': 'sh', 'exempt': False,
+                    'forcecommand': host.gate, 'permituserrc': 'no', 'error': None}
+    assert glass['exempt'] and glass['forcecommand'] is None and glass['permituserrc'] == 'yes'
+    assert root['kind'] == 'bash' and root['forcecommand'] == host.gate
+    assert result['accounts_error'] is None
+    assert result['exempt_not_local'] == ['ghost']
+    assert result['hooks'] == [
+        {'shell': 'bash', 'path': host.bash_rc, 'required': True, 'problem': None, 'error': None},
+        {'shell': 'zsh', 'path': host.zsh_env, 'required': False, 'problem': None, 'error': None}]
+    assert result['unsupported_listed_shells'] == [] and result['shells_error'] is None
+    assert result['gate']['error'] is None and result['gate']['chain'][0] == {
+        'path': host.gate, 'uid': 0, 'mode': os.lstat(host.gate).st_mode}
+    assert result['gate']['chain'][-1]['path'] == '/'
+    assert result['recorder']['socket']['SubState'] == 'listening'
+    assert result['recorder']['service_error'] is None
+    assert result['config']['idle_logoff'] == 1800 and result['config']['error'] is None
+    assert result['store'] == {'dir': '/var/log/ephi', 'fstype': 'fuse.gocryptfs', 'encrypted': True, 'error': None}
+    assert [SSHD, '-T', '-C', 'user=root,host=localhost,addr=127.0.0.1'] in host.calls
+    assert [SYSTEMCTL, 'show', '-p', 'LoadState,ActiveState,SubState,Listen', 'ephi-session.socket'] in host.calls
+    # Nobody with a no-login shell is asked about, and every account once.
+    assert len([c for c in host.calls if c[0] == SSHD]) == 3
+
+
+def test_sshd_cannot_say(host):
+    host.sshd['erin'] = (255, '', '/etc/ssh/sshd_config line 3: Bad configuration option: Foo\n')
+    host.sshd['root'] = (0, '', '')
+    accounts = dict((a['name'], a) for a in run_main(mod.main, host.args())['accounts'])
+    assert accounts['erin']['error'] == ('sshd -T failed (rc 255): /etc/ssh/sshd_config line 3: '
+                                         'Bad configuration option: Foo')
+    assert accounts['root']['error'] == 'sshd -T failed (rc 0): no output'
+    assert accounts['glass']['error'] is None
+
+
+def test_no_sshd(host):
+    host.bins['sshd'] = None
+    result = run_main(mod.main, host.args())
+    assert set(a['error'] for a in result['accounts']) == {'sshd not found'}
+
+
+def test_passwd_unreadable(host, monkeypatch):
+    def fail():
+        raise KeyError('nss')
+    monkeypatch.setattr(mod.pwd, 'getpwall', fail)
+    result = run_main(mod.main, host.args())
+    assert result['accounts'] == [] and result['accounts_error'].startswith('cannot read the passwd database')
+
+
+def test_hooks(host):
+    # zsh installed: its hook is required; the bash hook after Debian's return is too late.
+    host.write(os.path.join(host.bin, 'zsh'), '', 0o755)
+    host.write(host.bash_rc, '[ -z "$PS1" ] && return\n[ -n "$SSH_CONNECTION" ] && '
+               '[ "$BASH_EXECUTION_STRING" = %s ] && exec %s\n' % (host.gate, host.gate))
+    hooks = run_main(mod.main, host.args())['hooks']
+    assert hooks[0]['problem'] == 'the hook is not the first code: line 1 comes before it'
+    assert hooks[1] == {'shell': 'zsh', 'path': host.zsh_env, 'required': True,
+                        'problem': 'missing (No such file or directory)', 'error': None}
+
+
+def test_a_hook_file_a_user_could_change_is_not_read(host):
+    host.owner[host.bash_rc] = 1001
+    hooks = run_main(mod.main, host.args())['hooks']
+    assert hooks[0]['problem'] == 'owned by uid 1001, mode 0644: not root-owned and protected'
+    os.chmod(host.bash_rc, 0o666)
+    host.owner.pop(host.bash_rc)
+    hooks = run_main(mod.main, host.args())['hooks']
+    assert hooks[0]['problem'] == 'owned by uid 0, mode 0666: not root-owned and protected'
+
+
+def test_a_gated_zsh_user_needs_the_zsh_hook_even_without_zsh_in_the_dirs(host):
+    host.accounts.append(Pw('zed', 'x', 1003, 1003, '', '/home/zed', '/usr/bin/zsh'))
+    result = run_main(mod.main, host.args())
+    assert result['hooks'][1]['required'] and result['hooks'][1]['problem'].startswith('missing')
+
+
+def test_unsupported_shells(host):
+    for shell in ('fish', 'screen'):
+        host.write(os.path.join(host.bin, shell), '', 0o755)
+    with open(host.shells, 'a') as fh:
+        fh.write('%s/fish\n%s/screen\n/usr/bin/not-installed\n%s/fish\n/usr/sbin/nologin\n' % (
+            host.bin, host.bin, host.bin))
+    host.accounts.append(Pw('fred', 'x', 1004, 1004, '', '/home/fred', '/usr/bin/fish'))
+    result = run_main(mod.main, host.args())
+    assert result['unsupported_listed_shells'] == [host.bin + '/fish', host.bin + '/screen']
+    assert [a['kind'] for a in result['accounts'] if a['name'] == 'fred'] == ['unsupported']
+    os.remove(host.shells)
+    result = run_main(mod.main, host.args())
+    assert result['shells_error'].startswith('cannot read %s' % host.shells)
+
+
+def test_gate_program(host):
+    os.chmod(os.path.dirname(host.gate), 0o777)
+    host.owner[host.gate] = 1001
+    gate = run_main(mod.main, host.args())['gate']
+    assert gate['chain'][0]['uid'] == 1001
+    assert gate['chain'][1]['mode'] & 0o777 == 0o777
+    os.remove(host.gate)
+    gate = run_main(mod.main, host.args())['gate']
+    assert gate['error'] == 'missing or not a regular file'
+    assert gate['chain'][0] == {'path': host.gate, 'error': 'No such file or directory'}
+    host.write(host.gate, '', 0o644)
+    assert run_main(mod.main, host.args())['gate']['error'] == 'not executable'
+
+
+def test_recorder_units(host):
+    host.show['ephi-session.socket'] = (0, 'LoadState=not-found\nActiveState=inactive\nSubState=dead\nListen=\n', '')
+    host.show['ephi-session-recorder.service'] = (1, '', 'Failed to connect to bus')
+    recorder = run_main(mod.main, host.args())['recorder']
+    assert recorder['socket']['LoadState'] == 'not-found' and recorder['socket_error'] is None
+    assert recorder['service_error'] == 'systemctl show failed (rc 1): Failed to connect to bus'
+    host.bins['systemctl'] = None
+    recorder = run_main(mod.main, host.args())['recorder']
+    assert recorder['socket_error'] == recorder['service_error'] == 'systemctl not found'
+
+
+def test_store_not_mounted_and_dm_crypt(host):
+    host.write(host.mountinfo, '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n')
+    assert run_main(mod.main, host.args())['store'] == {
+        'dir': '/var/log/ephi', 'fstype': None, 'encrypted': False, 'error': None}
+    host.write(host.mountinfo, '40 22 253:1 / /var/log/ephi rw - ext4 /dev/mapper/logs rw\n')
+    assert run_main(mod.main, host.args())['store']['encrypted'] is False
+    host.write(host.path('sys/dev/block/253:1/dm/uuid'), 'CRYPT-LUKS2-abc-logs\n')
+    assert run_main(mod.main, host.args())['store'] == {
+        'dir': '/var/log/ephi', 'fstype': 'ext4', 'encrypted': True, 'error': None}
+    os.remove(host.mountinfo)
+    assert run_main(mod.main, host.args())['store']['error'].startswith('cannot read %s' % host.mountinfo)
+
+
+def test_config_unreadable(host):
+    os.remove(host.config)
+    result = run_main(mod.main, host.args())
+    assert result['config']['error'].startswith('cannot read')
+    assert result['store']['error'] == 'configuration not read'
+    host.write(host.config, '[1, 2]')
+    assert run_main(mod.main, host.args())['config']['error'] == 'not a JSON object'
+    host.write(host.config, '{"socket": "/run/x"}')
+    assert run_main(mod.main, host.args())['config']['error'] == 'names no dir'
+    host.write(host.config, '{not json')
+    assert run_main(mod.main, host.args())['config']['error'].startswith('cannot read')
+
+
+def test_a_fifo_is_not_read(host):
+    os.remove(host.config)
+    os.mkfifo(host.config)
+    assert 'not a regular file' in run_main(mod.main, host.args())['config']['error']
