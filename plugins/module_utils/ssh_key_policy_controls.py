@@ -174,10 +174,15 @@ def ssh_key_policy_transport(probes, policy):
 
 
 def ssh_key_policy_idle_logoff(probes, policy):
-    check = 'sshd drops unresponsive sessions: ClientAliveInterval %s, ClientAliveCountMax %s' % (
-        text(policy.get('client_alive_interval')), text(policy.get('client_alive_count_max')))
+    # ClientAlive only drops dead links: a connected, idle client answers the
+    # keepalives, so this is no automatic logoff (HIPAA 164.312(a)(2)(iii)).
+    # The idle logoff of a live session is the tmux role's tmux-idle-logoff.
+    check = ('sshd drops dead connections (a client that stops answering): ClientAliveInterval %s, '
+             'ClientAliveCountMax %s. Not an idle logoff: a connected idle client answers the keepalives '
+             '(automatic logoff is tmux-idle-logoff)' % (
+                 text(policy.get('client_alive_interval')), text(policy.get('client_alive_count_max'))))
     return _sshd_record(
-        'ssh-key-policy-idle-logoff', 'automatic_logoff', '164.312(a)(2)(iii)', 'RHEL-08-010200, RHEL-08-010201', check,
+        'ssh-key-policy-idle-logoff', 'access_control', '164.312(a)(1)', 'RHEL-08-010200, RHEL-08-010201', check,
         ('ClientAliveInterval', 'ClientAliveCountMax'), probes)
 
 
