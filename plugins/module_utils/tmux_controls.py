@@ -31,11 +31,16 @@ Probes:
 ``capture_mounted``
     Whether the encrypted capture directory is mounted with an allowed file
     system (the role's ``__tmux_capture_active``, also what the enforcement used).
+``session_gate``
+    The ``session_gate_audit`` result (skipped when ``session_gate`` is off).
 
 Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``history_limit``, ``autostart``, ``autostart_path``, ``autostart_exempt_users``,
 ``autostart_covered_shells``, ``no_login_shells``, ``remove_from_shells``,
-``capture``, ``capture_dir``.
+``capture``, ``capture_dir``; optional (the defaults are the role's):
+``session_gate`` (true), ``session_gate_path``, ``session_gate_exempt_users``
+(list of ``{name, reason}``), ``session_idle_logoff`` (1800),
+``session_unrecordable`` (refuse).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,6 +52,7 @@ import posixpath
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
+from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict, recorder_verdict
 
 # UIDs of people: 0 and the Debian UID_MIN range; 65534 is nobody.
 UID_MIN = 1000
@@ -194,6 +200,10 @@ def tmux_autostart(probes, policy):
         if escaping:
             observed += '; login shell does not read /etc/profile, no autostart for: ' + ', '.join(escaping)
             failed = True
+    escape = _gate_escape_note(probes, policy)
+    if escape:
+        observed += '; ' + escape
+        failed = True
     return record('tmux-autostart', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020041', check,
                   observed, 'fail' if failed else 'pass')
 
@@ -260,12 +270,210 @@ def tmux_session_capture(probes, policy):
         if cap_drift:
             observed += ': ' + _words(cap_drift, 'user', 'option', 'target')
         observed += _unexamined_text(settings)
-    passed = mounted and sock == 'active' and not cap_drift and not unexamined and not error
+    escape = _gate_escape_note(probes, policy)
+    if escape:
+        observed += '; ' + escape
+    passed = mounted and sock == 'active' and not cap_drift and not unexamined and not error and not escape
     return record('tmux-session-capture', 'audit_controls', '164.312(b)', 'none', check,
                   observed, 'pass' if passed else 'fail')
 
 
-CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture)
+AUDIT = 'audit_controls'
+AUDIT_HIPAA = '164.312(b)'
+GATE_PATH = '/usr/local/lib/ephi-safeguards/ephi-session-gate'
+GATE_OFF = 'session gate disabled by tmux_session_gate'
+
+
+def _gate_wanted(policy):
+    return boolean(policy.get('session_gate', True), strict=False)
+
+
+def session_gate_error(probes):
+    """Why the session_gate_audit probe cannot be used, or None (a module failure shows as ``msg``)."""
+    result = probes.get('session_gate')
+    if not isinstance(result, dict):
+        return 'no session_gate_audit result'
+    if result.get('msg'):
+        return text(result['msg'])
+    if probe_failed(result):
+        return 'session_gate_audit did not run'
+    return None
+
+
+def _verdict(probes, judge):
+    """(problems, unexamined) of the audit by ``judge``; a missing audit is unexamined."""
+    error = session_gate_error(probes)
+    if error:
+        return [], [error]
+    return judge(probes['session_gate'])
+
+
+def _gate_not_in_force(probes):
+    """'' when the gate is in force, else 'NOT in force' or 'NOT examined'."""
+    problems, unexamined = _verdict(probes, gate_verdict)
+    if problems:
+        return 'NOT in force'
+    return 'NOT examined' if unexamined else ''
+
+
+def _findings(problems, unexamined, label):
+    parts = []
+    if problems:
+        parts.append('%s: %s' % (label, '; '.join(text(p) for p in problems)))
+    if unexamined:
+        parts.append('NOT examined: %s' % '; '.join(text(u) for u in unexamined))
+    return '; '.join(parts)
+
+
+def _gate_escape_note(probes, policy):
+    """The text that fails tmux-autostart and tmux-session-capture while the wanted gate is not in force."""
+    state = _gate_not_in_force(probes) if _gate_wanted(policy) else ''
+    if not state:
+        return None
+    return 'session gate %s (tmux-session-gate): an SSH login %s get a shell outside tmux' % (
+        state, 'can' if state == 'NOT in force' else 'may')
+
+
+def _exempt_names(policy):
+    return [text(e.get('name')) if isinstance(e, dict) else text(e)
+            for e in (policy.get('session_gate_exempt_users') or [])]
+
+
+def tmux_session_gate(probes, policy):
+    """Every SSH login of a login-capable, non-exempt account is forced through the gate."""
+    gate = text(policy.get('session_gate_path') or GATE_PATH)
+    check = ('Every SSH login of a login-capable, non-exempt account runs the root-owned session gate %s '
+             '(sshd -T -C per account: ForceCommand, PermitUserRC no; a supported login shell with its '
+             'system hook first; the gate and its directories root-owned, not writable by group or others)' % gate)
+    if not _gate_wanted(policy):
+        return record('tmux-session-gate', AUDIT, AUDIT_HIPAA, 'RHEL-08-020041', check,
+                      GATE_OFF + ': SSH logins are not forced into the recorded, locking session', 'fail')
+    problems, unexamined = _verdict(probes, gate_verdict)
+    if problems or unexamined:
+        return record('tmux-session-gate', AUDIT, AUDIT_HIPAA, 'RHEL-08-020041', check,
+                      _findings(problems, unexamined, 'gate NOT in force'), 'fail')
+    audit = probes['session_gate']
+    gated = [text(a.get('name')) for a in audit.get('accounts') or [] if not a.get('exempt')]
+    hooks = ['%s %s' % (text(h.get('shell')), text(h.get('path'))) for h in audit.get('hooks') or []
+             if h.get('required')]
+    observed = 'gate in force for %d account(s): %s; hooks first in %s; gate program root-owned' % (
+        len(gated), ', '.join(gated), ', '.join(hooks) or 'no hooked shell installed')
+    return record('tmux-session-gate', AUDIT, AUDIT_HIPAA, 'RHEL-08-020041', check, observed, 'pass')
+
+
+def tmux_session_recorder(probes, policy):
+    """The root recorder is listening and running and records into the mounted encrypted directory."""
+    check = ('The root session recorder (ephi-session.socket listening, ephi-session-recorder.service running) '
+             'records every gated session into the mounted encrypted directory; when it cannot, new logins are %s'
+             % ('refused' if text(policy.get('session_unrecordable', 'refuse')) == 'refuse'
+                else 'let in unrecorded (tmux_session_unrecordable allow)'))
+    if not _gate_wanted(policy):
+        return record('tmux-session-recorder', AUDIT, AUDIT_HIPAA, 'none', check,
+                      GATE_OFF + ': no session goes through the recorder', 'fail')
+    problems, unexamined = _verdict(probes, recorder_verdict)
+    if problems or unexamined:
+        return record('tmux-session-recorder', AUDIT, AUDIT_HIPAA, 'none', check,
+                      _findings(problems, unexamined, 'recorder NOT recording'), 'fail')
+    audit = probes['session_gate']
+    recorder = audit.get('recorder') or {}
+    store = audit.get('store') or {}
+    observed = '%s listening on %s; %s running; %s is the mounted encrypted file system (%s)' % (
+        text(recorder.get('socket_unit')), text((audit.get('config') or {}).get('socket')),
+        text(recorder.get('service_unit')), text(store.get('dir')), text(store.get('fstype')))
+    return record('tmux-session-recorder', AUDIT, AUDIT_HIPAA, 'none', check, observed, 'pass')
+
+
+def tmux_idle_logoff(probes, policy):
+    """Gated sessions are logged off after the idle time by the recorder, whatever runs in tmux."""
+    wanted = policy.get('session_idle_logoff', 1800)
+    check = ('Gated SSH sessions with a terminal are logged off after %s s without input by the root recorder '
+             '(independent of tmux and of sshd ClientAlive); exempt accounts are not' % text(wanted))
+    if not _gate_wanted(policy):
+        return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check,
+                      GATE_OFF + ': no idle logoff outside tmux', 'fail')
+    error = session_gate_error(probes)
+    if error:
+        return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, 'NOT examined: ' + error, 'fail')
+    config = probes['session_gate'].get('config') or {}
+    reasons = []
+    if config.get('error'):
+        reasons.append('idle time NOT examined: %s %s' % (text(config.get('path')), text(config['error'])))
+    else:
+        found = config.get('idle_logoff')
+        try:
+            seconds = int(found)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or isinstance(found, bool):
+            reasons.append('idle_logoff %s in %s is not a number' % (text(found), text(config.get('path'))))
+        elif seconds <= 0:
+            reasons.append('idle logoff switched off (idle_logoff %d)' % seconds)
+        elif text(seconds) != text(wanted).strip():
+            reasons.append('recorder configured for %d s, the policy says %s' % (seconds, text(wanted)))
+    state = _gate_not_in_force(probes)
+    if state:
+        reasons.append('session gate %s (tmux-session-gate)' % state)
+    problems, unexamined = _verdict(probes, recorder_verdict)
+    if problems or unexamined:
+        reasons.append('recorder %s (tmux-session-recorder)' % ('NOT recording' if problems else 'NOT examined'))
+    if reasons:
+        return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, '; '.join(reasons), 'fail')
+    exempt = _exempt_names(policy)
+    observed = 'the recorder logs gated sessions off after %s s without input; gate and recorder in force' % (
+        text(config.get('idle_logoff')))
+    if exempt:
+        observed += '; not for the exempt account(s) %s' % ', '.join(exempt)
+    return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, observed, 'pass')
+
+
+def tmux_session_exemptions(probes, policy):
+    """The accounts exempt from the gate, each with its reason, and that sshd really exempts them."""
+    check = 'Accounts exempt from the session gate (not recorded, no idle logoff) are declared with a reason'
+    if not _gate_wanted(policy):
+        return record('tmux-session-exemptions', AUDIT, AUDIT_HIPAA, 'none', check,
+                      GATE_OFF + ': no account is gated, none is exempt', 'not_applicable')
+    declared = policy.get('session_gate_exempt_users') or []
+    listed, bad = [], []
+    for entry in declared if isinstance(declared, list) else [declared]:
+        name = text(entry.get('name') or '') if isinstance(entry, dict) else ''
+        reason = text(entry.get('reason') or '').strip() if isinstance(entry, dict) else ''
+        if not name or not reason:
+            bad.append(text(entry))
+        else:
+            listed.append('%s (%s)' % (name, reason))
+    observed = ('%d exempt account(s): %s' % (len(listed), '; '.join(listed))) if listed else 'no exempt account'
+    failed = bool(bad)
+    if bad:
+        observed += '; WITHOUT a name or reason: ' + '; '.join(bad)
+    error = session_gate_error(probes)
+    if error:
+        return record('tmux-session-exemptions', AUDIT, AUDIT_HIPAA, 'none', check,
+                      observed + '; sshd NOT examined: ' + error, 'fail')
+    audit = probes['session_gate']
+    by_name = dict((a.get('name'), a) for a in audit.get('accounts') or [] if isinstance(a, dict))
+    gated_anyway, unexamined = [], []
+    for name in _exempt_names(policy):
+        account = by_name.get(name)
+        if account is None:
+            continue
+        if account.get('error'):
+            unexamined.append('%s: %s' % (name, text(account['error'])))
+        elif account.get('forcecommand'):
+            gated_anyway.append(name)
+    not_local = audit.get('exempt_not_local') or []
+    if not_local:
+        observed += '; not a login-capable local account (no effect): ' + ', '.join(text(n) for n in not_local)
+    if gated_anyway:
+        observed += '; declared exempt but sshd still forces a command for: ' + ', '.join(gated_anyway)
+    if unexamined:
+        observed += '; NOT examined: ' + '; '.join(unexamined)
+    failed = failed or bool(gated_anyway) or bool(unexamined)
+    return record('tmux-session-exemptions', AUDIT, AUDIT_HIPAA, 'none', check,
+                  observed, 'fail' if failed else 'pass')
+
+
+CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture,
+            tmux_session_gate, tmux_session_recorder, tmux_idle_logoff, tmux_session_exemptions)
 
 
 def build_controls(probes, policy):

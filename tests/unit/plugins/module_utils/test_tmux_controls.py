@@ -8,7 +8,11 @@
 Each fixture in fixtures/evidence/tmux holds the inputs of the old template
 (recorded on the lab, or edited to reach every branch) and the records it
 rendered; fixtures with ``old_template_wrong`` hold the corrected records and
-say what the old template got wrong.
+say what the old template got wrong. The old template had no session gate:
+its fixtures have no tmux_session_gate (the gate was off there, so the gate,
+recorder and idle logoff controls fail and the exemptions are not
+applicable); the gate-*.json fixtures were written for the session gate
+controls (lab-1-converged with the gate wanted and a session_gate_audit result).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,6 +41,8 @@ def probes_policy(inputs):
         'shells': inputs['__tmux_shells'],
         'capture_socket': inputs['__tmux_verify_capture_socket'],
         'capture_mounted': inputs['__tmux_capture_active'],
+        # Skipped when tmux_session_gate is off, as in verify.yml.
+        'session_gate': inputs.get('__tmux_verify_session_gate', {'skipped': True, 'changed': False}),
     }
     policy = {
         'config_path': inputs['tmux_config_path'],
@@ -52,6 +58,13 @@ def probes_policy(inputs):
         'remove_from_shells': inputs.get('tmux_remove_from_shells', True),
         'capture': inputs['tmux_capture'],
         'capture_dir': inputs['tmux_capture_dir'],
+        # The fixtures recorded before the session gate existed have no
+        # tmux_session_gate: the gate was off there.
+        'session_gate': inputs.get('tmux_session_gate', False),
+        'session_gate_path': inputs.get('__tmux_session_gate_path', tc.GATE_PATH),
+        'session_gate_exempt_users': inputs.get('tmux_session_gate_exempt_users', []),
+        'session_idle_logoff': inputs.get('tmux_session_idle_logoff', 1800),
+        'session_unrecordable': inputs.get('tmux_session_unrecordable', 'refuse'),
     }
     return probes, policy
 
@@ -75,8 +88,10 @@ def test_fixtures_cover_the_lab_and_every_control():
     for cid in ('tmux-lock-policy', 'tmux-live-servers', 'tmux-autostart', 'tmux-not-a-shell',
                 'tmux-session-capture'):
         assert (cid, 'pass') in statuses and (cid, 'fail') in statuses, cid
-    for cid in ('tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture'):
+    for cid in ('tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture', 'tmux-session-exemptions'):
         assert (cid, 'not_applicable') in statuses, cid
+    for cid in ('tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions'):
+        assert (cid, 'pass') in statuses and (cid, 'fail') in statuses, cid
 
 
 @pytest.mark.parametrize('path', FIXTURES, ids=[os.path.basename(p)[:-5] for p in FIXTURES])
@@ -290,6 +305,311 @@ def test_control(control, change, status, observed):
         assert 'NOT examined' not in rec['observed']
 
 
+# ---------------------------------------------------------------------------
+# The session gate controls, from a host where the gate is in force.
+# ---------------------------------------------------------------------------
+
+def gate_base():
+    return probes_policy(load(os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'tmux',
+                                           'gate-in-force.json'))['inputs'])
+
+
+def audit_edit(fn):
+    def apply(p, q):
+        fn(p['session_gate'])
+    apply.__name__ = fn.__name__
+    return apply
+
+
+def gate_off(p, q):
+    q['session_gate'] = False
+    p['session_gate'] = {'skipped': True, 'changed': False}
+
+
+def gate_off_string(p, q):
+    gate_off(p, q)
+    q['session_gate'] = 'no'
+
+
+def audit_msg(p, q):
+    p['session_gate'] = {'changed': False, 'failed': False, 'failed_when_result': False, 'msg': 'sshd not found'}
+
+
+def audit_failed(p, q):
+    p['session_gate'] = {'failed': True, 'msg': 'sshd not found'}
+
+
+def audit_skipped(p, q):
+    p['session_gate'] = {'skipped': True, 'changed': False}
+
+
+def audit_missing(p, q):
+    del p['session_gate']
+
+
+@audit_edit
+def root_not_gated(a):
+    a['accounts'][-1]['forcecommand'] = None
+
+
+@audit_edit
+def other_forcecommand(a):
+    a['accounts'][0]['forcecommand'] = '/usr/local/bin/other'
+
+
+@audit_edit
+def user_rc_allowed(a):
+    a['accounts'][0]['permituserrc'] = 'yes'
+
+
+@audit_edit
+def fish_user(a):
+    a['accounts'][0].update(shell='/usr/bin/fish', kind='unsupported')
+
+
+@audit_edit
+def hook_missing(a):
+    a['hooks'][0]['problem'] = 'no line execs /usr/local/lib/ephi-safeguards/ephi-session-gate'
+
+
+@audit_edit
+def hook_unreadable(a):
+    a['hooks'][0]['error'] = 'cannot read: Permission denied'
+
+
+@audit_edit
+def zsh_hook_not_required(a):
+    a['hooks'][1]['problem'] = 'missing (No such file or directory)'
+
+
+@audit_edit
+def gate_writable(a):
+    a['gate']['chain'][1]['mode'] = 0o40777
+
+
+@audit_edit
+def gate_user_owned(a):
+    a['gate']['chain'][0]['uid'] = 1000
+
+
+@audit_edit
+def gate_missing(a):
+    a['gate']['error'] = 'missing or not a regular file'
+    a['gate']['chain'][0] = {'path': a['gate']['path'], 'error': 'No such file or directory'}
+
+
+@audit_edit
+def screen_listed(a):
+    a['unsupported_listed_shells'] = ['/usr/bin/screen']
+
+
+@audit_edit
+def shells_unreadable(a):
+    a['shells_error'] = 'cannot read /etc/shells: Permission denied'
+
+
+@audit_edit
+def sshd_failed(a):
+    a['accounts'][0].update(forcecommand=None, permituserrc=None, error='sshd -T failed (rc 255): bad option')
+
+
+@audit_edit
+def accounts_unreadable(a):
+    a['accounts'], a['accounts_error'] = [], 'cannot read the passwd database: x'
+
+
+@audit_edit
+def no_accounts(a):
+    a['accounts'] = []
+
+
+@audit_edit
+def socket_failed(a):
+    a['recorder']['socket'].update(ActiveState='failed', SubState='failed')
+
+
+@audit_edit
+def socket_elsewhere(a):
+    a['recorder']['socket']['Listen'] = '/run/other.sock (Stream)'
+
+
+@audit_edit
+def service_inactive(a):
+    a['recorder']['service'].update(ActiveState='inactive', SubState='dead')
+
+
+@audit_edit
+def units_not_found(a):
+    a['recorder']['socket'].update(LoadState='not-found', ActiveState='inactive', SubState='dead')
+
+
+@audit_edit
+def systemctl_failed(a):
+    a['recorder']['service'], a['recorder']['service_error'] = {}, 'systemctl not found'
+
+
+@audit_edit
+def not_encrypted(a):
+    a['store'].update(fstype='ext4', encrypted=False)
+
+
+@audit_edit
+def store_unreadable(a):
+    a['store']['error'] = 'cannot read /proc/self/mountinfo: x'
+
+
+@audit_edit
+def config_missing(a):
+    a['config'] = {'path': '/etc/ephi-session.json', 'error': 'cannot read: No such file'}
+
+
+@audit_edit
+def config_writable(a):
+    a['config']['mode'] = 0o100666
+
+
+@audit_edit
+def idle_zero(a):
+    a['config']['idle_logoff'] = 0
+
+
+@audit_edit
+def idle_not_a_number(a):
+    a['config']['idle_logoff'] = 'soon'
+
+
+@audit_edit
+def idle_other(a):
+    a['config']['idle_logoff'] = 3600
+
+
+def exempt_without_reason(p, q):
+    q['session_gate_exempt_users'] = [{'name': 'ephi-breakglass', 'reason': ' '}]
+
+
+def exempt_not_local(p, q):
+    q['session_gate_exempt_users'] = q['session_gate_exempt_users'] + [{'name': 'ghost', 'reason': 'old'}]
+    p['session_gate']['exempt_not_local'] = ['ghost']
+
+
+def no_exemptions(p, q):
+    q['session_gate_exempt_users'] = []
+    p['session_gate']['accounts'] = [a for a in p['session_gate']['accounts'] if not a['exempt']]
+
+
+@audit_edit
+def exempt_still_gated(a):
+    a['accounts'][1]['forcecommand'] = '/usr/local/lib/ephi-safeguards/ephi-session-gate'
+
+
+@audit_edit
+def exempt_sshd_failed(a):
+    a['accounts'][1].update(forcecommand=None, error='sshd -T failed (rc 255): bad option')
+
+
+def allow_unrecordable(p, q):
+    q['session_unrecordable'] = 'allow'
+
+
+GATE_TABLE = [
+    (tc.tmux_session_gate, unchanged, 'pass',
+     'gate in force for 4 account(s): ephi-admin, ephi-erin, ephi-frank, root; hooks first in bash /etc/bash.bashrc'),
+    (tc.tmux_session_gate, zsh_hook_not_required, 'pass', 'gate in force'),
+    (tc.tmux_session_gate, gate_off, 'fail', 'session gate disabled by tmux_session_gate'),
+    (tc.tmux_session_gate, gate_off_string, 'fail', 'session gate disabled by tmux_session_gate'),
+    (tc.tmux_session_gate, root_not_gated, 'fail', 'gate NOT in force: root (forcecommand none)'),
+    (tc.tmux_session_gate, other_forcecommand, 'fail', 'ephi-admin (forcecommand /usr/local/bin/other)'),
+    (tc.tmux_session_gate, user_rc_allowed, 'fail', 'ephi-admin (permituserrc yes)'),
+    (tc.tmux_session_gate, fish_user, 'fail', 'ephi-admin (unsupported shell /usr/bin/fish)'),
+    (tc.tmux_session_gate, hook_missing, 'fail', 'bash hook in /etc/bash.bashrc: no line execs'),
+    (tc.tmux_session_gate, gate_writable, 'fail', '/usr/local/lib/ephi-safeguards mode 0777 writable by group or others'),
+    (tc.tmux_session_gate, gate_user_owned, 'fail', 'ephi-session-gate owned by uid 1000'),
+    (tc.tmux_session_gate, gate_missing, 'fail', 'ephi-session-gate missing or not a regular file'),
+    (tc.tmux_session_gate, screen_listed, 'fail', 'chsh can switch to unsupported shells listed in /etc/shells: /usr/bin/screen'),
+    (tc.tmux_session_gate, sshd_failed, 'fail', 'NOT examined: ephi-admin: sshd -T failed (rc 255): bad option'),
+    (tc.tmux_session_gate, hook_unreadable, 'fail', 'NOT examined: bash hook in /etc/bash.bashrc: cannot read'),
+    (tc.tmux_session_gate, shells_unreadable, 'fail', 'NOT examined: login shells list: cannot read /etc/shells'),
+    (tc.tmux_session_gate, accounts_unreadable, 'fail', 'NOT examined: accounts: cannot read the passwd database'),
+    (tc.tmux_session_gate, no_accounts, 'fail', 'NOT examined: no login-capable account found'),
+    (tc.tmux_session_gate, audit_msg, 'fail', 'NOT examined: sshd not found'),
+    (tc.tmux_session_gate, audit_failed, 'fail', 'NOT examined: sshd not found'),
+    (tc.tmux_session_gate, audit_skipped, 'fail', 'NOT examined: session_gate_audit did not run'),
+    (tc.tmux_session_gate, audit_missing, 'fail', 'NOT examined: no session_gate_audit result'),
+    (tc.tmux_session_recorder, unchanged, 'pass',
+     'ephi-session.socket listening on /run/ephi-session.sock; ephi-session-recorder.service running; '
+     '/var/log/ephi is the mounted encrypted file system (fuse.gocryptfs)'),
+    (tc.tmux_session_recorder, allow_unrecordable, 'pass', 'ephi-session.socket listening'),
+    (tc.tmux_session_recorder, gate_off, 'fail', 'session gate disabled by tmux_session_gate'),
+    (tc.tmux_session_recorder, socket_failed, 'fail', 'recorder NOT recording: ephi-session.socket failed (failed)'),
+    (tc.tmux_session_recorder, socket_elsewhere, 'fail', 'not listening on /run/ephi-session.sock'),
+    (tc.tmux_session_recorder, service_inactive, 'fail', 'ephi-session-recorder.service inactive (dead)'),
+    (tc.tmux_session_recorder, units_not_found, 'fail', 'ephi-session.socket not-found'),
+    (tc.tmux_session_recorder, not_encrypted, 'fail', '/var/log/ephi is NOT the mounted encrypted file system (ext4)'),
+    (tc.tmux_session_recorder, config_writable, 'fail', '/etc/ephi-session.json mode 0666 writable'),
+    (tc.tmux_session_recorder, systemctl_failed, 'fail', 'NOT examined: ephi-session-recorder.service: systemctl not found'),
+    (tc.tmux_session_recorder, store_unreadable, 'fail', 'NOT examined: directory /var/log/ephi: cannot read /proc/self/mountinfo'),
+    (tc.tmux_session_recorder, config_missing, 'fail', 'NOT examined: configuration /etc/ephi-session.json: cannot read'),
+    (tc.tmux_session_recorder, audit_msg, 'fail', 'NOT examined: sshd not found'),
+    (tc.tmux_session_recorder, audit_missing, 'fail', 'NOT examined: no session_gate_audit result'),
+    (tc.tmux_idle_logoff, unchanged, 'pass',
+     'the recorder logs gated sessions off after 1800 s without input; gate and recorder in force; '
+     'not for the exempt account(s) ephi-breakglass'),
+    (tc.tmux_idle_logoff, gate_off, 'fail', 'session gate disabled by tmux_session_gate: no idle logoff outside tmux'),
+    (tc.tmux_idle_logoff, idle_zero, 'fail', 'idle logoff switched off (idle_logoff 0)'),
+    (tc.tmux_idle_logoff, idle_other, 'fail', 'recorder configured for 3600 s, the policy says 1800'),
+    (tc.tmux_idle_logoff, idle_not_a_number, 'fail', 'idle_logoff soon in /etc/ephi-session.json is not a number'),
+    (tc.tmux_idle_logoff, root_not_gated, 'fail', 'session gate NOT in force (tmux-session-gate)'),
+    (tc.tmux_idle_logoff, sshd_failed, 'fail', 'session gate NOT examined (tmux-session-gate)'),
+    (tc.tmux_idle_logoff, socket_failed, 'fail', 'recorder NOT recording (tmux-session-recorder)'),
+    (tc.tmux_idle_logoff, store_unreadable, 'fail', 'recorder NOT examined (tmux-session-recorder)'),
+    (tc.tmux_idle_logoff, config_missing, 'fail', 'idle time NOT examined: /etc/ephi-session.json'),
+    (tc.tmux_idle_logoff, audit_msg, 'fail', 'NOT examined: sshd not found'),
+    (tc.tmux_idle_logoff, audit_missing, 'fail', 'NOT examined: no session_gate_audit result'),
+    (tc.tmux_session_exemptions, unchanged, 'pass', '1 exempt account(s): ephi-breakglass (break-glass)'),
+    (tc.tmux_session_exemptions, no_exemptions, 'pass', 'no exempt account'),
+    (tc.tmux_session_exemptions, exempt_not_local, 'pass',
+     '2 exempt account(s): ephi-breakglass (break-glass); ghost (old); not a login-capable local account (no effect): ghost'),
+    (tc.tmux_session_exemptions, gate_off, 'not_applicable', 'no account is gated, none is exempt'),
+    (tc.tmux_session_exemptions, exempt_without_reason, 'fail', 'WITHOUT a name or reason'),
+    (tc.tmux_session_exemptions, exempt_still_gated, 'fail', 'declared exempt but sshd still forces a command for: ephi-breakglass'),
+    (tc.tmux_session_exemptions, exempt_sshd_failed, 'fail', 'NOT examined: ephi-breakglass: sshd -T failed'),
+    (tc.tmux_session_exemptions, audit_msg, 'fail', 'sshd NOT examined: sshd not found'),
+    (tc.tmux_session_exemptions, audit_missing, 'fail', 'sshd NOT examined: no session_gate_audit result'),
+    # The autostart and the pane capture do not pass while the wanted gate is not in force.
+    (tc.tmux_autostart, unchanged, 'pass', 'autostart script in place'),
+    (tc.tmux_autostart, root_not_gated, 'fail', 'session gate NOT in force (tmux-session-gate): an SSH login can get'),
+    (tc.tmux_autostart, audit_missing, 'fail', 'session gate NOT examined (tmux-session-gate): an SSH login may get'),
+    (tc.tmux_autostart, gate_off, 'pass', 'autostart script in place'),
+    (tc.tmux_session_capture, unchanged, 'pass', 'encrypted directory mounted; collector socket active'),
+    (tc.tmux_session_capture, hook_missing, 'fail', 'session gate NOT in force (tmux-session-gate)'),
+    (tc.tmux_session_capture, audit_msg, 'fail', 'session gate NOT examined (tmux-session-gate)'),
+    (tc.tmux_session_capture, gate_off, 'pass', 'encrypted directory mounted; collector socket active'),
+]
+
+
+@pytest.mark.parametrize('control, change, status, observed', GATE_TABLE,
+                         ids=['%s-%s-%s' % (c.__name__, e.__name__, s) for c, e, s, o in GATE_TABLE])
+def test_gate_control(control, change, status, observed):
+    probes, policy = gate_base()
+    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
+    change(probes, policy)
+    rec = control(probes, policy)
+    assert rec['status'] == status, rec
+    assert observed in rec['observed'], rec
+    if status != 'fail':
+        assert 'NOT examined' not in rec['observed']
+        assert 'NOT in force' not in rec['observed']
+
+
+def test_gate_off_fails_the_safeguards_not_the_exemptions():
+    """With tmux_session_gate false nothing forces logins into the session: no PASS for it."""
+    probes, policy = gate_base()
+    gate_off(probes, policy)
+    by_id = dict((r['id'], r['status']) for r in tc.build_controls(probes, policy))
+    assert by_id['tmux-session-gate'] == by_id['tmux-session-recorder'] == by_id['tmux-idle-logoff'] == 'fail'
+    assert by_id['tmux-session-exemptions'] == 'not_applicable'
+
+
 def test_not_examined_never_passes():
     """Whatever single probe is missing, the controls that read it fail."""
     readers = {'settings': ('tmux-lock-policy', 'tmux-live-servers', 'tmux-session-capture'),
@@ -298,9 +618,11 @@ def test_not_examined_never_passes():
                'passwd': ('tmux-autostart',),
                'shells': ('tmux-not-a-shell',),
                'capture_socket': ('tmux-session-capture',),
-               'capture_mounted': ('tmux-session-capture',)}
+               'capture_mounted': ('tmux-session-capture',),
+               'session_gate': ('tmux-autostart', 'tmux-session-capture', 'tmux-session-gate',
+                                'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions')}
     for name, controls in readers.items():
-        probes, policy = base()
+        probes, policy = gate_base()
         del probes[name]
         by_id = dict((r['id'], r['status']) for r in tc.build_controls(probes, policy))
         for cid in controls:
@@ -310,7 +632,8 @@ def test_not_examined_never_passes():
 def test_controls_in_report_order():
     probes, policy = base()
     assert [r['id'] for r in tc.build_controls(probes, policy)] == [
-        'tmux-lock-policy', 'tmux-live-servers', 'tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture']
+        'tmux-lock-policy', 'tmux-live-servers', 'tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture',
+        'tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions']
     assert [f.__name__.replace('_', '-') for f in tc.CONTROLS] == [r['id'] for r in tc.build_controls(probes, policy)]
 
 
