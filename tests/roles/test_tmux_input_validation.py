@@ -42,6 +42,25 @@ CASES = [
     # A line break inside the value (the check used to refuse it by hand; the
     # string_matching test now refuses it for every check).
     ("tmux_lock_command", "/usr/bin/vlock\nset -g lock-after-time 0"),
+    # Issue 12: the session gate. Exemptions are {name, reason} with a user name
+    # (it goes into an sshd Match line) and a one-line reason (the evidence
+    # lists it); the idle logoff comes after the lock.
+    ("tmux_session_gate_exempt_users", ["alice"]),
+    ("tmux_session_gate_exempt_users", "alice"),
+    ("tmux_session_gate_exempt_users", [{"name": "alice"}]),
+    ("tmux_session_gate_exempt_users", [{"name": "alice", "reason": ""}]),
+    ("tmux_session_gate_exempt_users", [{"name": "alice", "reason": "  "}]),
+    ("tmux_session_gate_exempt_users", [{"name": "alice", "reason": "break-glass\nForceCommand none"}]),
+    ("tmux_session_gate_exempt_users", [{"name": "*", "reason": "everyone"}]),
+    ("tmux_session_gate_exempt_users", [{"name": "alice,!bob", "reason": "two"}]),
+    ("tmux_session_gate_exempt_users", [{"name": "alice\nMatch all", "reason": "x"}]),
+    ("tmux_session_unrecordable", "sometimes"),
+    ("tmux_session_idle_logoff", -1),
+    ("tmux_session_idle_logoff", "half an hour"),
+    ("tmux_session_idle_logoff", 600),
+    ("tmux_session_idle_logoff", 900),
+    ("tmux_session_max_per_user", 0),
+    ("tmux_session_max_bytes", -1),
 ]
 
 
@@ -67,4 +86,16 @@ def test_capture_dir_must_be_the_encrypted_directory(run_play, expect_validation
 def test_lock_time_above_stig_with_reason_passes(run_play):
     proc, results = run_play({"tmux_lock_after_time": 1200,
                               "tmux_lock_after_time_over_stig_reason": "kiosk exception, risk accepted"})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_session_gate_exemption_and_short_logoff_pass(run_play):
+    # An exemption with its reason, and an idle logoff above a short lock time.
+    proc, results = run_play({"tmux_session_gate_exempt_users": [{"name": "ephi-breakglass", "reason": "break-glass"}],
+                              "tmux_lock_after_time": 4, "tmux_session_idle_logoff": 20})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_idle_logoff_off_passes_with_any_lock_time(run_play):
+    proc, results = run_play({"tmux_session_idle_logoff": 0})
     assert proc.returncode == 0, proc.stdout[-2000:]
