@@ -1,0 +1,189 @@
+"""The tmux policy enforcer on a converged instance (issue 12, section 4).
+
+A user's ~/.tmux.conf and runtime changes (`set -g lock-after-time 0`, a
+session-local override, another lock-command, an unbound lock key, unset
+capture hooks) are put back by ephi-tmux-enforcer.service within 10 s, each
+revert is an event (syslog authpriv, ident ephi-tmux-enforcer), and the
+enforcer never runs a tmux client as root: its clients run with the server owner's
+uid and gid, and hooks a user plants on every command it sends write nothing
+as root (the server is reported as not examinable instead).
+"""
+
+import json
+import uuid
+
+import pytest
+
+from ephi_testlib import LOCK_AFTER, LOCK_COMMAND, sh_quote, wait_for
+
+SERVICE = "ephi-tmux-enforcer.service"
+POLICY = "/etc/ephi-tmux-policy.json"
+PROGRAM = "/usr/local/lib/ephi-safeguards/ephi-tmux-enforcer"
+# The time the issue allows for a revert (the enforcer's interval is 5 s).
+WITHIN = 10
+ATTACKER = "ephi-carol"
+ROOT_TARGET = "/etc/cron.d/ephi-enforcer-attack"
+ENFORCER_COMMANDS = ["list-sessions", "show-options", "list-keys", "set-option", "bind-key"]
+
+
+def user_tmux(host, user, args):
+    return host.run("runuser -u %s -- tmux %s" % (user, args))
+
+
+def shown(host, user, args):
+    out = user_tmux(host, user, args)
+    return out.stdout.strip() if out.rc == 0 else None
+
+
+def since(host):
+    return host.check_output("date +%s").strip()
+
+
+def events(host, start, *needles):
+    """The enforcer's syslog lines since START (epoch) that contain every NEEDLE."""
+    out = host.run("journalctl -q -o cat -t ephi-tmux-enforcer --since @%s" % start)
+    return [line for line in out.stdout.splitlines() if all(n in line for n in needles)]
+
+
+def restored_within(host, condition):
+    """Seconds (measured on the instance) until the shell CONDITION holds, or None
+    if it did not within WITHIN s."""
+    out = host.run("start=$(date +%%s%%N); end=$((start + %d000000000)); "
+                   "while [ $(date +%%s%%N) -lt $end ]; do "
+                   "if %s; then echo $(( ($(date +%%s%%N) - start) / 1000000 )); exit 0; fi; sleep 0.2; "
+                   "done; exit 1" % (WITHIN, condition))
+    return int(out.stdout.strip()) / 1000.0 if out.rc == 0 else None
+
+
+def tmux_is(user, args, value):
+    """A shell condition: `tmux ARGS` as USER prints VALUE."""
+    return '[ "$(runuser -u %s -- tmux %s 2>/dev/null)" = %s ]' % (user, args, sh_quote(value))
+
+
+@pytest.fixture
+def policy(host):
+    return json.loads(host.file(POLICY).content_string)
+
+
+@pytest.fixture(autouse=True)
+def cleanup(host):
+    yield
+    for user in ("ephi-bob", ATTACKER):
+        host.run("pkill -KILL -u %s" % user)
+    host.run("rm -rf %s-*" % ROOT_TARGET)
+
+
+def test_enforcer_runs_as_a_hardened_root_service(host):
+    service = host.service(SERVICE)
+    assert service.is_running and service.is_enabled
+    props = host.check_output("systemctl show %s -p NoNewPrivileges -p PrivateTmp -p ProtectSystem "
+                              "-p ProtectHome -p Restart" % SERVICE)
+    assert "NoNewPrivileges=yes" in props and "PrivateTmp=no" in props
+    assert "ProtectSystem=strict" in props and "Restart=always" in props
+    for path in (PROGRAM, POLICY, "/usr/local/lib/ephi-safeguards/python/ansible_collections/ephi/safeguards/"
+                 "plugins/module_utils/tmux_live.py"):
+        f = host.file(path)
+        assert f.user == "root" and f.group == "root" and not f.mode & 0o022, path
+    assert host.run("%s --check-config" % PROGRAM).rc == 0
+
+
+def test_policy_file_holds_the_role_policy(policy):
+    assert policy["options"]["lock-after-time"] == {"scope": "session", "value": str(LOCK_AFTER)}
+    assert policy["options"]["lock-command"]["value"] == LOCK_COMMAND
+    assert policy["bindings"]["X"]["canonical"] == "bind-key -T prefix X lock-session"
+
+
+def test_user_tmux_conf_is_overridden_within_10_s(host):
+    # ephi-bob's ~/.tmux.conf sets lock-after-time 0 (prepare_tasks.yml).
+    start = since(host)
+    assert user_tmux(host, "ephi-bob", "new-session -d -s work").rc == 0
+    took = restored_within(host, tmux_is("ephi-bob", "show-options -gv lock-after-time", str(LOCK_AFTER)))
+    assert took is not None, "lock-after-time still %s after %d s" % (
+        shown(host, "ephi-bob", "show-options -gv lock-after-time"), WITHIN)
+    uid = host.user("ephi-bob").uid
+    assert wait_for(lambda: events(host, start, "event=policy-restored", "user=ephi-bob", "uid=%d" % uid,
+                                   "socket=/tmp/tmux-%d/default" % uid, "option=lock-after-time",
+                                   'found="0"', 'restored="%d"' % LOCK_AFTER), timeout=5)
+
+
+def test_runtime_weakening_is_reverted_within_10_s_and_logged(host):
+    user = "ephi-bob"
+    assert user_tmux(host, user, "new-session -d -s work").rc == 0
+    # Let a first pass put ~/.tmux.conf's value back before weakening at runtime.
+    assert wait_for(lambda: shown(host, user, "show-options -gv lock-after-time") == str(LOCK_AFTER),
+                    timeout=WITHIN + 1)
+    start = since(host)
+    weaken = ("set-option -g lock-after-time 0 \\; set-option -t work lock-after-time 0 \\; "
+              "set-option -g lock-command /bin/true \\; unbind-key -T prefix X")
+    assert user_tmux(host, user, weaken).rc == 0
+
+    policy_again = " && ".join([
+        tmux_is(user, "show-options -gv lock-after-time", str(LOCK_AFTER)),
+        tmux_is(user, "show-options -v -t work lock-after-time", ""),
+        tmux_is(user, "show-options -gv lock-command", LOCK_COMMAND),
+        tmux_is(user, "list-keys -T prefix X", "bind-key -T prefix X lock-session")])
+    took = restored_within(host, policy_again)
+    assert took is not None, host.run("journalctl -q -o cat -t ephi-tmux-enforcer -n 20").stdout
+    for needles in (("option=lock-after-time", 'found="0"', "target=global"),
+                    ("option=lock-after-time", 'found="0"', "target=work"),
+                    ("option=lock-command", 'found="/bin/true"'),
+                    ("option=binding:X", "found=null")):
+        assert wait_for(lambda n=needles: events(host, start, "event=policy-restored", "user=%s" % user, *n),
+                        timeout=5), needles
+
+
+def test_unset_capture_hooks_are_set_again(host, policy):
+    if not policy["hooks"]:
+        pytest.skip("session capture is not active here (no encrypted directory): no hooks to enforce")
+    user = "ephi-bob"
+    assert user_tmux(host, user, "new-session -d -s work").rc == 0
+    start = since(host)
+    for hook in policy["hooks"]:
+        assert user_tmux(host, user, "set-hook -gu %s" % hook).rc == 0
+    took = restored_within(host, " && ".join(
+        "runuser -u %s -- tmux show-hooks -g | grep -q '^%s\\[0\\]'" % (user, hook) for hook in policy["hooks"]))
+    assert took is not None
+    for hook in policy["hooks"]:
+        assert wait_for(lambda h=hook: events(host, start, "event=policy-restored", "option=%s" % h), timeout=5)
+
+
+def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
+    # While a server with many sessions keeps the enforcer busy (and its user
+    # keeps weakening it), every client the enforcer starts (`tmux -S ./NAME`,
+    # relative to the opened socket directory) runs with the owner's real
+    # and effective uid and gid.
+    user = "ephi-bob"
+    for i in range(30):
+        assert user_tmux(host, user, "new-session -d -s s%d" % i).rc == 0
+    pattern = r"^ *[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +/usr/bin/tmux -S \./"
+    out = host.run("end=$(( $(date +%%s) + %d )); while [ $(date +%%s) -lt $end ]; do "
+                   "ps -e -o ruid=,euid=,rgid=,egid=,args= | grep -E '%s'; "
+                   "runuser -u %s -- tmux set-option -g lock-after-time 0; done; true" % (WITHIN, pattern, user))
+    seen = set(tuple(line.split()[:4]) for line in out.stdout.splitlines())
+    entry = host.user(user)
+    assert seen, "no tmux client of the enforcer was seen"
+    assert seen == {(str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid))}, seen
+
+
+def test_hostile_hooks_write_nothing_as_root_and_are_reported(host):
+    # ephi-carol plants, on every command the enforcer sends, an after-hook
+    # that makes the client write a file where only root may write, and
+    # weakens her lock. Nothing is written there (the client is hers, and the
+    # enforcer's file system is read-only anyway); her server is reported as
+    # not examinable (an event, never silence); the enforcer keeps running.
+    # A fresh socket name: the enforcer repeats the same finding about the
+    # same socket only after repeat_after (600 s), and earlier runs may have left one.
+    name = "hostile-%s" % uuid.uuid4().hex[:8]
+    server = "runuser -u %s -- tmux -L %s" % (ATTACKER, name)
+    start = since(host)
+    assert host.run("%s -f /dev/null new-session -d -s attack" % server).rc == 0
+    for command in ENFORCER_COMMANDS:
+        hook = "set-buffer pwned ; save-buffer %s-%s" % (ROOT_TARGET, command)
+        host.run("%s set-hook -g after-%s '%s'" % (server, command, hook))
+    host.run("%s set-option -g lock-after-time 0" % server)
+    uid = host.user(ATTACKER).uid
+    assert wait_for(lambda: events(host, start, "event=policy-unexaminable", "user=%s" % ATTACKER,
+                                   "socket=/tmp/tmux-%d/%s" % (uid, name)), timeout=WITHIN + 1)
+    assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
+    assert host.service(SERVICE).is_running
+    assert host.check_output("systemctl show %s -p NRestarts --value" % SERVICE).strip() == "0"

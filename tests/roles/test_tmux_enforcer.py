@@ -1,0 +1,341 @@
+"""Unit tests of the tmux role's policy enforcer (roles/tmux/files/ephi-tmux-enforcer).
+
+The enforcer runs on the managed host as root with the collection's
+tmux_live/tmux_conf copied under its python_path. Here the same layout is
+built from this checkout (which also proves that the namespace-package
+import works without __init__ files), and the decisions are driven through
+tmux_live's real OwnerClient/LiveServer with a fake runner standing in for
+the tmux client: what drifted is restored through the owner's client, each
+restored item is one event, a server that cannot be examined is an event
+and never stops the others, and the logging is rate-limited per socket.
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import socket
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROGRAM = os.path.join(REPO, "roles", "tmux", "files", "ephi-tmux-enforcer")
+LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
+
+
+def load_program():
+    loader = importlib.machinery.SourceFileLoader("ephi_tmux_enforcer", PROGRAM)
+    spec = importlib.util.spec_from_loader("ephi_tmux_enforcer", loader)
+    module = importlib.util.module_from_spec(spec)
+    # No __pycache__ next to the role's files (they are shipped as they are).
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
+    return module
+
+
+enforcer = load_program()
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory):
+    """(tmux_live, tmux_conf) imported as the host imports them."""
+    root = tmp_path_factory.mktemp("python")
+    dest = root / "ansible_collections" / "ephi" / "safeguards" / "plugins" / "module_utils"
+    dest.mkdir(parents=True)
+    for name in ("tmux_live.py", "tmux_conf.py"):
+        (dest / name).symlink_to(os.path.join(REPO, "plugins", "module_utils", name))
+    try:
+        yield enforcer.import_live(str(root))
+    finally:
+        sys.path.remove(str(root))
+
+
+POLICY = enforcer.check_policy({
+    "options": {"lock-after-time": {"scope": "session", "value": "900"},
+                "lock-command": {"scope": "session", "value": LOCK_COMMAND}},
+    "bindings": {"X": {"command": "lock-session", "canonical": "bind-key -T prefix X lock-session"}},
+    "hooks": {"session-created": "pipe-pane \"exec capture\""},
+    "absent_hooks": ["client-attached"],
+})
+
+
+class FakeServer:
+    """The state of one user's tmux server, answering the enforcer's client commands."""
+
+    def __init__(self, options=None, local=None, hooks=None, keys=None, hostile=None):
+        self.options = dict({"lock-after-time": "900", "lock-command": LOCK_COMMAND}, **(options or {}))
+        self.local = dict(local or {})
+        self.hooks = dict({"session-created": "pipe-pane \"exec capture\""}, **(hooks or {}))
+        self.keys = dict({"X": "lock-session"}, **(keys or {}))
+        self.hostile = hostile
+        self.calls = []
+
+    def __call__(self, argv, creds, dir_fd=None, **_kwargs):
+        args = argv[3:]
+        self.calls.append((creds.uid, args))
+        if self.hostile == "timeout":
+            return None, b"", b"client stopped: timeout after 5 s"
+        if self.hostile == "crash" and args[0] == "show-options":
+            raise RuntimeError("boom")
+        out = self.answer(args)
+        if isinstance(out, tuple):
+            return out
+        return 0, out.encode(), b""
+
+    def answer(self, args):
+        cmd = args[0]
+        if cmd == "list-sessions":
+            return "$0 main\n" if len(args) > 2 and "session_name" in args[2] else "$0\n"
+        if cmd in ("list-windows", "list-panes"):
+            return ""
+        if cmd == "show-options":
+            if args[1] == "-g":
+                return "".join("%s %s\n" % (k, json.dumps(v)) for k, v in self.options.items())
+            if args[1] == "-t":
+                return "".join("%s %s\n" % (k, v) for k, v in self.local.items())
+            return ""
+        if cmd == "show-hooks":
+            return "".join("%s[0] %s\n" % (k, v) for k, v in self.hooks.items())
+        if cmd == "set-option":
+            if args[1] == "-u":
+                self.local.pop(args[-1], None)
+            else:
+                self.options[args[2]] = args[3]
+            return ""
+        if cmd == "set-hook":
+            if args[1] == "-gu":
+                self.hooks.pop(args[2], None)
+            else:
+                self.hooks[args[2]] = args[3]
+            return ""
+        if cmd == "list-keys":
+            key = args[3]
+            if key not in self.keys:
+                return 1, b"", ("unknown key: %s" % key).encode()
+            return "bind-key -T prefix %s %s\n" % (key, self.keys[key])
+        if cmd == "bind-key":
+            self.keys[args[3]] = " ".join(args[4:])
+            return ""
+        return 1, b"", b"unknown command"
+
+
+@pytest.fixture
+def socket_dir(tmp_path):
+    """A private socket directory with a listening unix socket (as tmux makes them)."""
+    directory = tmp_path / ("tmux-%d" % os.getuid())
+    directory.mkdir(mode=0o700)
+    sockets = []
+
+    def make(name="default"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(directory / name))
+        sockets.append(sock)
+        return str(directory / name)
+
+    yield directory, make
+    for sock in sockets:
+        sock.close()
+
+
+def candidates(libs, directory):
+    return libs[0].find_sockets([str(directory)])
+
+
+def test_runtime_weakening_is_restored_as_the_owner_and_each_item_is_an_event(libs, socket_dir):
+    directory, make = socket_dir
+    path = make()
+    server = FakeServer(options={"lock-after-time": "0", "lock-command": "true"},
+                        local={"lock-after-time": "0"}, keys={}, hooks={"client-attached": "run-shell x"})
+    del server.hooks["session-created"]
+    del server.keys["X"]
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+
+    assert server.options == {"lock-after-time": "900", "lock-command": LOCK_COMMAND}
+    assert server.local == {}
+    assert server.hooks == {"session-created": "pipe-pane \"exec capture\""}
+    assert server.keys == {"X": "lock-session"}
+    # Every client ran as the socket's owner (here: this test's user).
+    assert {uid for uid, _ in server.calls} == {os.getuid()}
+    restored = {(e["option"], e["target"]): e for e in events}
+    assert all(e["event"] == "policy-restored" and e["socket"] == path and e["uid"] == os.getuid()
+               for e in events), events
+    assert set(restored) == {("lock-after-time", "global"), ("lock-after-time", "main"),
+                             ("lock-command", "global"), ("session-created", "global"),
+                             ("client-attached", "global"), ("binding:X", "prefix")}
+    assert restored[("lock-after-time", "global")]["found"] == "0"
+    assert restored[("lock-after-time", "global")]["restored"] == "900"
+    assert restored[("binding:X", "prefix")]["found"] is None
+    assert restored[("client-attached", "global")]["restored"] == ""
+
+
+def test_a_server_that_follows_the_policy_gives_no_event(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+    server = FakeServer()
+    assert enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server) == []
+    assert not [args for _, args in server.calls if args[0] in ("set-option", "set-hook", "bind-key")]
+
+
+def test_a_rebound_lock_key_is_bound_again(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+    server = FakeServer(keys={"X": "display-message hi"})
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    assert server.keys["X"] == "lock-session"
+    assert [(e["event"], e["found"]) for e in events] == [
+        ("policy-restored", "bind-key -T prefix X display-message hi")]
+
+
+def test_a_hostile_or_broken_server_is_an_event_and_the_next_one_is_still_enforced(libs, socket_dir):
+    directory, make = socket_dir
+    make("a-hangs")
+    make("b-crashes")
+    make("c-weak")
+    servers = {"a-hangs": FakeServer(hostile="timeout"), "b-crashes": FakeServer(hostile="crash"),
+               "c-weak": FakeServer(options={"lock-after-time": "0"})}
+
+    def runner(argv, creds, dir_fd=None, **kwargs):
+        return servers[argv[2][2:]](argv, creds, dir_fd, **kwargs)
+
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=runner)
+    by_socket = {os.path.basename(e["socket"]): e for e in events}
+    assert by_socket["a-hangs"]["event"] == "policy-unexaminable"
+    assert by_socket["a-hangs"]["status"] == "timeout"
+    assert by_socket["b-crashes"]["event"] == "enforcer-error"
+    assert "boom" in by_socket["b-crashes"]["error"]
+    assert by_socket["c-weak"]["event"] == "policy-restored"
+    assert servers["c-weak"].options["lock-after-time"] == "900"
+
+
+def test_after_two_timeouts_the_users_other_servers_are_not_waited_for(libs, socket_dir):
+    directory, make = socket_dir
+    for name in ("a", "b", "c"):
+        make(name)
+    server = FakeServer(hostile="timeout")
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    assert [e["status"] for e in events] == ["timeout"] * 3
+    assert len(server.calls) == 2
+    assert "earlier servers of this user timed out" in events[2]["reason"]
+
+
+def test_an_unsafe_socket_is_reported_and_never_connected_to(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+    os.chmod(str(directory), 0o777)
+    try:
+        server = FakeServer()
+        events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    finally:
+        os.chmod(str(directory), 0o700)
+    assert server.calls == []
+    assert [(e["event"], e["status"]) for e in events] == [("policy-unexaminable", "unsafe")]
+    assert "writable by group or others" in events[0]["reason"]
+
+
+def test_a_failed_restore_is_an_event_not_a_restored_one(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+
+    class Stubborn(FakeServer):
+        def answer(self, args):
+            if args[0] == "set-option":
+                return ""  # accepted, but the value stays (a hook puts it back at once)
+            return FakeServer.answer(self, args)
+
+    server = Stubborn(options={"lock-after-time": "0"})
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    assert [(e["event"], e["option"], e["wanted"]) for e in events] == [
+        ("policy-restore-failed", "lock-after-time", "900")]
+    assert "drift remains" in events[0]["error"]
+
+
+def test_event_line_format():
+    line = enforcer.format_event({
+        "event": "policy-restored", "user": "bob", "uid": 1001, "socket": "/tmp/tmux-1001/default",
+        "option": "lock-command", "found": "true", "restored": LOCK_COMMAND, "scope": "session",
+        "target": "global"})
+    assert line == ('event=policy-restored user=bob uid=1001 socket=/tmp/tmux-1001/default '
+                    'option=lock-command found="true" restored="%s" scope=session target=global' % LOCK_COMMAND)
+    assert enforcer.format_event({"event": "policy-restored", "found": None, "restored": "4"}) == \
+        'event=policy-restored found=null restored="4"'
+    # A user controls socket and session names: no way to forge another key=value.
+    forged = enforcer.format_event({"event": "policy-unexaminable", "socket": "/tmp/x event=fake",
+                                    "reason": "a\nb"})
+    assert forged == 'event=policy-unexaminable socket="/tmp/x event=fake" reason="a\\nb"'
+    # An examination that overran has no socket: the key is left out.
+    assert enforcer.format_event({"event": "policy-unexaminable", "uid": 1001, "socket": None}) == \
+        "event=policy-unexaminable uid=1001"
+
+
+def test_rate_limit_per_socket_with_a_summary_afterwards():
+    now = [0.0]
+    limiter = enforcer.RateLimiter(burst=3, refill_seconds=10, repeat_after=600, clock=lambda: now[0])
+    event = {"event": "policy-restored", "user": "bob", "uid": 1001, "socket": "/tmp/tmux-1001/default"}
+    logged = [limiter.allow("s1", event) for _ in range(5)]
+    assert [len(x) for x in logged] == [1, 1, 1, 0, 0]
+    # Another socket has its own budget.
+    assert limiter.allow("s2", event) == [event]
+    now[0] = 10.0
+    again = limiter.allow("s1", event)
+    assert again[0] == {"event": "events-suppressed", "count": 2, "user": "bob", "uid": 1001,
+                        "socket": "/tmp/tmux-1001/default"}
+    assert again[1] == event
+
+
+def test_the_same_finding_is_repeated_only_after_repeat_after():
+    now = [0.0]
+    limiter = enforcer.RateLimiter(burst=20, refill_seconds=10, repeat_after=600, clock=lambda: now[0])
+    event = {"event": "policy-unexaminable", "socket": "/s", "status": "timeout"}
+    assert limiter.allow("/s", event, repeat_key=("/s", "timeout")) == [event]
+    now[0] = 300.0
+    assert limiter.allow("/s", event, repeat_key=("/s", "timeout")) == []
+    now[0] = 601.0
+    assert limiter.allow("/s", event, repeat_key=("/s", "timeout")) == [event]
+
+
+def test_sockets_beyond_the_per_user_cap_are_not_examined():
+    cands = [{"uid": 1001, "path": "/tmp/tmux-1001/%d" % i} for i in range(5)] + [
+        {"uid": 1002, "path": "/tmp/tmux-1002/default"}]
+    groups = enforcer.group_sockets(cands, 3)
+    assert [c["path"] for c in groups[1001][0]] == ["/tmp/tmux-1001/%d" % i for i in range(3)]
+    assert len(groups[1001][1]) == 2
+    assert groups[1002] == ([cands[5]], [])
+
+
+def test_enforcer_logs_the_childrens_events_through_the_limiter(libs):
+    logged = []
+    daemon = enforcer.Enforcer(dict(POLICY, event_burst=1), libs[0], libs[1], log=logged.append,
+                               clock=lambda: 0.0)
+    event = {"event": "policy-restored", "user": "bob", "uid": 1001, "socket": "/s", "option": "o",
+             "found": "0", "restored": "900"}
+    daemon.emit(event)
+    daemon.emit(event)
+    assert logged == [enforcer.format_event(event)]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"options": {"lock-after-time": "900"}}, "options must map"),
+    ({"options": {}}, "the policy is empty"),
+    ({"interval": 0, "require_pipe": True}, "interval must be a positive number"),
+    ({"tmux": "tmux", "require_pipe": True}, "tmux must be an absolute path"),
+    ({"bindings": {"X": "lock-session"}}, "bindings must map"),
+])
+def test_policy_is_checked(bad, message):
+    with pytest.raises(enforcer.PolicyError, match=message):
+        enforcer.check_policy(bad)
+
+
+def test_unreadable_socket_directories_are_reported(tmp_path):
+    hidden = tmp_path / "tmux-4242"
+    hidden.mkdir(mode=0o000)
+    try:
+        if os.access(str(hidden), os.R_OK):
+            pytest.skip("running with a capability that reads any directory")
+        found = enforcer.unreadable_dirs([str(tmp_path / "tmux-*")])
+    finally:
+        hidden.chmod(0o700)
+    assert [(p, uid) for p, uid, _ in found] == [(str(hidden), os.getuid())]
