@@ -218,8 +218,61 @@ def test_after_two_timeouts_the_users_other_servers_are_not_waited_for(libs, soc
     server = FakeServer(hostile="timeout")
     events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
     assert [e["status"] for e in events] == ["timeout"] * 3
-    assert len(server.calls) == 2
+    # Probe, disarm attempt, probe again for the first two; nothing for the third.
+    assert [args[0] for _, args in server.calls] == ["list-sessions", "show-hooks", "list-sessions"] * 2
     assert "earlier servers of this user timed out" in events[2]["reason"]
+
+
+class Booby(FakeServer):
+    """A server with after-hooks on the enforcer's commands, globally and in its
+    session: each makes the command fail (a file the client may not write) or
+    puts the weak value back at once."""
+
+    def __init__(self, **kwargs):
+        FakeServer.__init__(self, **kwargs)
+        self.scoped = {"-g": {"after-list-sessions": "save-buffer /etc/cron.d/x",
+                              "after-set-hook": "save-buffer /etc/cron.d/y"},
+                       "$0": {"after-set-option": "set -g lock-after-time 0",
+                              "after-show-options": "save-buffer /etc/cron.d/z"}}
+
+    def answer(self, args):
+        cmd = args[0]
+        if cmd == "show-hooks" and args[1] in ("-g", "-t"):
+            scope = "-g" if args[1] == "-g" else args[2]
+            hooks = dict(self.scoped.get(scope, {}), **(self.hooks if scope == "-g" else {}))
+            return "".join("%s[0] %s\n" % (k, v) for k, v in hooks.items()) + "after-bind-key\n"
+        if cmd == "set-hook" and args[1] == "-u":
+            scope = "-g" if args[2] == "-g" else args[3]
+            fired = self.fire("after-set-hook")
+            self.scoped[scope].pop(args[-1], None)
+            return (1, b"", fired) if fired else ""
+        out = FakeServer.answer(self, args)
+        fired = self.fire("after-" + cmd)
+        if fired and "lock-after-time 0" in fired.decode():
+            self.options["lock-after-time"] = "0"
+        elif fired:
+            return 1, out.encode() if isinstance(out, str) else b"", fired
+        return out
+
+    def fire(self, name):
+        for scope in ("$0", "-g"):
+            if name in self.scoped.get(scope, {}):
+                return self.scoped[scope][name].encode()
+        return b""
+
+
+def test_after_hooks_on_the_enforcers_commands_are_removed_first(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+    server = Booby(options={"lock-after-time": "0"})
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    assert server.scoped == {"-g": {}, "$0": {}}
+    assert server.options["lock-after-time"] == "900"
+    removed = [(e["option"], e["target"]) for e in events if e["scope"] == "hook" and e.get("restored", "") is None]
+    assert removed == [("after-set-hook", "global"), ("after-list-sessions", "global"),
+                       ("after-set-option", "session:$0"), ("after-show-options", "session:$0")]
+    assert ("lock-after-time", "global") in [(e["option"], e["target"]) for e in events
+                                             if e["event"] == "policy-restored"]
 
 
 def test_an_unsafe_socket_is_reported_and_never_connected_to(libs, socket_dir):

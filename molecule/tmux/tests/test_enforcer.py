@@ -5,8 +5,9 @@ session-local override, another lock-command, an unbound lock key, unset
 capture hooks) are put back by ephi-tmux-enforcer.service within 10 s, each
 revert is an event (syslog authpriv, ident ephi-tmux-enforcer), and the
 enforcer never runs a tmux client as root: its clients run with the server owner's
-uid and gid, and hooks a user plants on every command it sends write nothing
-as root (the server is reported as not examinable instead).
+uid and gid, and after-hooks a user plants on the commands it sends are
+removed (as that user) before they can fail or undo the examination; they
+write nothing as root.
 """
 
 import json
@@ -150,8 +151,8 @@ def test_unset_capture_hooks_are_set_again(host, policy):
 def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
     # While a server with many sessions keeps the enforcer busy (and its user
     # keeps weakening it), every client the enforcer starts (`tmux -S ./NAME`,
-    # relative to the opened socket directory) runs with the owner's real
-    # and effective uid and gid.
+    # relative to the opened socket directory) runs with a user's real and
+    # effective uid and gid, never root's.
     user = "ephi-bob"
     for i in range(30):
         assert user_tmux(host, user, "new-session -d -s s%d" % i).rc == 0
@@ -160,19 +161,22 @@ def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
                    "ps -e -o ruid=,euid=,rgid=,egid=,args= | grep -E '%s'; "
                    "runuser -u %s -- tmux set-option -g lock-after-time 0; done; true" % (WITHIN, pattern, user))
     seen = set(tuple(line.split()[:4]) for line in out.stdout.splitlines())
-    entry = host.user(user)
     assert seen, "no tmux client of the enforcer was seen"
-    assert seen == {(str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid))}, seen
+    # Each client has one identity (real = effective), never root's; bob's
+    # busy server was examined by clients of his.
+    assert all(ruid == euid != "0" and rgid == egid != "0" for ruid, euid, rgid, egid in seen), seen
+    entry = host.user(user)
+    assert (str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid)) in seen, seen
 
 
-def test_hostile_hooks_write_nothing_as_root_and_are_reported(host):
-    # ephi-carol plants, on every command the enforcer sends, an after-hook
-    # that makes the client write a file where only root may write, and
-    # weakens her lock. Nothing is written there (the client is hers, and the
-    # enforcer's file system is read-only anyway); her server is reported as
-    # not examinable (an event, never silence); the enforcer keeps running.
-    # A fresh socket name: the enforcer repeats the same finding about the
-    # same socket only after repeat_after (600 s), and earlier runs may have left one.
+def test_hostile_hooks_are_removed_write_nothing_as_root_and_the_lock_is_restored(host):
+    # ephi-carol plants, globally and in her session, after-hooks on every
+    # command the enforcer sends: some make the client write a file where only
+    # root may write (which would fail the command: the server would be
+    # unexaminable), one sets her lock off again right after the enforcer's
+    # set-option. The enforcer removes them first (as her), then restores
+    # the lock; nothing is written as root; each removal is an event.
+    # A fresh socket name: earlier runs may have left one behind.
     name = "hostile-%s" % uuid.uuid4().hex[:8]
     server = "runuser -u %s -- tmux -L %s" % (ATTACKER, name)
     start = since(host)
@@ -180,10 +184,18 @@ def test_hostile_hooks_write_nothing_as_root_and_are_reported(host):
     for command in ENFORCER_COMMANDS:
         hook = "set-buffer pwned ; save-buffer %s-%s" % (ROOT_TARGET, command)
         host.run("%s set-hook -g after-%s '%s'" % (server, command, hook))
+    host.run("%s set-hook -t attack after-set-option 'set-option -g lock-after-time 0'" % server)
     host.run("%s set-option -g lock-after-time 0" % server)
     uid = host.user(ATTACKER).uid
-    assert wait_for(lambda: events(host, start, "event=policy-unexaminable", "user=%s" % ATTACKER,
-                                   "socket=/tmp/tmux-%d/%s" % (uid, name)), timeout=WITHIN + 1)
+    socket = "socket=/tmp/tmux-%d/%s" % (uid, name)
+    took = restored_within(host, tmux_is(ATTACKER, "-L %s show-options -gv lock-after-time" % name, str(LOCK_AFTER))
+                           + " && ! runuser -u %s -- tmux -L %s show-hooks -t attack | grep -q '^after-'"
+                           % (ATTACKER, name))
+    assert took is not None, host.run("journalctl -q -o cat -t ephi-tmux-enforcer -n 20").stdout
+    for needles in (("option=after-list-sessions", "target=global"),
+                    ("option=after-set-option", "target=session:$"),
+                    ("option=lock-after-time", 'found="0"')):
+        assert wait_for(lambda n=needles: events(host, start, "event=policy-restored", socket, *n), timeout=5), needles
     assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
     assert host.service(SERVICE).is_running
     assert host.check_output("systemctl show %s -p NRestarts --value" % SERVICE).strip() == "0"
