@@ -24,6 +24,7 @@ GATE_PATH = os.path.abspath(os.path.join(FILES, 'ephi-session-gate'))
 
 
 def load(name, path):
+    sys.dont_write_bytecode = True  # no __pycache__ beside the role's files
     loader = importlib.machinery.SourceFileLoader(name, path)
     spec = importlib.util.spec_from_loader(name, loader)
     module = importlib.util.module_from_spec(spec)
@@ -35,6 +36,7 @@ gate = load('ephi_session_gate', GATE_PATH)
 CONF = dict(gate.DEFAULTS)
 RUN_GATE = '''
 import importlib.machinery, importlib.util, sys
+sys.dont_write_bytecode = True
 loader = importlib.machinery.SourceFileLoader('gate', sys.argv[1])
 spec = importlib.util.spec_from_loader('gate', loader)
 mod = importlib.util.module_from_spec(spec)

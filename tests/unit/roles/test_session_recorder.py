@@ -38,6 +38,7 @@ GATE_PATH = os.path.abspath(os.path.join(FILES, 'ephi-session-gate'))
 
 
 def load(name, path):
+    sys.dont_write_bytecode = True  # no __pycache__ beside the role's files
     loader = importlib.machinery.SourceFileLoader(name, path)
     spec = importlib.util.spec_from_loader(name, loader)
     module = importlib.util.module_from_spec(spec)
@@ -251,6 +252,7 @@ def test_check_tty_refuses_non_pts(tmp_path):
 # passes, anything else fails; production code and defaults are unchanged.
 RUN_RECORDER = '''
 import importlib.machinery, importlib.util, sys
+sys.dont_write_bytecode = True
 loader = importlib.machinery.SourceFileLoader('rec', sys.argv[1])
 spec = importlib.util.spec_from_loader('rec', loader)
 mod = importlib.util.module_from_spec(spec)
@@ -260,6 +262,7 @@ sys.exit(mod.main(['--config', sys.argv[3], '--socket', sys.argv[4]]))
 '''
 RUN_GATE = '''
 import importlib.machinery, importlib.util, sys
+sys.dont_write_bytecode = True
 loader = importlib.machinery.SourceFileLoader('gate', sys.argv[1])
 spec = importlib.util.spec_from_loader('gate', loader)
 mod = importlib.util.module_from_spec(spec)
