@@ -12,9 +12,11 @@ than one test file uses.
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
+import uuid
 
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
@@ -245,3 +247,194 @@ def run_converge(host, *args, timeout=240):
     with more ansible-playbook ARGS; a dict among them is extra vars, passed as JSON."""
     args = [part for arg in args for part in (["-e", json.dumps(arg)] if isinstance(arg, dict) else [arg])]
     return run_playbook(scenario_path("converge.yml"), *args, limit=name(host), callback="default", timeout=timeout)
+
+
+# The session gate and recorder (tmux role, issue 12): what the encrypted_logs
+# scenario's session tests share. Markers never appear joined in a command run
+# on the host (sudo logs every command line to the journal and ephi-admin's own
+# command sessions are recorded): the shell joins the halves with printf, and
+# searches take the needle hex-encoded.
+
+SESSION_CONFIG = "/etc/ephi-session.json"
+SESSION_IDENT = "ephi-session"
+SESSION_SERVICE = "ephi-session-recorder.service"
+SESSION_SOCKET_UNIT = "ephi-session.socket"
+GATE = "/usr/local/lib/ephi-safeguards/ephi-session-gate"
+# The scenario's test accounts (molecule/encrypted_logs/prepare_tasks.yml).
+GATED_USER, FLOODER, BREAKGLASS, ADMIN = "ephi-erin", "ephi-frank", "ephi-breakglass", "ephi-admin"
+
+_EVENT_FIELD = re.compile(r'([A-Za-z_][\w-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def parse_event(line):
+    """The key=value fields of one ephi-session syslog line (JSON-quoted values decoded)."""
+    fields = {}
+    for key, value in _EVENT_FIELD.findall(line):
+        if value.startswith('"'):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        fields[key] = value
+    return fields
+
+
+def events_in(text, **match):
+    """The events in journal text (-o cat) whose fields equal every MATCH (key=value)."""
+    found = []
+    for line in text.splitlines():
+        event = parse_event(line)
+        if "event" in event and all(event.get(k) == str(v) for k, v in match.items()):
+            found.append(event)
+    return found
+
+
+def session_journal(host):
+    return host.check_output("journalctl --no-pager -q -o cat -t %s" % SESSION_IDENT)
+
+
+def session_events(host, **match):
+    """ephi-session events in HOST's journal matching MATCH, e.g. event="session-start", user=GATED_USER."""
+    return events_in(session_journal(host), **match)
+
+
+def session_config(host):
+    return json.loads(host.check_output("cat %s" % SESSION_CONFIG))
+
+
+def split_marker(kind, in_tmux=False):
+    """(what to type, the needle): a printf that joins ephi-KIND and a fresh
+    token with a dash, the needle being what it prints. IN_TMUX adds a third
+    part, "tmux", that the shell prints only when $TMUX is set."""
+    token = uuid.uuid4().hex
+    if in_tmux:
+        return ("printf '%%s-%%s-%%s\\n' ephi-%s %s \"${TMUX:+tmux}\"" % (kind, token),
+                "ephi-%s-%s-tmux" % (kind, token))
+    return "printf '%%s-%%s\\n' ephi-%s %s" % (kind, token), "ephi-%s-%s" % (kind, token)
+
+
+# Runs on the host as root: the user's recordings (argv[2]) whose terminal text
+# contains a needle (argv[3:], hex); prints [{file, header, needles}] as JSON.
+# Text is the "o" events joined, searched as is and without terminal escapes.
+_CAST_SEARCH = r'''
+import glob, json, re, sys
+esc = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[()*+].|[ -/]*[0-~])")
+needles = [bytes.fromhex(n).decode() for n in sys.argv[3:]]
+out = []
+for path in sorted(glob.glob("%s/%s/*.cast" % (sys.argv[1], sys.argv[2]))):
+    header, parts = None, []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if n == 0 and isinstance(item, dict):
+                header = item
+            elif isinstance(item, list) and len(item) == 3 and item[1] == "o":
+                parts.append(item[2])
+    raw = "".join(parts)
+    text = esc.sub("", raw)
+    hits = [i for i, s in enumerate(needles) if s in raw or s in text]
+    if hits:
+        out.append({"file": path, "header": header, "needles": hits})
+print(json.dumps(out))
+'''
+
+
+def recordings_with(host, user, *needles, root=MOUNT):
+    """[{file, header, needles}] of USER's asciicast recordings that show a NEEDLE."""
+    args = " ".join(n.encode().hex() for n in needles)
+    return json.loads(host.check_output("python3 -c %s %s %s %s" % (sh_quote(_CAST_SEARCH), root, user, args)))
+
+
+def wait_recorded(host, user, needle, timeout=15):
+    """USER's recordings that show NEEDLE, polled until there is one or TIMEOUT."""
+    return wait_for(lambda: recordings_with(host, user, needle), timeout=timeout)
+
+
+def cast_lines(host, path):
+    """The JSON lines of one recording (header first)."""
+    return [json.loads(line) for line in host.check_output("cat %s" % path).splitlines() if line.strip()]
+
+
+def terminal(host, window, command, env="TERM=xterm"):
+    """Start COMMAND (shell text) with ENV in a fresh 120x30 window WINDOW of
+    root's outer tmux server; when it ends, the window shows ephi-exit=<status>
+    and stays open."""
+    host.run("%s kill-session -t %s" % (OUTER, window))
+    script = "env %s %s; echo ephi-exit=$?; exec sleep 3600" % (env, command)
+    host.check_output("%s new-session -d -s %s -x 120 -y 30 %s" % (OUTER, window, sh_quote(script)))
+
+
+_PROMPT = re.compile(r"[$#]$", re.M)
+
+
+def wait_prompt(host, window, timeout=15):
+    """Wait until the terminal WINDOW shows a shell prompt (a line ending in $ or #)."""
+    return wait_for(lambda: _PROMPT.search(screen(host, window)), timeout=timeout)
+
+
+def exit_status(host, window):
+    """The status the command in the terminal WINDOW (see terminal()) ended with, or None."""
+    found = re.findall(r"ephi-exit=(\d+)", screen(host, window))
+    return int(found[-1]) if found else None
+
+
+def podman_exec(host, command, check=True, stdin=None, timeout=120):
+    """Run COMMAND as root inside HOST's container through podman exec (no SSH,
+    no gate, no sudo): the completed process (text output)."""
+    proc = subprocess.run(["podman", "exec", "-i", name(host), "/bin/sh", "-c", command], input=stdin or "",
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if check:
+        assert proc.returncode == 0, "%s: rc=%s %s %s" % (command, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc
+
+
+class ContainerRoot(object):
+    """Root inside HOST's container through podman exec, in place of a testinfra
+    host for the helpers above (run, check_output): for the moments in which the
+    gate refuses Ansible's own account (the encrypted directory unmounted)."""
+
+    class Result(object):
+        def __init__(self, proc):
+            self.rc = self.exit_status = proc.returncode
+            self.stdout, self.stderr = proc.stdout, proc.stderr
+
+    def __init__(self, host):
+        self.host = host
+
+    def run(self, command):
+        return self.Result(podman_exec(self.host, command, check=False))
+
+    def check_output(self, command):
+        return podman_exec(self.host, command).stdout.rstrip("\r\n")
+
+
+def session_ids(host, user):
+    """The ids of USER's sessions the recorder has started so far."""
+    return {e.get("id") for e in session_events(host, event="session-start", user=user)}
+
+
+def new_sessions(host, user, before, kind=None, count=1, timeout=15):
+    """USER's session-start events whose id is not in BEFORE (and of KIND), polled
+    until there are COUNT of them or TIMEOUT; the list found (maybe shorter)."""
+    found = []
+
+    def find():
+        found[:] = [e for e in session_events(host, event="session-start", user=user)
+                    if e.get("id") not in before and kind in (None, e.get("kind"))]
+        return len(found) >= count
+    wait_for(find, timeout=timeout)
+    return list(found)
+
+
+def session_end(host, session_id, timeout=15):
+    """The session-end event of SESSION_ID, polled until it is there or TIMEOUT (then None)."""
+    ends = wait_for(lambda: session_events(host, event="session-end", id=session_id), timeout=timeout)
+    return ends[-1] if ends else None
+
+
+def ssh_login(user, command="", options=""):
+    """The shell text of an interactive SSH login (forced pty) of USER on the instance's own sshd."""
+    return "%s %s -tt %s@127.0.0.1 %s" % (SSH, options, user, command)

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Cost of the session gate and terminal recorder (tmux role, issue 12): one lab
+# container converged with the encrypted_logs and tmux roles (gate on), a gated
+# user (ephi-bench) and an exempt one (ephi-bench-x), logins by root inside the
+# container over SSH to 127.0.0.1 (the client writes to /dev/null). Measures
+#   1. `cat` of a MiB-sized text file: with a pty, gated (tmux session behind the
+#      recording relay) vs exempt running the same tmux command (and a bare pty
+#      for context); without a pty (`ssh host cat`, output recorded) gated vs
+#      exempt. Wall times, the ratio, the recorder's CPU seconds (its service's
+#      processes, relays included) and gocryptfs's, and the bytes recorded;
+#   2. login latency: median of N logins (`ssh host true`, with and without a
+#      pty) gated vs exempt;
+#   3. unless EPHI_BENCH_SITE=0: playbooks/site.yml's idempotent re-run with
+#      Ansible's account gated vs exempt (the lab's policy, one host).
+# Prints tables and the issue's targets (>= 0.9x throughput, <= 100 ms added
+# per login, <= 5% slower re-run); run as root after the README's set-up:
+#   bash benchmarks/session_gate.sh [MiB] [logins] [rounds]
+# EPHI_BENCH_SUITE=trixie for Debian 13; EPHI_BENCH_KEEP=1 leaves the
+# container (ephi-bench-gate, SSH on 127.0.0.1:22394) up.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+ephi_setup >/dev/null
+mib=${1:-50} logins=${2:-20} rounds=${3:-3}
+suite=${EPHI_BENCH_SUITE:-bookworm}
+name=ephi-bench-gate port=22394 gated=ephi-bench exempt=ephi-bench-x
+tmp=$(mktemp -d)
+cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap '[ "${EPHI_BENCH_KEEP:-0}" = 1 ] && rm -rf "$tmp" || cleanup' EXIT
+cleanup; mkdir -p "$tmp"
+ephi_bench_host "$tmp" "$name" "$port" "$suite" --hostname "$name" --device /dev/fuse --cap-add SYS_ADMIN
+export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=300s"
+exempt_vars() {  # the exempt list as extra vars: the benchmark's exempt user, and Ansible's account if $1 = admin
+  local admin=''
+  [ "$1" = admin ] && admin=', {"name": "ephi-admin", "reason": "benchmark: automation exempt"}'
+  printf '{"tmux_session_gate_exempt_users": [{"name": "%s", "reason": "benchmark: unrecorded baseline"}%s]}' "$exempt" "$admin"
+}
+cat > "$tmp/play.yml" <<PLAY
+- name: The session gate, as in molecule/encrypted_logs
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Create the benchmark users
+      ansible.builtin.user:
+        name: "{{ item }}"
+        shell: /bin/bash
+        password: "*"
+      loop: [$gated, $exempt]
+    - name: Install the SSH client the logins run
+      ansible.builtin.apt:
+        name: [openssh-client]
+    - name: Apply the encrypted_logs role
+      ansible.builtin.include_role:
+        name: ephi.safeguards.encrypted_logs
+    - name: Apply the tmux role (session gate on by default)
+      ansible.builtin.include_role:
+        name: ephi.safeguards.tmux
+PLAY
+ansible -i "$tmp/inventory.yml" all -m ansible.builtin.wait_for_connection -a timeout=60 >/dev/null
+ansible-playbook -i "$tmp/inventory.yml" "$tmp/play.yml" -e "$(exempt_vars user)" > "$tmp/converge.log" 2>&1 \
+  || { tail -n 40 "$tmp/converge.log" >&2; die "the converge failed"; }
+[ "$(podman exec "$name" findmnt -n -o FSTYPE --mountpoint /var/log/ephi)" = fuse.gocryptfs ] \
+  || die "/var/log/ephi is not mounted with gocryptfs"
+podman exec -i "$name" env G="$gated" X="$exempt" BYTES="$((mib * 1048576))" bash -s <<'SETUP'
+set -euo pipefail
+install -d -m 0700 /root/.ssh
+[ -f /root/.ssh/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
+for u in "$G" "$X"; do
+  install -d -m 0700 -o "$u" -g "$u" "/home/$u/.ssh"
+  install -m 0600 -o "$u" -g "$u" /root/.ssh/id_ed25519.pub "/home/$u/.ssh/authorized_keys"
+done
+base64 -w 99 /dev/urandom | head -c "$BYTES" > /var/tmp/big && chmod 0644 /var/tmp/big
+SETUP
+
+# One measurement inside the container: prints "wall_s recorder_cpu_s gocryptfs_cpu_s recorded_bytes".
+measure() {  # user pty|nopty|tmux  (tmux: the exempt user runs the gate's kind of tmux session itself)
+  podman exec -i "$name" env U="$1" MODE="$2" bash -s <<'ROUND'
+set -euo pipefail
+ssh_=(ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR)
+cpu() {  # CPU seconds of the recorder's service (live processes and reaped relays) and of gocryptfs
+  python3 - <<'PY'
+import os, subprocess
+def show(unit, prop):
+    return subprocess.run(["systemctl", "show", "-p", prop, "--value", unit], capture_output=True, text=True).stdout.strip()
+tick = os.sysconf("SC_CLK_TCK")
+def stat(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+unit = "ephi-session-recorder.service"
+ns = show(unit, "CPUUsageNSec")
+if ns.isdigit():
+    rec = int(ns) / 1e9
+else:  # no CPU accounting: the acceptor, its reaped relays and the live ones
+    main = show(unit, "MainPID")
+    own, children = stat(main)
+    rec = own + children
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as fh:
+                if fh.read().rsplit(")", 1)[1].split()[1] == main:
+                    rec += stat(pid)[0]
+        except (OSError, IndexError):
+            pass
+    rec /= tick
+print("%.2f %.2f" % (rec, sum(stat(show("ephi-encrypted-logs.service", "MainPID"))) / tick))
+PY
+}
+size() { du -sb "/var/log/ephi/$U" 2>/dev/null | cut -f1 || echo 0; }
+read -r r0 g0 < <(cpu); s0=$(size)
+t0=$(date +%s.%N)
+case "$MODE" in
+  pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" 'cat /var/tmp/big' >/dev/null ;;
+  tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- 'cat /var/tmp/big'" >/dev/null ;;
+  nopty) "${ssh_[@]}" "$U@127.0.0.1" 'cat /var/tmp/big' >/dev/null ;;
+  login) "${ssh_[@]}" "$U@127.0.0.1" true ;;
+  login-pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" true >/dev/null ;;
+  login-tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- true" >/dev/null ;;
+esac
+t1=$(date +%s.%N)
+sleep 0.5  # the relay finishes and is reaped
+read -r r1 g1 < <(cpu); s1=$(size)
+python3 -c "import sys; a,b,c,d,e,f,g,h=map(float,sys.argv[1:]); print('%.3f %.2f %.2f %d' % (b-a, d-c, f-e, h-g))" \
+  "$t0" "$t1" "$r0" "$r1" "$g0" "$g1" "$s0" "$s1"
+ROUND
+}
+
+declare -A wall rec goc size
+add() { wall[$1]+="$2 "; rec[$1]+="$3 "; goc[$1]+="$4 "; size[$1]+="$5 "; }
+for r in $(seq "$rounds"); do
+  for m in "$gated pty" "$exempt tmux" "$exempt pty" "$gated nopty" "$exempt nopty"; do
+    read -r -a v < <(measure $m)
+    add "${m// /:}" "${v[@]}"
+  done
+done
+for i in $(seq "$logins"); do
+  for m in "$gated login" "$exempt login" "$gated login-pty" "$exempt login-tmux"; do
+    read -r -a v < <(measure $m)
+    add "${m// /:}" "${v[@]}"
+  done
+done
+keys=("$gated:pty" "$exempt:tmux" "$exempt:pty" "$gated:nopty" "$exempt:nopty" "$gated:login" "$exempt:login" "$gated:login-pty" "$exempt:login-tmux")
+args=()
+for k in "${keys[@]}"; do args+=("$k" "${wall[$k]}" "${rec[$k]}" "${goc[$k]}" "${size[$k]}"); done
+python3 - "$mib" "$gated" "$exempt" "${args[@]}" > "$tmp/result.md" <<'PY'
+import statistics, sys
+mib, gated, exempt = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+data, rest = {}, sys.argv[4:]
+for i in range(0, len(rest), 5):
+    data[rest[i]] = [[float(x) for x in col.split()] for col in rest[i + 1:i + 5]]
+med = statistics.median
+def row(key, label):
+    wall, rec, goc, size = data[key]
+    print("| %s | %s | %.1f | %.2f | %.2f | %.1f |" % (label, " ".join("%.2f" % t for t in wall), mib / med(wall),
+                                                    med(rec), med(goc), med(size) / 1048576))
+print("| cat of %d MiB over SSH (client to /dev/null) | wall (s) | median MiB/s | recorder CPU s | gocryptfs CPU s | MiB recorded |" % mib)
+print("|---|---|---|---|---|---|")
+row(gated + ":pty", "pty, gated: tmux session behind the recording relay")
+row(exempt + ":tmux", "pty, exempt: the same tmux command, no relay")
+row(exempt + ":pty", "pty, exempt: bare pty, no tmux (context)")
+row(gated + ":nopty", "no pty, gated: output recorded")
+row(exempt + ":nopty", "no pty, exempt")
+print()
+for what, g, x in (("pty (tmux)", gated + ":pty", exempt + ":tmux"), ("no pty", gated + ":nopty", exempt + ":nopty")):
+    ratio = med(data[x][0]) / med(data[g][0])
+    print("throughput gated/exempt, %s: %.2fx (target >= 0.9x): %s" % (what, ratio, "PASS" if ratio >= 0.9 else "FAIL"))
+print()
+print("| login (%d each) | median (ms) | min | max |" % len(data[gated + ":login"][0]))
+print("|---|---|---|---|")
+for key, label in ((gated + ":login", "ssh host true, gated"), (exempt + ":login", "ssh host true, exempt"),
+                   (gated + ":login-pty", "ssh -tt host true, gated (tmux session)"),
+                   (exempt + ":login-tmux", "ssh -tt host 'tmux new-session -- true', exempt")):
+    w = data[key][0]
+    print("| %s | %.0f | %.0f | %.0f |" % (label, 1000 * med(w), 1000 * min(w), 1000 * max(w)))
+print()
+for what, g, x in (("no pty", gated + ":login", exempt + ":login"), ("pty", gated + ":login-pty", exempt + ":login-tmux")):
+    added = 1000 * (med(data[g][0]) - med(data[x][0]))
+    print("login latency added by the gate, %s: %.0f ms (target <= 100 ms): %s" % (what, added, "PASS" if added <= 100 else "FAIL"))
+PY
+cat "$tmp/result.md"
+
+if [ "${EPHI_BENCH_SITE:-1}" != 0 ]; then
+  # site.yml with the lab's policy: converge with Ansible's account gated, an
+  # idempotent re-run timed; then exempt (one run changes the sshd drop-in),
+  # an idempotent re-run timed. Fresh SSH masters for each mode (an open
+  # connection keeps the sshd configuration it was made under).
+  cp -r "$EPHI_ROOT/lab/inventory/group_vars" "$tmp/"
+  site() {  # label mode
+    local start end rc=0
+    start=$(date +%s.%N)
+    ANSIBLE_SSH_CONTROL_PATH_DIR="$tmp/cp-$2" ansible-playbook -i "$tmp/inventory.yml" "$EPHI_ROOT/playbooks/site.yml" \
+      -e "$(exempt_vars "$2")" > "$tmp/site-$1.log" 2>&1 || rc=$?
+    end=$(date +%s.%N)
+    [ "$rc" = 0 ] || { tail -n 40 "$tmp/site-$1.log" >&2; die "site.yml ($1) failed"; }
+    python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$end"
+  }
+  changed() { grep -A 2 '^PLAY RECAP' "$tmp/site-$1.log" | grep -o 'changed=[0-9]*' | head -n 1 | cut -d= -f2; }
+  site converge-gated user >/dev/null
+  g=$(site rerun-gated user)
+  site switch-exempt admin >/dev/null
+  x=$(site rerun-exempt admin)
+  echo
+  echo "| site.yml idempotent re-run, 1 host | wall (s) | changed |"
+  echo "|---|---|---|"
+  echo "| Ansible's account gated (command sessions recorded) | $g | $(changed rerun-gated) |"
+  echo "| Ansible's account exempt | $x | $(changed rerun-exempt) |"
+  python3 -c "import sys; g,x=map(float,sys.argv[1:]); r=g/x-1; print('\nre-run through the gate: %+.1f%% (target <= 5%%): %s' % (100*r, 'PASS' if r <= 0.05 else 'FAIL'))" "$g" "$x"
+fi
+echo
+echo "suite: $suite; machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), podman $(podman --version | awk '{print $3}'), load:$(uptime | sed 's/.*load average://')"
