@@ -68,7 +68,7 @@ for u in "$G" "$X"; do
   install -d -m 0700 -o "$u" -g "$u" "/home/$u/.ssh"
   install -m 0600 -o "$u" -g "$u" /root/.ssh/id_ed25519.pub "/home/$u/.ssh/authorized_keys"
 done
-base64 -w 99 /dev/urandom | head -c "$BYTES" > /var/tmp/big && chmod 0644 /var/tmp/big
+(base64 -w 99 /dev/urandom || true) | head -c "$BYTES" > /var/tmp/big && chmod 0644 /var/tmp/big  # base64 ends on SIGPIPE
 SETUP
 
 # One measurement inside the container: prints "wall_s recorder_cpu_s gocryptfs_cpu_s recorded_bytes".
@@ -111,13 +111,13 @@ PY
 size() { du -sb "/var/log/ephi/$U" 2>/dev/null | cut -f1 || echo 0; }
 read -r r0 g0 < <(cpu); s0=$(size)
 t0=$(date +%s.%N)
-case "$MODE" in
-  pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" 'cat /var/tmp/big' >/dev/null ;;
-  tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- 'cat /var/tmp/big'" >/dev/null ;;
-  nopty) "${ssh_[@]}" "$U@127.0.0.1" 'cat /var/tmp/big' >/dev/null ;;
-  login) "${ssh_[@]}" "$U@127.0.0.1" true ;;
-  login-pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" true >/dev/null ;;
-  login-tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- true" >/dev/null ;;
+case "$MODE" in  # stdin /dev/null: ssh would read the rest of this script
+  pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null ;;
+  tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- 'cat /var/tmp/big'" </dev/null >/dev/null ;;
+  nopty) "${ssh_[@]}" "$U@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null ;;
+  login) "${ssh_[@]}" "$U@127.0.0.1" true </dev/null ;;
+  login-pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" true </dev/null >/dev/null ;;
+  login-tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- true" </dev/null >/dev/null ;;
 esac
 t1=$(date +%s.%N)
 sleep 0.5  # the relay finishes and is reaped

@@ -141,6 +141,17 @@ def test_what_runs_inside_the_session_is_recorded(host):
     assert [f["file"] for f in recordings_with(host, USER, needle)] == [start["file"]]
 
 
+def test_port_forwarding_is_no_way_around_the_gate(host):
+    # A tunnel needs no session, so no ForceCommand runs for it: stdio
+    # forwarding (-W, what -J and ProxyJump use) to the instance's own sshd
+    # would carry data past the recording with no event at all. For a gated
+    # account sshd must refuse it (the SSH banner never comes back).
+    before = session_ids(host, USER)
+    run = host.run("echo | timeout 10 %s -W 127.0.0.1:22 %s@127.0.0.1" % (SSH, USER))
+    assert "SSH-2.0-" not in run.stdout, (run.stdout, run.stderr)
+    assert session_ids(host, USER) == before
+
+
 FLOOD = r'''
 import json, os, select, socket, sys, time
 path, count, stop, stats = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

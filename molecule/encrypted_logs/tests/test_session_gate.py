@@ -195,14 +195,20 @@ def test_idle_session_is_logged_off_and_a_busy_one_is_not(host):
     assert end and end["reason"] == "idle-logoff", end
 
 
-def test_ansible_converge_ran_through_the_gate(host):
-    # ephi-admin, Ansible's account, is not exempt: its commands are gated
-    # command sessions, and a run of the role after the gate was in force
-    # (the converge's last tasks or the idempotence run) left module output
-    # that names the gate's configuration in ephi-admin's recordings.
-    starts = session_events(host, event="session-start", user=ADMIN, kind="command")
-    ansible = [e for e in starts if "BECOME-SUCCESS" in e.get("command", "")]
-    assert ansible, starts[:3]
+def test_ansible_runs_through_the_gate_and_is_recorded(host):
+    # ephi-admin, Ansible's account, is not exempt. A module run now (become,
+    # pipelining, ControlPersist, as the scenario's Ansible connects) is a
+    # gated, recorded command session.
+    before = session_ids(host, ADMIN)
+    result = host.ansible("ansible.builtin.command", "id -un", become=True, check=False)
+    assert result.get("stdout") == "root", result
+    ansible = [e for e in new_sessions(host, ADMIN, before) if "BECOME-SUCCESS" in e.get("command", "")]
+    assert ansible and ansible[0]["kind"] == "command" and ansible[0]["recorded"] == "true", ansible
+    # And a run of the role after the gate was in force (the converge's last
+    # tasks or the idempotence run) went through it: its module output, which
+    # names the gate's configuration file, is in ephi-admin's recordings (the
+    # encrypted store keeps them across the instance's restart; the journal
+    # of before the restart need not be readable).
     role_runs = [f for f in recordings_with(host, ADMIN, "/etc/ephi-session.json")
-                 if "BECOME-SUCCESS" in (f["header"] or {}).get("ephi", {}).get("command", "")]
+                 if "BECOME-SUCCESS" in ((f["header"] or {}).get("ephi", {}).get("command") or "")]
     assert role_runs, "no recorded Ansible module run mentions /etc/ephi-session.json"
