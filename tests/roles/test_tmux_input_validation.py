@@ -14,6 +14,8 @@ CASES = [
     ("tmux_lock_after_time", 1.5),
     ("tmux_lock_after_time", 0),
     ("tmux_history_limit", 0),
+    ("tmux_enforcer_interval", 0),
+    ("tmux_enforcer_interval", 10),
     ("tmux_autostart_exempt_users", "alice"),
     ("tmux_autostart_exempt_users", {"alice": 1}),
     ("tmux_autostart_exempt_users", ["alice; rm -rf /"]),
