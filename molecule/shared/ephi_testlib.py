@@ -10,6 +10,7 @@ logins (root's "outer" tmux server), and the few scenario helpers that more
 than one test file uses.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -438,3 +439,14 @@ def session_end(host, session_id, timeout=15):
 def ssh_login(user, command="", options=""):
     """The shell text of an interactive SSH login (forced pty) of USER on the instance's own sshd."""
     return "%s %s -tt %s@127.0.0.1 %s" % (SSH, options, user, command)
+
+
+@contextlib.contextmanager
+def enforcer_paused(host):
+    """The tmux policy enforcer stopped for a test that must see drift before it
+    is put back (it reverts within seconds); started again afterwards."""
+    assert host.run("systemctl stop ephi-tmux-enforcer.service").rc == 0
+    try:
+        yield
+    finally:
+        host.run("systemctl start ephi-tmux-enforcer.service")

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from ephi_testlib import (LOCK_AFTER, LOCK_COMMAND, SCP, SSH, TMUX_POLICY, close_terminals, login_in_terminal,
+from ephi_testlib import (LOCK_AFTER, LOCK_COMMAND, SCP, SSH, TMUX_POLICY, close_terminals, enforcer_paused, login_in_terminal,
                           screen, tmux_settings, type_line, wait_for)
 
 
@@ -114,20 +114,24 @@ def test_tmux_is_not_a_login_shell(host):
 
 
 def test_user_override_is_drift_audited_then_enforced(host):
-    # ephi-bob's ~/.tmux.conf sets lock-after-time 0; his server runs with it.
-    assert user_tmux(host, "ephi-bob", "new-session -d -s work").rc == 0
-    assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
+    # The enforcer would put the policy back within seconds: paused, so that
+    # the module's own audit and enforce are what this test sees.
+    with enforcer_paused(host):
+        # ephi-bob's ~/.tmux.conf sets lock-after-time 0; his server runs with it.
+        assert user_tmux(host, "ephi-bob", "new-session -d -s work").rc == 0
+        assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
 
-    audit = tmux_settings(host, "audit", **TMUX_POLICY)
-    bob = [d for d in audit["drift"] if d["user"] == "ephi-bob"]
-    assert [(d["option"], str(d["found"]), str(d["wanted"])) for d in bob] == [("lock-after-time", "0", str(LOCK_AFTER))]
-    assert audit["changed"] is False
-    # Audit changed nothing in the running server.
-    assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
+        audit = tmux_settings(host, "audit", **TMUX_POLICY)
+        bob = [d for d in audit["drift"] if d["user"] == "ephi-bob"]
+        assert [(d["option"], str(d["found"]), str(d["wanted"])) for d in bob] == [("lock-after-time", "0", str(LOCK_AFTER))]
+        assert audit["changed"] is False
+        # Audit changed nothing in the running server.
+        assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == "0"
 
-    enforce = tmux_settings(host, "enforce", **TMUX_POLICY)
-    assert enforce["changed"] is True
-    assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == str(LOCK_AFTER)
+        enforce = tmux_settings(host, "enforce", **TMUX_POLICY)
+        assert enforce["changed"] is True
+        assert user_tmux(host, "ephi-bob", "show-options -gv lock-after-time").stdout.strip() == str(LOCK_AFTER)
 
-    again = tmux_settings(host, "audit", **TMUX_POLICY)
-    assert [d for d in again["drift"] if d["user"] == "ephi-bob"] == []
+        again = tmux_settings(host, "audit", **TMUX_POLICY)
+        assert [d for d in again["drift"] if d["user"] == "ephi-bob"] == []
+
