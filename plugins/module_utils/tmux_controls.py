@@ -33,6 +33,13 @@ Probes:
     system (the role's ``__tmux_capture_active``, also what the enforcement used).
 ``session_gate``
     The ``session_gate_audit`` result (skipped when ``session_gate`` is off).
+``enforcer``
+    One read-only command (``failed_when: false``, skipped unless ``live_mode``
+    is ``enforce``) printing ``key=value`` lines: ``service`` (``systemctl
+    is-active ephi-tmux-enforcer.service``), ``policy_file`` (``present`` or
+    ``missing``), ``check_config`` (the exit status of ``ephi-tmux-enforcer
+    --check-config``, a space, its output on one line) and ``interval`` (the
+    policy file's, empty when not found).
 
 Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``history_limit``, ``autostart``, ``autostart_path``, ``autostart_exempt_users``,
@@ -40,7 +47,8 @@ Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``capture``, ``capture_dir``; optional (the defaults are the role's):
 ``session_gate`` (true), ``session_gate_path``, ``session_gate_exempt_users``
 (list of ``{name, reason}``), ``session_idle_logoff`` (1800),
-``session_unrecordable`` (refuse).
+``session_unrecordable`` (refuse), ``live_mode`` (enforce),
+``enforcer_interval`` (5).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,7 +59,7 @@ import posixpath
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text, truncate
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict, recorder_verdict
 
 # UIDs of people: 0 and the Debian UID_MIN range; 65534 is nobody.
@@ -472,8 +480,91 @@ def tmux_session_exemptions(probes, policy):
                   observed, 'fail' if failed else 'pass')
 
 
+ENFORCER = 'ephi-tmux-enforcer'
+ENFORCER_UNIT = 'ephi-tmux-enforcer.service'
+ENFORCER_POLICY = '/etc/ephi-tmux-policy.json'
+ENFORCER_PROBE_KEYS = ('service', 'policy_file', 'check_config', 'interval')
+
+
+def enforcer_probe(probes):
+    """(fields, None) of the enforcer probe's ``key=value`` lines, or (None, why it cannot be used)."""
+    result = probes.get('enforcer')
+    if not isinstance(result, dict):
+        return None, 'no enforcer probe result'
+    if result.get('skipped'):
+        return None, 'the enforcer probe was skipped'
+    if result.get('unreachable'):
+        return None, 'host unreachable'
+    rc = result.get('rc')
+    if result.get('failed') or rc != 0:
+        why = text(result.get('stderr') or result.get('msg') or 'no output').strip()
+        return None, 'the enforcer probe failed (rc %s): %s' % (text(rc), why)
+    fields = {}
+    for line in text(result.get('stdout') or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key.strip() in ENFORCER_PROBE_KEYS:
+            fields[key.strip()] = value.strip()
+    lacking = [k for k in ENFORCER_PROBE_KEYS if k not in fields]
+    if lacking:
+        return None, 'the enforcer probe printed no %s' % ', '.join(lacking)
+    return fields, None
+
+
+def _seconds(value):
+    """A positive whole number of seconds, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(text(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def tmux_policy_enforcer(probes, policy):
+    """The root enforcer runs and reads its policy: a user's runtime weakening is put back within seconds."""
+    wanted = policy.get('enforcer_interval', 5)
+    check = ('The root daemon %s (%s, policy %s) puts the tmux policy back in every user\'s running tmux server '
+             'every %s s (tmux_enforcer_interval, at most 9)'
+             % (ENFORCER, ENFORCER_UNIT, ENFORCER_POLICY, text(wanted)))
+    mode = text(policy.get('live_mode', 'enforce'))
+    if mode != 'enforce':
+        return record('tmux-policy-enforcer', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check,
+                      'tmux_live_mode is %s, not enforce: no enforcer runs, so a user\'s runtime weakening '
+                      '(set -g lock-after-time 0, set-hook -gu, unbind) is NOT reverted and the policy does not '
+                      'win until the next run' % mode, 'fail')
+    fields, error = enforcer_probe(probes)
+    if error:
+        return record('tmux-policy-enforcer', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check,
+                      'NOT examined: ' + error, 'fail')
+    reasons = []
+    service = fields['service'] or 'no state'
+    if service != 'active':
+        reasons.append('%s %s, not running' % (ENFORCER_UNIT, service))
+    if fields['policy_file'] != 'present':
+        reasons.append('policy %s MISSING' % ENFORCER_POLICY)
+    status, _sep, output = fields['check_config'].partition(' ')
+    if status != '0':
+        reasons.append('%s --check-config failed (exit %s): %s'
+                       % (ENFORCER, status or 'unknown', truncate(output.strip() or 'no output')))
+    seconds = _seconds(wanted)
+    if seconds is None or seconds > 9:
+        reasons.append('tmux_enforcer_interval %s is not 1 to 9 s' % text(wanted))
+    elif fields['interval'] != text(seconds):
+        reasons.append('the policy file says every %s s, tmux_enforcer_interval %s' % (
+            fields['interval'] or 'NOT found', text(seconds)))
+    if reasons:
+        return record('tmux-policy-enforcer', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check,
+                      '%s NOT enforcing: %s; a user\'s runtime weakening of the policy is NOT reverted' % (
+                          ENFORCER, '; '.join(reasons)), 'fail')
+    observed = '%s running: users\' runtime changes are put back every %s s; %s read by --check-config (%s)' % (
+        ENFORCER, text(seconds), ENFORCER_POLICY, output.strip())
+    return record('tmux-policy-enforcer', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check, observed, 'pass')
+
+
 CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture,
-            tmux_session_gate, tmux_session_recorder, tmux_idle_logoff, tmux_session_exemptions)
+            tmux_session_gate, tmux_session_recorder, tmux_idle_logoff, tmux_session_exemptions,
+            tmux_policy_enforcer)
 
 
 def build_controls(probes, policy):

@@ -30,6 +30,11 @@ CONTROLS = [
     "tmux-autostart",
     "tmux-not-a-shell",
     "tmux-session-capture",
+    "tmux-session-gate",
+    "tmux-session-recorder",
+    "tmux-idle-logoff",
+    "tmux-session-exemptions",
+    "tmux-policy-enforcer",
     "ssh-key-policy-keys-only",
     "ssh-key-policy-no-root-login",
     "ssh-key-policy-strong-keys",
@@ -46,12 +51,15 @@ CONTROLS = [
     "aide-check-clean",
 ]
 # The scenario declares no break-glass account (ssh_key_policy_emergency_user).
+# The session gate controls pass: the gate is on, Ansible's account ephi-admin
+# is exempt with its reason (molecule.yml), everyone else is gated.
 NOT_APPLICABLE = {"ssh-key-policy-emergency-access"}
 
 # The users made in prepare_tasks.yml, before the AIDE baseline (the tmux
 # user, SITE_TMUX_USER, is shared with test_site_capture_off.py).
 KEY_USER = "ephi-kim"
 MOUNT_UNIT = "ephi-encrypted-logs.service"
+ENFORCER_UNIT = "ephi-tmux-enforcer.service"
 # Sorts before the policy's 00-ephi-ssh-key-policy.conf ("d" < "e"), and sshd
 # keeps the first value it reads: this drop-in wins. (A drop-in sorting after
 # the policy's changes nothing; molecule/ssh_key_policy proves that.)
@@ -62,8 +70,10 @@ SSHD_DROPIN = "/etc/ssh/sshd_config.d/00-drift.conf"
 BREAKS = {
     # Automatic logoff: a user's ~/.tmux.conf switches the lock off, and her
     # running server has it. (The file alone, with no server running, is not
-    # seen: the control audits live servers.)
-    "tmux-override": {"tmux-live-servers"},
+    # seen: the control audits live servers.) The policy enforcer would put
+    # the lock back within seconds, so the break stops it first; a stopped
+    # enforcer is itself a finding (nothing reverts the user's weakening).
+    "tmux-override": {"tmux-live-servers", "tmux-policy-enforcer"},
     # Authentication: a drop-in turns password logins back on.
     "sshd-passwords": {
         "ssh-key-policy-keys-only",
@@ -80,6 +90,13 @@ BREAKS = {
         # Audit controls: capture writes only into the mounted directory, so
         # it is off while the directory is unmounted.
         "tmux-session-capture",
+        # Audit controls: the session recorder records only into the mounted
+        # encrypted directory; unmounted, it records nothing (and new gated
+        # logins are refused).
+        "tmux-session-recorder",
+        # Automatic logoff: the idle logoff of gated sessions is the
+        # recorder's, so it is not in force while the recorder is not.
+        "tmux-idle-logoff",
     },
     # Authentication: a weak key (RSA 1024) in a user's own authorized_keys,
     # a file sshd does not read under the policy: reported as planted.
@@ -134,7 +151,10 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
         # is mounted would hold a capture file open in it and keep it busy.
         target.check_output("systemctl stop %s" % MOUNT_UNIT)
         assert target.run("findmnt --mountpoint %s" % MOUNT).rc == 1
-        # Automatic logoff.
+        # Automatic logoff: the enforcer stopped first (it would revert the
+        # user's lock-after-time 0 within seconds), started again below.
+        target.check_output("systemctl stop %s" % ENFORCER_UNIT)
+        assert target.run("systemctl is-active %s" % ENFORCER_UNIT).stdout.strip() != "active"
         target.check_output("printf 'set -g lock-after-time 0\\n' > /home/%s/.tmux.conf && chown %s: /home/%s/.tmux.conf"
                             % (SITE_TMUX_USER, SITE_TMUX_USER, SITE_TMUX_USER))
         target.check_output("runuser -u %s -- tmux new-session -d -s work" % SITE_TMUX_USER)
@@ -157,6 +177,7 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
         target.run("runuser -u %s -- tmux kill-server" % SITE_TMUX_USER)
         target.run("pkill -KILL -u %s" % SITE_TMUX_USER)
         target.run("rm -f /home/%s/.tmux.conf %s && rm -rf /home/%s/.ssh" % (SITE_TMUX_USER, SSHD_DROPIN, KEY_USER))
+        target.run("systemctl start %s" % ENFORCER_UNIT)
         target.run("systemctl start %s" % MOUNT_UNIT)
         wait_for(lambda: target.run("findmnt -n -o FSTYPE --mountpoint %s" % MOUNT).stdout.strip() == "fuse.gocryptfs")
 
@@ -200,6 +221,8 @@ def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
         assert by_id["encrypted-logs-mounted"]["observed"] == "not mounted"
         assert "NOT mounted" in by_id["tmux-session-capture"]["observed"]
         assert "%s lock-after-time 0" % SITE_TMUX_USER in by_id["tmux-live-servers"]["observed"]
+        assert "%s inactive, not running" % ENFORCER_UNIT in by_id["tmux-policy-enforcer"]["observed"]
+        assert "NOT the mounted encrypted file system" in by_id["tmux-session-recorder"]["observed"]
         assert "PasswordAuthentication is yes" in by_id["ssh-key-policy-keys-only"]["observed"]
         assert "/home/%s/.ssh/authorized_keys %s (RSA key has 1024 bits, fewer than 3072)" % (KEY_USER, broken.weak_fp) in \
             by_id["ssh-key-policy-no-weak-or-planted-keys"]["observed"]

@@ -10,7 +10,8 @@ test_site.py (file order) on the converged instances:
    and a running user server, the collector socket stops, units and programs
    are removed;
 3. verify with tmux_capture=false: the capture control is "not applicable"
-   and the lock policy still passes.
+   and the lock policy (and the enforcer that keeps it in running servers)
+   still passes.
 """
 
 import os
@@ -60,5 +61,6 @@ def test_capture_off_is_removed_and_the_evidence_says_so(host, capture_off):
     controls = after.by_id(name(host))
     assert controls["tmux-session-capture"]["status"] == "not_applicable", controls["tmux-session-capture"]
     assert "removed" in controls["tmux-session-capture"]["observed"]
-    for cid in ("tmux-lock-policy", "tmux-live-servers", "tmux-autostart", "tmux-not-a-shell"):
+    # The enforcer was restarted with the policy without capture hooks.
+    for cid in ("tmux-lock-policy", "tmux-live-servers", "tmux-autostart", "tmux-not-a-shell", "tmux-policy-enforcer"):
         assert controls[cid]["status"] == "pass", controls[cid]

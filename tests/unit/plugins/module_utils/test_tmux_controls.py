@@ -13,6 +13,10 @@ its fixtures have no tmux_session_gate (the gate was off there, so the gate,
 recorder and idle logoff controls fail and the exemptions are not
 applicable); the gate-*.json fixtures were written for the session gate
 controls (lab-1-converged with the gate wanted and a session_gate_audit result).
+No fixture but enforcer-running.json (gate-in-force with the enforcer probe of a
+host where the enforcer runs, edited) has the policy enforcer's probe: the
+others were recorded before it existed, and their tmux-policy-enforcer record
+fails as NOT examined.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,6 +47,9 @@ def probes_policy(inputs):
         'capture_mounted': inputs['__tmux_capture_active'],
         # Skipped when tmux_session_gate is off, as in verify.yml.
         'session_gate': inputs.get('__tmux_verify_session_gate', {'skipped': True, 'changed': False}),
+        # The fixtures recorded before the policy enforcer existed have no
+        # enforcer probe: as a skipped probe, the control fails (NOT examined).
+        'enforcer': inputs.get('__tmux_verify_enforcer', {'skipped': True, 'changed': False}),
     }
     policy = {
         'config_path': inputs['tmux_config_path'],
@@ -65,6 +72,9 @@ def probes_policy(inputs):
         'session_gate_exempt_users': inputs.get('tmux_session_gate_exempt_users', []),
         'session_idle_logoff': inputs.get('tmux_session_idle_logoff', 1800),
         'session_unrecordable': inputs.get('tmux_session_unrecordable', 'refuse'),
+        # The role's default, which the lab ran with.
+        'live_mode': inputs.get('tmux_live_mode', 'enforce'),
+        'enforcer_interval': inputs.get('tmux_enforcer_interval', 5),
     }
     return probes, policy
 
@@ -90,7 +100,8 @@ def test_fixtures_cover_the_lab_and_every_control():
         assert (cid, 'pass') in statuses and (cid, 'fail') in statuses, cid
     for cid in ('tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture', 'tmux-session-exemptions'):
         assert (cid, 'not_applicable') in statuses, cid
-    for cid in ('tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions'):
+    for cid in ('tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
+                'tmux-policy-enforcer'):
         assert (cid, 'pass') in statuses and (cid, 'fail') in statuses, cid
 
 
@@ -610,6 +621,109 @@ def test_gate_off_fails_the_safeguards_not_the_exemptions():
     assert by_id['tmux-session-exemptions'] == 'not_applicable'
 
 
+# ---------------------------------------------------------------------------
+# The policy enforcer, from a host where it runs.
+# ---------------------------------------------------------------------------
+
+def enforcer_base():
+    return probes_policy(load(os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'tmux',
+                                           'enforcer-running.json'))['inputs'])
+
+
+def enforcer_line(key, value):
+    def apply(p, q):
+        lines = [line for line in p['enforcer']['stdout'].splitlines() if not line.startswith(key + '=')]
+        if value is not None:
+            lines.append('%s=%s' % (key, value))
+        p['enforcer'] = dict(p['enforcer'], stdout='\n'.join(lines), stdout_lines=lines)
+    apply.__name__ = 'enforcer_%s_%s' % (key, 'none' if value is None else value.split(' ')[0] or 'empty')
+    return apply
+
+
+def live_mode(mode):
+    def apply(p, q):
+        q['live_mode'] = mode
+        p['enforcer'] = {'skipped': True, 'changed': False}
+    apply.__name__ = 'live_mode_' + mode
+    return apply
+
+
+def interval(value):
+    def apply(p, q):
+        q['enforcer_interval'] = value
+    apply.__name__ = 'interval_%s' % value
+    return apply
+
+
+def enforcer_skipped(p, q):
+    p['enforcer'] = {'skipped': True, 'changed': False}
+
+
+def enforcer_missing(p, q):
+    del p['enforcer']
+
+
+def enforcer_probe_failed(p, q):
+    p['enforcer'] = {'changed': False, 'failed': False, 'failed_when_result': False, 'rc': 2,
+                     'msg': '[Errno 2] No such file or directory: b\'sh\'', 'stdout': '', 'stderr': ''}
+
+
+def enforcer_unreachable(p, q):
+    p['enforcer'] = {'unreachable': True, 'msg': 'ssh: connect to host'}
+
+
+ENFORCER_TABLE = [
+    (unchanged, 'pass', "ephi-tmux-enforcer running: users' runtime changes are put back every 5 s; "
+                        '/etc/ephi-tmux-policy.json read by --check-config (policy ok: 3 option(s)'),
+    (interval('5'), 'pass', 'put back every 5 s'),
+    (enforcer_line('service', 'inactive'), 'fail',
+     'ephi-tmux-enforcer NOT enforcing: ephi-tmux-enforcer.service inactive, not running; '
+     "a user's runtime weakening of the policy is NOT reverted"),
+    (enforcer_line('service', 'failed'), 'fail', 'ephi-tmux-enforcer.service failed, not running'),
+    (enforcer_line('service', ''), 'fail', 'ephi-tmux-enforcer.service no state, not running'),
+    (enforcer_line('policy_file', 'missing'), 'fail', 'policy /etc/ephi-tmux-policy.json MISSING'),
+    (enforcer_line('check_config', '1 {"event": "enforcer-error", "error": "the policy is empty"}'), 'fail',
+     'ephi-tmux-enforcer --check-config failed (exit 1): {"event": "enforcer-error"'),
+    (enforcer_line('check_config', '127 sh: 3: /usr/local/lib/ephi-safeguards/ephi-tmux-enforcer: not found'),
+     'fail', '--check-config failed (exit 127): sh: 3:'),
+    (enforcer_line('interval', '30'), 'fail', 'the policy file says every 30 s, tmux_enforcer_interval 5'),
+    (enforcer_line('interval', ''), 'fail', 'the policy file says every NOT found s'),
+    (interval(10), 'fail', 'tmux_enforcer_interval 10 is not 1 to 9 s'),
+    (interval(0), 'fail', 'tmux_enforcer_interval 0 is not 1 to 9 s'),
+    (interval('soon'), 'fail', 'tmux_enforcer_interval soon is not 1 to 9 s'),
+    (live_mode('audit'), 'fail', "tmux_live_mode is audit, not enforce: no enforcer runs, so a user's runtime "
+                                 'weakening (set -g lock-after-time 0, set-hook -gu, unbind) is NOT reverted '
+                                 'and the policy does not win'),
+    (live_mode('none'), 'fail', 'tmux_live_mode is none, not enforce'),
+    (enforcer_skipped, 'fail', 'NOT examined: the enforcer probe was skipped'),
+    (enforcer_missing, 'fail', 'NOT examined: no enforcer probe result'),
+    (enforcer_probe_failed, 'fail', "NOT examined: the enforcer probe failed (rc 2): [Errno 2] No such file"),
+    (enforcer_unreachable, 'fail', 'NOT examined: host unreachable'),
+    (enforcer_line('service', None), 'fail', 'NOT examined: the enforcer probe printed no service'),
+    (enforcer_line('check_config', None), 'fail', 'NOT examined: the enforcer probe printed no check_config'),
+]
+
+
+@pytest.mark.parametrize('change, status, observed', ENFORCER_TABLE,
+                         ids=['%s-%s' % (e.__name__, s) for e, s, o in ENFORCER_TABLE])
+def test_policy_enforcer(change, status, observed):
+    probes, policy = enforcer_base()
+    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
+    change(probes, policy)
+    rec = tc.tmux_policy_enforcer(probes, policy)
+    assert rec['id'] == 'tmux-policy-enforcer' and rec['safeguard'] == 'automatic_logoff'
+    assert rec['hipaa'] == '164.312(a)(2)(iii)'
+    assert rec['status'] == status, rec
+    assert observed in rec['observed'], rec
+    if status == 'pass':
+        assert 'NOT' not in rec['observed']
+
+
+def test_enforcer_running_host_passes_every_control():
+    probes, policy = enforcer_base()
+    assert [(r['id'], r['status']) for r in tc.build_controls(probes, policy) if r['status'] != 'pass'] == []
+
+
 def test_not_examined_never_passes():
     """Whatever single probe is missing, the controls that read it fail."""
     readers = {'settings': ('tmux-lock-policy', 'tmux-live-servers', 'tmux-session-capture'),
@@ -620,9 +734,10 @@ def test_not_examined_never_passes():
                'capture_socket': ('tmux-session-capture',),
                'capture_mounted': ('tmux-session-capture',),
                'session_gate': ('tmux-autostart', 'tmux-session-capture', 'tmux-session-gate',
-                                'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions')}
+                                'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions'),
+               'enforcer': ('tmux-policy-enforcer',)}
     for name, controls in readers.items():
-        probes, policy = gate_base()
+        probes, policy = enforcer_base()
         del probes[name]
         by_id = dict((r['id'], r['status']) for r in tc.build_controls(probes, policy))
         for cid in controls:
@@ -633,7 +748,8 @@ def test_controls_in_report_order():
     probes, policy = base()
     assert [r['id'] for r in tc.build_controls(probes, policy)] == [
         'tmux-lock-policy', 'tmux-live-servers', 'tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture',
-        'tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions']
+        'tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
+        'tmux-policy-enforcer']
     assert [f.__name__.replace('_', '-') for f in tc.CONTROLS] == [r['id'] for r in tc.build_controls(probes, policy)]
 
 
