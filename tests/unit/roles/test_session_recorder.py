@@ -433,6 +433,22 @@ def test_e2e_idle_logoff(lab):
     assert lines[-1][2].startswith('ephi-end reason=idle-logoff')
 
 
+def test_e2e_idle_logoff_ends_a_child_that_ignores_the_hangup(lab):
+    # A lock program on the dead terminal (vlock under the tmux client) ignores
+    # SIGHUP: the recorder tells the gate the session is over, and the gate
+    # kills what is left, so that the login really ends.
+    lab.configure(idle_logoff=1)
+    master, gate = lab.pty_session("trap '' HUP; echo READY; while :; do sleep 1; done")
+    try:
+        read_until(master, b'READY')
+        read_until(master, b'logged off after 1 s without input', seconds=5)
+        assert gate.wait(10) == 137  # hung up, then killed
+    finally:
+        os.close(master)
+    (path,) = lab.casts('pty')
+    assert cast_lines(path)[-1][2].startswith('ephi-end reason=idle-logoff')
+
+
 def test_e2e_gate_gone_keeps_last_output(lab):
     master, gate = lab.pty_session('echo "PID $$"; echo LAST-MARK; exec sleep 30')
     try:
