@@ -220,6 +220,32 @@ def test_one_users_flood_of_the_recorder_does_not_stop_anothers_recording(host):
         host.run("rm -f /tmp/ephi-flood.py %s %s" % (stop, stats))
 
 
+QUICK_CONNECTIONS = """
+import socket, sys
+count, failed = int(sys.argv[2]), 0
+for _n in range(count):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(sys.argv[1])
+    except OSError:
+        failed += 1
+    s.close()
+sys.exit(1 if failed == count else 0)
+"""
+
+
+def test_quick_connections_do_not_kill_the_pane_capture_socket(host):
+    # Measured before: 300 quick connections of one user put ephi-capture.socket
+    # (Accept=yes) into "failed" through systemd's trigger limit, and pane
+    # capture stopped for every user. Now one user's connections are limited
+    # per uid instead, and the socket keeps serving everyone.
+    capture_socket = "/run/ephi-capture.sock"
+    host.check_output("runuser -u %s -- python3 -c %s %s 300" % (FLOODER, sh_quote(QUICK_CONNECTIONS), capture_socket))
+    assert host.run("systemctl is-active ephi-capture.socket").stdout.strip() == "active"
+    assert host.run("runuser -u %s -- python3 -c %s %s 1" % (USER, sh_quote(QUICK_CONNECTIONS), capture_socket)).rc == 0
+    assert host.run("systemctl is-active ephi-capture.socket").stdout.strip() == "active"
+
+
 def gated_command_works(root):
     """A gated command session of the test user runs (is recorded again)."""
     return root.run("%s %s@127.0.0.1 true" % (SSH, USER)).rc == 0
