@@ -159,7 +159,7 @@ def test_runtime_weakening_is_restored_as_the_owner_and_each_item_is_an_event(li
     assert server.hooks == {"session-created": "pipe-pane \"exec capture\""}
     assert server.keys == {"X": "lock-session"}
     # Every client ran as the socket's owner (here: this test's user).
-    assert {uid for uid, _ in server.calls} == {os.getuid()}
+    assert {uid for uid, _args in server.calls} == {os.getuid()}
     restored = {(e["option"], e["target"]): e for e in events}
     assert all(e["event"] == "policy-restored" and e["socket"] == path and e["uid"] == os.getuid()
                for e in events), events
@@ -177,7 +177,7 @@ def test_a_server_that_follows_the_policy_gives_no_event(libs, socket_dir):
     make()
     server = FakeServer()
     assert enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server) == []
-    assert not [args for _, args in server.calls if args[0] in ("set-option", "set-hook", "bind-key")]
+    assert not [args for _uid, args in server.calls if args[0] in ("set-option", "set-hook", "bind-key")]
 
 
 def test_a_rebound_lock_key_is_bound_again(libs, socket_dir):
@@ -219,7 +219,7 @@ def test_after_two_timeouts_the_users_other_servers_are_not_waited_for(libs, soc
     events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
     assert [e["status"] for e in events] == ["timeout"] * 3
     # Probe, disarm attempt, probe again for the first two; nothing for the third.
-    assert [args[0] for _, args in server.calls] == ["list-sessions", "show-hooks", "list-sessions"] * 2
+    assert [args[0] for _uid, args in server.calls] == ["list-sessions", "show-hooks", "list-sessions"] * 2
     assert "earlier servers of this user timed out" in events[2]["reason"]
 
 
@@ -328,7 +328,7 @@ def test_rate_limit_per_socket_with_a_summary_afterwards():
     now = [0.0]
     limiter = enforcer.RateLimiter(burst=3, refill_seconds=10, repeat_after=600, clock=lambda: now[0])
     event = {"event": "policy-restored", "user": "bob", "uid": 1001, "socket": "/tmp/tmux-1001/default"}
-    logged = [limiter.allow("s1", event) for _ in range(5)]
+    logged = [limiter.allow("s1", event) for _n in range(5)]
     assert [len(x) for x in logged] == [1, 1, 1, 0, 0]
     # Another socket has its own budget.
     assert limiter.allow("s2", event) == [event]
@@ -391,4 +391,4 @@ def test_unreadable_socket_directories_are_reported(tmp_path):
         found = enforcer.unreadable_dirs([str(tmp_path / "tmux-*")])
     finally:
         hidden.chmod(0o700)
-    assert [(p, uid) for p, uid, _ in found] == [(str(hidden), os.getuid())]
+    assert [(p, uid) for p, uid, _status in found] == [(str(hidden), os.getuid())]

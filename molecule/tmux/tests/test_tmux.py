@@ -134,4 +134,3 @@ def test_user_override_is_drift_audited_then_enforced(host):
 
         again = tmux_settings(host, "audit", **TMUX_POLICY)
         assert [d for d in again["drift"] if d["user"] == "ephi-bob"] == []
-
