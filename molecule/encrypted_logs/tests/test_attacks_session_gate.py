@@ -147,8 +147,10 @@ def test_port_forwarding_is_no_way_around_the_gate(host):
     # would carry data past the recording with no event at all. For a gated
     # account sshd must refuse it (the SSH banner never comes back).
     before = session_ids(host, USER)
-    run = host.run("echo | timeout 10 %s -W 127.0.0.1:22 %s@127.0.0.1" % (SSH, USER))
+    # (ssh's own exit status 255 would read as a lost connection to testinfra.)
+    run = host.run("echo | timeout 10 %s -W 127.0.0.1:22 %s@127.0.0.1; echo exit=$?" % (SSH, USER))
     assert "SSH-2.0-" not in run.stdout, (run.stdout, run.stderr)
+    assert "exit=255" in run.stdout and "administratively prohibited" in run.stderr, (run.stdout, run.stderr)
     assert session_ids(host, USER) == before
 
 
