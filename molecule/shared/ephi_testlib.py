@@ -450,3 +450,10 @@ def enforcer_paused(host):
         yield
     finally:
         host.run("systemctl start ephi-tmux-enforcer.service")
+
+
+def kill_users(host, *users):
+    """Every process of USERS killed, setuid ones they started included (pkill
+    -U: vlock-main keeps the user's real uid)."""
+    for user in users:
+        host.run("pkill -KILL -u {0}; pkill -KILL -U {0}".format(user))

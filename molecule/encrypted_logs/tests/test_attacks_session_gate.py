@@ -20,7 +20,7 @@ import json
 import pytest
 
 from ephi_testlib import (BREAKGLASS, FLOODER, GATED_USER, MOUNT, SESSION_SERVICE, SESSION_SOCKET_UNIT, SSH,
-                          ContainerRoot, close_terminals, exit_status, new_sessions, recordings_with, screen,
+                          ContainerRoot, close_terminals, exit_status, kill_users, new_sessions, recordings_with, screen,
                           session_config, session_end, session_events, session_ids, sh_quote, split_marker, ssh_login,
                           terminal, type_line, wait_for, wait_prompt, wait_recorded)
 
@@ -28,18 +28,12 @@ USER = GATED_USER
 HOME = "/home/%s" % USER
 
 
-def kill_users(host):
-    for user in (USER, FLOODER, BREAKGLASS):
-        # -U as well: a setuid program the user started (vlock-main) keeps their real uid.
-        host.run("pkill -KILL -u {0}; pkill -KILL -U {0}".format(user))
-
-
 @pytest.fixture(autouse=True)
 def cleanup(host):
-    kill_users(host)
+    kill_users(host, USER, FLOODER, BREAKGLASS)
     yield
     close_terminals(host)
-    kill_users(host)
+    kill_users(host, USER, FLOODER, BREAKGLASS)
 
 
 def login(host, window, user=USER, command="", options="", env="TERM=xterm"):

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from ephi_testlib import (ADMIN, FLOODER, GATED_USER, MOUNT, OUTER, SCP, SSH, BACKING, cast_lines, close_terminals,
-                          exit_status, new_sessions, recordings_with, screen, session_config, session_end, session_events,
+                          exit_status, kill_users, new_sessions, recordings_with, screen, session_config, session_end, session_events,
                           session_ids, sh_quote, split_marker, ssh_login, terminal, type_line, wait_for, wait_prompt,
                           wait_recorded)
 
@@ -29,18 +29,12 @@ def user_tmux(host, user, args):
     return host.run("runuser -u %s -- tmux %s" % (user, args))
 
 
-def kill_users(host):
-    for user in (USER, FLOODER):
-        # -U as well: a setuid program the user started (vlock-main) keeps their real uid.
-        host.run("pkill -KILL -u {0}; pkill -KILL -U {0}".format(user))
-
-
 @pytest.fixture(autouse=True)
 def cleanup(host):
-    kill_users(host)
+    kill_users(host, USER, FLOODER)
     yield
     close_terminals(host)
-    kill_users(host)
+    kill_users(host, USER, FLOODER)
 
 
 def login(host, window, user=USER, command="", **kwargs):
