@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from ephi_testlib import LOCK_AFTER, TMUX_POLICY, by_id, tmux_settings, verify_controls
+from ephi_testlib import LOCK_AFTER, TMUX_POLICY, by_id, enforcer_paused, tmux_settings, verify_controls
 
 ATTACKER = "ephi-carol"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
@@ -40,7 +40,11 @@ def plant_hooks(host, socket_name, target):
 
 @pytest.fixture
 def attack(host):
-    yield
+    # The enforcer removes hooks planted on its own commands within seconds
+    # (test_enforcer.py proves that): paused, so that what is tested here is
+    # how the audit itself copes with a hostile server.
+    with enforcer_paused(host):
+        yield
     host.run("pkill -KILL -u %s" % ATTACKER)
     host.run("rm -rf %s-* %s-* %s /tmp/ephi-fake-server.py" % (ROOT_TARGET, OWN_TARGET, FAKE_DIR))
 
