@@ -22,6 +22,30 @@ import uuid
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist: the tests of one instance run in one worker, in file order.
+
+    The base Molecule configuration runs the verifier with ``-n 2``: the
+    Debian 12 and 13 halves of a scenario run side by side, while the tests
+    of one instance never overlap (they pause its enforcer, kill its users'
+    processes, restart it). xdist's own ``--dist loadgroup`` cannot do this
+    with pytest 9 (it renames items through an attribute pytest no longer
+    reads), so this scheduler makes the instance a test's scope. Each
+    scenario's tests/conftest.py imports this hook; scenarios whose tests act
+    on every instance at once (site) run without workers (``-n 0``).
+    """
+    from xdist.scheduler import LoadScopeScheduling  # pylint: disable=import-outside-toplevel
+
+    names = sorted(inventory_hosts("all"), key=len, reverse=True)
+
+    class ByInstance(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            params = nodeid.rpartition("[")[2]
+            return next((n for n in names if "://" + n in params), nodeid)
+
+    return ByInstance(config, log)
+
+
 # The collection's checkout: molecule/shared/ephi_testlib.py -> the top.
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The keys of every evidence record (plugins/module_utils/evidence.py).
