@@ -75,6 +75,69 @@ def account_problems(account, gate):
     return problems
 
 
+# What the gate's sshd drop-in promises for a gated account (sshd -T values);
+# an exempt account must not get the gate at all.
+GATED_SSHD = (('permituserrc', 'no'), ('disableforwarding', 'yes'))
+
+
+def sshd_problems(values, gate, exempt):
+    """What in one account's effective sshd configuration breaks the gate's promise ([] when none).
+
+    ``values`` is ``parse_sshd_t`` of ``sshd -T -C user=<name>,...``. A gated
+    account must get ForceCommand ``gate``, PermitUserRC no and
+    DisableForwarding yes (no ~/.ssh/rc before the gate, no tunnel past the
+    recorder); an exempt one must not get the gate (the exemption took effect).
+    """
+    values = values if isinstance(values, dict) else {}
+    forcecommand = values.get('forcecommand')
+    if forcecommand in (None, '', 'none'):
+        forcecommand = None
+    if exempt:
+        return ['forcecommand %s although exempt' % gate] if forcecommand == gate else []
+    problems = []
+    if forcecommand != gate:
+        problems.append('forcecommand %s' % (forcecommand or 'none'))
+    for keyword, wanted in GATED_SSHD:
+        found = (values.get(keyword) or '').lower()
+        if found != wanted:
+            problems.append('%s %s' % (keyword, found or 'unknown'))
+    return problems
+
+
+def sshd_check_verdict(checked):
+    """('pass' or 'fail', offending names, one-line message) for the sshd check of the given accounts.
+
+    ``checked`` lists ``{"name", "problems", "error"}``; an account sshd could
+    not answer for (``error``) offends too, and so does an empty list (nothing
+    was checked, so nothing is proved).
+    """
+    items = [item for item in (checked if isinstance(checked, list) else []) if isinstance(item, dict)]
+    if not items:
+        return 'fail', [], 'sshd check: no account was checked'
+    offending, reasons = [], []
+    for item in items:
+        why = [item['error']] if item.get('error') else list(item.get('problems') or [])
+        if why:
+            offending.append(item.get('name'))
+            reasons.append('%s (%s)' % (item.get('name'), ', '.join(why)))
+    if offending:
+        return 'fail', offending, 'sshd check FAILED: %s' % '; '.join(reasons)
+    return 'pass', [], 'sshd check passed: %s' % ', '.join(item.get('name') or '' for item in items)
+
+
+def sshd_t_argv(sshd, user, config=None):
+    """argv of ``sshd -T`` for ``user`` connecting from localhost (``config``: a main file, -f).
+
+    A name with white space, ``,`` or ``=`` would change the -C specification: ValueError.
+    """
+    if not user or re.search(r'[\s,=]', user):
+        raise ValueError('%r cannot be named in a -C connection specification' % (user,))
+    argv = [sshd, '-T']
+    if config:
+        argv += ['-f', config]
+    return argv + ['-C', 'user=%s,host=localhost,addr=127.0.0.1' % user]
+
+
 def _code(line):
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith('#')

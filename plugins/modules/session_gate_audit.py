@@ -29,6 +29,13 @@ description:
     listed in C(/etc/shells), the state of the recorder's socket and service units
     (C(systemctl show)), the recorder's configuration and whether its directory is the mounted
     encrypted file system (C(/proc/self/mountinfo)).
+  - With O(sshd_check_users), also checks for each of those names (an account need not exist) that
+    sshd's effective configuration keeps the drop-in's promise - a gated account gets
+    C(ForceCommand) O(gate), C(PermitUserRC no) and C(DisableForwarding yes), an account in
+    O(exempt_users) does not get the gate. The verdict is RV(sshd_check); the tmux role asserts on
+    it every run and on the candidate drop-in before sshd is reloaded. C(sshd -T) fails, as
+    C(sshd -t) does, on an invalid configuration or when no host key can be loaded, so the check
+    also proves that the configuration is valid. With O(audit=false) only this check runs.
   - Never changes anything and never opens a file a user owns, so it also runs in check mode;
     C(changed) is always V(false). Whatever it could not read is returned as an C(error) text in
     the part concerned, not as a failure; the caller decides (the tmux role's evidence fails such
@@ -87,6 +94,25 @@ options:
     description:
       - Path of sshd. Defaults to C(sshd) found in E(PATH) or C(/usr/sbin).
     type: path
+  sshd_config:
+    description:
+      - The main sshd configuration file every C(sshd -T) reads (C(sshd -T -f FILE)), for example a
+        candidate that includes a new drop-in. Defaults to sshd's own.
+    type: path
+  sshd_check_users:
+    description:
+      - Names to check with C(sshd -T -C user=<name>,host=localhost,addr=127.0.0.1) against the gate's
+        promise (see the description); names in O(exempt_users) must not get the gate, all others
+        must. Use a name that cannot exist to prove that the gate is the default.
+    type: list
+    elements: str
+    default: []
+  audit:
+    description:
+      - Whether to read everything else (accounts, hooks, gate program, shells, recorder,
+        configuration, directory). V(false) runs only the check of O(sshd_check_users).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -116,6 +142,15 @@ EXAMPLES = r'''
   check_mode: true
   register: gate_audit
 
+- name: Check sshd's effective configuration for an exempt account and a name that cannot exist
+  ephi.safeguards.session_gate_audit:
+    audit: false
+    exempt_users: [ephi-breakglass]
+    sshd_check_users: [ephi-breakglass, ephi-gate-probe-no-such-user]
+  become: true
+  register: gate_sshd
+  failed_when: gate_sshd.sshd_check.verdict != 'pass'
+
 - name: List the accounts that are not gated
   ansible.builtin.debug:
     msg: "{{ gate_audit.accounts | rejectattr('exempt') | rejectattr('forcecommand', 'equalto', gate_audit.gate.path)
@@ -128,7 +163,7 @@ gate:
     - The gate program, C(path); C(chain) its owner and mode and those of every directory above
       it (C(path), C(uid), C(mode) as an integer, or C(error)); C(error) when it is not a
       regular file.
-  returned: always
+  returned: when O(audit=true)
   type: dict
   sample: {"path": "/usr/local/lib/ephi-safeguards/ephi-session-gate", "error": null,
            "chain": [{"path": "/usr/local/lib/ephi-safeguards/ephi-session-gate", "uid": 0, "mode": 33261}]}
@@ -137,7 +172,7 @@ accounts:
     - Every login-capable account, sorted by name, with C(uid), C(shell), C(kind) (V(bash), V(zsh),
       V(sh) or V(unsupported)), C(exempt), and the effective C(forcecommand) (null when none) and
       C(permituserrc) from C(sshd -T), or C(error) when sshd could not say.
-  returned: always
+  returned: when O(audit=true)
   type: list
   elements: dict
   sample: [{"name": "erin", "uid": 1001, "shell": "/bin/bash", "kind": "bash", "exempt": false,
@@ -145,11 +180,11 @@ accounts:
             "error": null}]
 accounts_error:
   description: Why the accounts could not be listed, or null.
-  returned: always
+  returned: when O(audit=true)
   type: str
 exempt_not_local:
   description: Names in O(exempt_users) that are not login-capable local accounts.
-  returned: always
+  returned: when O(audit=true)
   type: list
   elements: str
 hooks:
@@ -157,38 +192,54 @@ hooks:
     - One item per hooked shell (V(bash), V(zsh)) with C(path), C(required) (the shell is
       installed or a gated account uses it), C(problem) (why the hook is not in place, or null)
       and C(error) (the file could not be read, or null).
-  returned: always
+  returned: when O(audit=true)
   type: list
   elements: dict
   sample: [{"shell": "bash", "path": "/etc/bash.bashrc", "required": true, "problem": null, "error": null}]
 unsupported_listed_shells:
   description: Installed shells in O(shells_file) that are neither supported nor unable to log in.
-  returned: always
+  returned: when O(audit=true)
   type: list
   elements: str
 shells_error:
   description: Why O(shells_file) could not be read, or null.
-  returned: always
+  returned: when O(audit=true)
   type: str
 recorder:
   description:
     - The units, C(socket_unit) and C(service_unit), their C(systemctl show) properties as
       C(socket) and C(service) (C(LoadState), C(ActiveState), C(SubState), C(Listen)), and
       C(socket_error) or C(service_error) when systemctl failed.
-  returned: always
+  returned: when O(audit=true)
   type: dict
 config:
   description:
     - The recorder configuration, C(path), its owner C(uid) and C(mode) (an integer), C(error) (or
       null) and the keys C(dir), C(socket), C(fstypes), C(allow_fscrypt), C(idle_logoff) and
       C(unrecordable) as read.
+  returned: when O(audit=true)
+  type: dict
+sshd_check:
+  description:
+    - The check of O(sshd_check_users) - C(verdict) (V(pass); V(fail) when an account offends or
+      sshd could not answer; V(not checked) when O(sshd_check_users) is empty), C(offending)
+      (names), C(config) (O(sshd_config) or null) and C(accounts), one item per name with C(name), C(exempt), C(forcecommand) (null
+      when none), C(permituserrc), C(disableforwarding), C(problems) (list) and C(error) (or null);
+      C(message) says it in one line, with every offending name and why.
+    - The module does not fail on a V(fail) verdict (nor return C(msg), which is the sign of a
+      module failure); the caller asserts on it.
   returned: always
   type: dict
+  sample: {"verdict": "fail", "offending": ["erin"], "config": null,
+           "message": "sshd check FAILED: erin (forcecommand none, permituserrc yes, disableforwarding no)",
+           "accounts": [{"name": "erin", "exempt": false, "forcecommand": null, "permituserrc": "yes",
+                         "disableforwarding": "no", "error": null,
+                         "problems": ["forcecommand none", "permituserrc yes", "disableforwarding no"]}]}
 store:
   description:
     - The recording directory, C(dir), C(fstype) of the mount on it (null when it is not a mount
       point), C(encrypted) and C(error) (or null).
-  returned: always
+  returned: when O(audit=true)
   type: dict
 '''
 
@@ -209,6 +260,9 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate impor
     parse_show,
     parse_sshd_t,
     shell_kind,
+    sshd_check_verdict,
+    sshd_problems,
+    sshd_t_argv,
 )
 
 ENV = {'LANG': 'C', 'LC_ALL': 'C', 'LANGUAGE': 'C'}
@@ -259,6 +313,43 @@ def gate_info(path):
     return info
 
 
+def run_sshd_t(module, sshd, user, config):
+    """(parsed sshd -T values, None) for ``user``, or (None, why sshd could not say)."""
+    if sshd is None:
+        return None, 'sshd not found'
+    try:
+        argv = sshd_t_argv(sshd, user, config)
+    except ValueError as exc:
+        return None, to_native(exc)
+    rc, out, err = module.run_command(argv, environ_update=ENV)
+    values = parse_sshd_t(out)
+    if rc != 0 or 'forcecommand' not in values:
+        return None, 'sshd -T failed (rc %d): %s' % (rc, (err or out).strip()[-300:] or 'no output')
+    return values, None
+
+
+def check_sshd(module, sshd, params):
+    """The sshd check of params['sshd_check_users'] (RV sshd_check)."""
+    exempt = set(params['exempt_users'])
+    checked = []
+    for name in params['sshd_check_users']:
+        if any(item['name'] == name for item in checked):
+            continue
+        values, error = run_sshd_t(module, sshd, name, params['sshd_config'])
+        item = {'name': name, 'exempt': name in exempt, 'forcecommand': None, 'permituserrc': None,
+                'disableforwarding': None, 'problems': [], 'error': error}
+        if values is not None:
+            forcecommand = values.get('forcecommand')
+            item['forcecommand'] = None if forcecommand in (None, '', 'none') else forcecommand
+            item['permituserrc'] = values.get('permituserrc')
+            item['disableforwarding'] = values.get('disableforwarding')
+            item['problems'] = sshd_problems(values, params['gate'], item['exempt'])
+        checked.append(item)
+    verdict, offending, message = sshd_check_verdict(checked)
+    return {'verdict': verdict, 'offending': offending, 'config': params['sshd_config'],
+            'accounts': checked, 'message': message}
+
+
 def list_accounts(module, sshd, gate_params):
     """Login-capable accounts with their sshd -T values, and why listing failed (or None)."""
     try:
@@ -274,18 +365,11 @@ def list_accounts(module, sshd, gate_params):
         account = {'name': entry.pw_name, 'uid': entry.pw_uid, 'shell': entry.pw_shell,
                    'kind': shell_kind(entry.pw_shell), 'exempt': entry.pw_name in exempt,
                    'forcecommand': None, 'permituserrc': None, 'error': None}
-        if sshd is None:
-            account['error'] = 'sshd not found'
-        else:
-            spec = 'user=%s,host=localhost,addr=127.0.0.1' % entry.pw_name
-            rc, out, err = module.run_command([sshd, '-T', '-C', spec], environ_update=ENV)
-            values = parse_sshd_t(out)
-            if rc != 0 or 'forcecommand' not in values:
-                account['error'] = 'sshd -T failed (rc %d): %s' % (rc, (err or out).strip()[-300:] or 'no output')
-            else:
-                forcecommand = values.get('forcecommand')
-                account['forcecommand'] = None if forcecommand in (None, '', 'none') else forcecommand
-                account['permituserrc'] = values.get('permituserrc')
+        values, account['error'] = run_sshd_t(module, sshd, entry.pw_name, gate_params['sshd_config'])
+        if values is not None:
+            forcecommand = values.get('forcecommand')
+            account['forcecommand'] = None if forcecommand in (None, '', 'none') else forcecommand
+            account['permituserrc'] = values.get('permituserrc')
         accounts.append(account)
     return sorted(accounts, key=lambda a: a['name']), None
 
@@ -403,11 +487,21 @@ def main():
             socket_unit=dict(type='str', default='ephi-session.socket'),
             service_unit=dict(type='str', default='ephi-session-recorder.service'),
             sshd_bin=dict(type='path'),
+            sshd_config=dict(type='path'),
+            sshd_check_users=dict(type='list', elements='str', default=[]),
+            audit=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
     params = module.params
     sshd = params['sshd_bin'] or module.get_bin_path('sshd', opt_dirs=['/usr/sbin'])
+    if params['sshd_check_users']:
+        sshd_check = check_sshd(module, sshd, params)
+    else:
+        sshd_check = {'verdict': 'not checked', 'offending': [], 'config': params['sshd_config'],
+                      'accounts': [], 'message': 'sshd check: no sshd_check_users given'}
+    if not params['audit']:
+        module.exit_json(changed=False, sshd_check=sshd_check)
     accounts, accounts_error = list_accounts(module, sshd, params)
     names = set(a['name'] for a in accounts)
     hooks = [hook_info(shell, params['bash_rc' if shell == 'bash' else 'zsh_env'], params['gate'], accounts)
@@ -429,6 +523,7 @@ def main():
         recorder=recorder,
         config=config,
         store=store_info(module, config),
+        sshd_check=sshd_check,
     )
 
 

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -392,3 +393,87 @@ def test_unreadable_socket_directories_are_reported(tmp_path):
     finally:
         hidden.chmod(0o700)
     assert [(p, uid) for p, uid, _status in found] == [(str(hidden), os.getuid())]
+
+
+@pytest.fixture
+def lib_root(tmp_path):
+    """A python_path with the collection's libraries, as the role installs them."""
+    root = tmp_path / "python"
+    dest = root / "ansible_collections" / "ephi" / "safeguards" / "plugins" / "module_utils"
+    dest.mkdir(parents=True)
+    for name in ("tmux_live.py", "tmux_conf.py"):
+        (dest / name).symlink_to(os.path.join(REPO, "plugins", "module_utils", name))
+    yield str(root)
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+
+
+def write_policy(tmp_path, data):
+    path = tmp_path / "ephi-tmux-policy.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+GOOD = {"interval": 5, "options": {"lock-after-time": {"scope": "session", "value": "900"}}}
+
+
+def fields(lines):
+    """The lines as tmux_controls.enforcer_probe reads them."""
+    assert all(line.count("\n") == 0 for line in lines)
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_probe_of_a_good_policy(tmp_path, lib_root):
+    path = write_policy(tmp_path, dict(GOOD, python_path=lib_root))
+    logged = []
+    lines = enforcer.probe_lines(path, state=lambda: "active", log=logged.append)
+    assert [line.split("=", 1)[0] for line in lines] == ["service", "policy_file", "check_config", "interval"]
+    assert fields(lines) == {
+        "service": "active", "policy_file": "present", "interval": "5",
+        "check_config": "0 policy ok: 1 option(s), 0 binding(s), 0 hook(s), 0 absent hook(s), require_pipe False"}
+    assert logged == []
+
+
+@pytest.mark.parametrize("content, policy_file, check_config, interval", [
+    # No policy at all.
+    (None, "missing", "1 event=enforcer-error error=", ""),
+    # Not JSON: no interval can be read either.
+    ("{not json", "present", "1 event=enforcer-error error=", ""),
+    # A valid JSON file whose interval is wrong: the file's interval is still reported.
+    ({"interval": 0, "require_pipe": True}, "present",
+     '1 event=enforcer-error error="interval must be a positive number"', "0"),
+    ({"interval": True, "require_pipe": True}, "present",
+     '1 event=enforcer-error error="interval must be a positive number"', ""),
+])
+def test_probe_of_a_policy_the_enforcer_cannot_use(tmp_path, content, policy_file, check_config, interval):
+    path = str(tmp_path / "absent.json") if content is None else write_policy(tmp_path, content)
+    logged = []
+    found = fields(enforcer.probe_lines(path, state=lambda: "failed", log=logged.append))
+    assert found["service"] == "failed" and found["policy_file"] == policy_file
+    assert found["check_config"].startswith(check_config) and found["interval"] == interval
+    assert logged and logged[0].startswith("event=enforcer-error")
+
+
+def run_probe(path):
+    """The program itself, as the role's verify runs it (python3 -I: no PYTHONPATH of this test run)."""
+    proc = subprocess.run([sys.executable, "-I", PROGRAM, "--probe", "--config", path],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return fields(proc.stdout.decode().splitlines())
+
+
+def test_probe_as_a_program(tmp_path, lib_root):
+    found = run_probe(write_policy(tmp_path, dict(GOOD, interval=7, python_path=lib_root)))
+    assert found["policy_file"] == "present" and found["interval"] == "7"
+    assert found["check_config"] == ("0 policy ok: 1 option(s), 0 binding(s), 0 hook(s), 0 absent hook(s), "
+                                     "require_pipe False")
+    assert found["service"]
+    # The libraries cannot be imported from the policy's python_path.
+    found = run_probe(write_policy(tmp_path, dict(GOOD, python_path=str(tmp_path / "nothing-here"))))
+    assert found["check_config"].startswith("1 event=enforcer-error error=") and "No module named" in found[
+        "check_config"]
+    assert found["interval"] == "5"
+
+
+def test_unit_state_without_systemctl():
+    assert enforcer.unit_state(systemctl="/nonexistent/systemctl") == "unknown"

@@ -183,3 +183,64 @@ def test_recorder_verdict():
     # Without the configuration the socket path is unknown: only the unit state is judged.
     assert problems == []
     assert sg.recorder_verdict(None) == ([], ['no session_gate_audit result'])
+
+
+GATED = {'forcecommand': GATE, 'permituserrc': 'no', 'disableforwarding': 'yes'}
+
+
+@pytest.mark.parametrize('values, exempt, problems', [
+    (GATED, False, []),
+    (dict(GATED, permituserrc='No', disableforwarding='YES'), False, []),
+    (dict(GATED, forcecommand='none'), False, ['forcecommand none']),
+    (dict(GATED, forcecommand=''), False, ['forcecommand none']),
+    (dict(GATED, forcecommand='/usr/bin/other'), False, ['forcecommand /usr/bin/other']),
+    (dict(GATED, forcecommand=GATE + ' -x'), False, ['forcecommand %s -x' % GATE]),
+    (dict(GATED, permituserrc='yes'), False, ['permituserrc yes']),
+    (dict(GATED, disableforwarding='no'), False, ['disableforwarding no']),
+    ({'forcecommand': GATE}, False, ['permituserrc unknown', 'disableforwarding unknown']),
+    ({}, False, ['forcecommand none', 'permituserrc unknown', 'disableforwarding unknown']),
+    (None, False, ['forcecommand none', 'permituserrc unknown', 'disableforwarding unknown']),
+    # An exempt account must not get the gate; the rest of its configuration is the site's.
+    ({'forcecommand': 'none', 'permituserrc': 'yes', 'disableforwarding': 'no'}, True, []),
+    ({'forcecommand': 'none', 'permituserrc': 'no', 'disableforwarding': 'yes'}, True, []),
+    ({'forcecommand': '/usr/bin/other'}, True, []),
+    (GATED, True, ['forcecommand %s although exempt' % GATE]),
+])
+def test_sshd_problems(values, exempt, problems):
+    assert sg.sshd_problems(values, GATE, exempt) == problems
+
+
+@pytest.mark.parametrize('checked, verdict, offending, message', [
+    ([{'name': 'ansible', 'problems': [], 'error': None},
+      {'name': 'ephi-gate-probe-no-such-user', 'problems': [], 'error': None}],
+     'pass', [], 'sshd check passed: ansible, ephi-gate-probe-no-such-user'),
+    ([{'name': 'glass', 'problems': ['forcecommand %s although exempt' % GATE], 'error': None},
+      {'name': 'ansible', 'problems': [], 'error': None},
+      {'name': 'probe', 'problems': ['forcecommand none', 'permituserrc yes'], 'error': None}],
+     'fail', ['glass', 'probe'],
+     'sshd check FAILED: glass (forcecommand %s although exempt); probe (forcecommand none, permituserrc yes)'
+     % GATE),
+    # sshd could not answer: nothing is proved for that name.
+    ([{'name': 'ansible', 'problems': [], 'error': 'sshd -T failed (rc 255): bad option'}],
+     'fail', ['ansible'], 'sshd check FAILED: ansible (sshd -T failed (rc 255): bad option)'),
+    ([], 'fail', [], 'sshd check: no account was checked'),
+    (None, 'fail', [], 'sshd check: no account was checked'),
+    (['junk'], 'fail', [], 'sshd check: no account was checked'),
+])
+def test_sshd_check_verdict(checked, verdict, offending, message):
+    assert sg.sshd_check_verdict(checked) == (verdict, offending, message)
+
+
+@pytest.mark.parametrize('user, config, argv', [
+    ('erin', None, ['/usr/sbin/sshd', '-T', '-C', 'user=erin,host=localhost,addr=127.0.0.1']),
+    ('erin', '/run/x/candidate.conf',
+     ['/usr/sbin/sshd', '-T', '-f', '/run/x/candidate.conf', '-C', 'user=erin,host=localhost,addr=127.0.0.1']),
+])
+def test_sshd_t_argv(user, config, argv):
+    assert sg.sshd_t_argv('/usr/sbin/sshd', user, config) == argv
+
+
+@pytest.mark.parametrize('user', ['', 'a,user=root', 'a b', 'a=b', 'a\tb'])
+def test_sshd_t_argv_refuses_a_name_that_would_change_the_specification(user):
+    with pytest.raises(ValueError):
+        sg.sshd_t_argv('/usr/sbin/sshd', user)

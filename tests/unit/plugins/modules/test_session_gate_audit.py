@@ -95,12 +95,12 @@ class Host(object):
     def run_command(self, args):
         self.calls.append(list(args))
         if args[0] == SSHD:
-            user = args[3].split(',')[0].split('=', 1)[1]
+            user = args[args.index('-C') + 1].split(',')[0].split('=', 1)[1]
             if user in self.sshd:
                 return self.sshd[user]
             gated = user != 'glass'
-            return 0, 'port 22\npermituserrc %s\nforcecommand %s\n' % (
-                'no' if gated else 'yes', self.gate if gated else 'none'), ''
+            return 0, 'port 22\npermituserrc %s\ndisableforwarding %s\nforcecommand %s\n' % (
+                'no' if gated else 'yes', 'yes' if gated else 'no', self.gate if gated else 'none'), ''
         if args[0] == SYSTEMCTL:
             return self.show[args[-1]]
         raise AssertionError('unexpected command %r' % (args,))
@@ -268,3 +268,53 @@ def test_a_fifo_is_not_read(host):
     os.remove(host.config)
     os.mkfifo(host.config)
     assert 'not a regular file' in run_main(mod.main, host.args())['config']['error']
+
+
+def test_no_sshd_check_by_default(host):
+    result = run_main(mod.main, host.args())
+    assert result['sshd_check'] == {'verdict': 'not checked', 'offending': [], 'config': None, 'accounts': [],
+                                    'message': 'sshd check: no sshd_check_users given'}
+    assert 'msg' not in result
+
+
+def test_sshd_check_only(host):
+    """audit=false: only sshd -T for the given names (which need not exist), nothing else is read."""
+    result = run_main(mod.main, host.args(audit=False, sshd_check_users=['glass', 'root', 'no-such', 'root']))
+    assert sorted(result) == ['changed', 'sshd_check']
+    assert host.calls == [[SSHD, '-T', '-C', 'user=%s,host=localhost,addr=127.0.0.1' % name]
+                          for name in ('glass', 'root', 'no-such')]
+    check = result['sshd_check']
+    assert check['verdict'] == 'pass' and check['offending'] == [] and check['config'] is None
+    assert check['message'] == 'sshd check passed: glass, root, no-such'
+    assert check['accounts'][0] == {'name': 'glass', 'exempt': True, 'forcecommand': None, 'permituserrc': 'yes',
+                                    'disableforwarding': 'no', 'problems': [], 'error': None}
+    assert check['accounts'][2] == {'name': 'no-such', 'exempt': False, 'forcecommand': host.gate,
+                                    'permituserrc': 'no', 'disableforwarding': 'yes', 'problems': [], 'error': None}
+
+
+def test_sshd_check_of_a_candidate_names_the_offenders(host):
+    """Another drop-in read first wins for one name, and sshd rejects the candidate for another."""
+    host.sshd['root'] = (0, 'forcecommand /usr/bin/other\npermituserrc yes\ndisableforwarding no\n', '')
+    host.sshd['erin'] = (255, '', 'candidate.conf line 2: Bad configuration option: Foo\n')
+    host.sshd['glass'] = (0, 'forcecommand %s\npermituserrc no\ndisableforwarding yes\n' % host.gate, '')
+    result = run_main(mod.main, host.args(audit=False, sshd_config='/run/x/candidate.conf',
+                                          sshd_check_users=['root', 'erin', 'glass', 'a,user=x']))
+    assert not result.get('failed') and result['changed'] is False
+    assert host.calls[0] == [SSHD, '-T', '-f', '/run/x/candidate.conf', '-C', 'user=root,host=localhost,addr=127.0.0.1']
+    assert len(host.calls) == 3
+    check = result['sshd_check']
+    assert check['verdict'] == 'fail' and check['config'] == '/run/x/candidate.conf'
+    assert check['offending'] == ['root', 'erin', 'glass', 'a,user=x']
+    assert check['message'] == (
+        'sshd check FAILED: root (forcecommand /usr/bin/other, permituserrc yes, disableforwarding no); '
+        'erin (sshd -T failed (rc 255): candidate.conf line 2: Bad configuration option: Foo); '
+        'glass (forcecommand %s although exempt); '
+        "a,user=x ('a,user=x' cannot be named in a -C connection specification)" % host.gate)
+
+
+def test_sshd_check_with_the_audit_uses_the_same_config(host):
+    result = run_main(mod.main, host.args(sshd_config='/etc/ssh/other.conf', sshd_check_users=['nobody-here']), True)
+    assert result['sshd_check']['verdict'] == 'pass'
+    assert [c for c in host.calls if c[0] == SSHD] and all(
+        c[1:4] == ['-T', '-f', '/etc/ssh/other.conf'] for c in host.calls if c[0] == SSHD)
+    assert [a['name'] for a in result['accounts']] == ['erin', 'glass', 'root']

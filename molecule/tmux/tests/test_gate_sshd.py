@@ -1,0 +1,61 @@
+"""The lockout protection of the session gate's sshd drop-in (roles/tmux/tasks/gate_sshd.yml).
+
+The drop-in goes live only if sshd's effective configuration, read before the
+reload, keeps the gate's promise for every exempt account and for Ansible's
+own account and a name that cannot exist (session_gate_audit's sshd check, the
+same one the role runs every run). Here a drop-in read before the gate's sets
+its own ForceCommand for the name that cannot exist (sshd keeps the first
+value): the run must fail at the check, put the previous drop-in back at once
+(not after the dead-man switch's 120 s), leave no armed switch and log the
+rollback.
+"""
+
+import textwrap
+import time
+
+from ephi_testlib import name, run_playbook
+
+DROPIN = "/etc/ssh/sshd_config.d/01-ephi-session-gate.conf"
+EARLIER = "/etc/ssh/sshd_config.d/00-ephi-test-earlier.conf"
+PROBE_USER = "ephi-gate-probe-no-such-user"
+
+
+def test_a_drop_in_that_defeats_the_gate_is_rolled_back_at_once(host, tmp_path):
+    before = host.file(DROPIN).content_string
+    start = host.check_output("date +%s").strip()
+    play = tmp_path / "gate-sshd.yml"
+    play.write_text(textwrap.dedent("""\
+        - name: Make the gate's drop-in live (the role's lockout-protected steps only)
+          hosts: all
+          become: true
+          gather_facts: false
+          tasks:
+            - name: Gate drop-in
+              ansible.builtin.include_role:
+                name: ephi.safeguards.tmux
+                tasks_from: gate_sshd
+              vars:
+                tmux_session_gate_exempt_users:
+                  - name: ephi-carol
+                    reason: tests the profile.d autostart of an exempt account over SSH
+        """))
+    host.run("printf 'Match User %s\\n    ForceCommand /bin/true\\nMatch all\\n' > %s" % (PROBE_USER, EARLIER))
+    try:
+        started = time.monotonic()
+        run = run_playbook(str(play), limit=name(host), timeout=600)
+        took = time.monotonic() - started
+    finally:
+        host.run("rm -f %s && systemctl reload ssh" % EARLIER)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "The session gate was NOT made live" in out and "restored (immediately)" in out, out[-3000:]
+    assert "sshd check FAILED: %s (forcecommand /bin/true)" % PROBE_USER in out, out[-3000:]
+    # Ansible's own account and the exempt one were fine: only the offender is named.
+    assert "ephi-admin (" not in out and "ephi-carol (" not in out
+    assert took < 110, "the rollback waited for the dead-man switch (%.0f s)" % took
+    assert host.file(DROPIN).content_string == before
+    timers = host.run("systemctl list-units --all --no-legend 'ephi-session-gate-rollback-*'")
+    assert timers.stdout.strip() == "", timers.stdout
+    assert host.run("ls -A /run/ephi-session-gate").stdout.strip() == ""
+    logged = host.run("journalctl -q -o cat -t ephi-session --since @%s" % start).stdout
+    assert "event=gate-rollback" in logged, logged
