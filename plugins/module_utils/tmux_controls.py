@@ -40,6 +40,11 @@ Probes:
     ``missing``), ``check_config`` (the exit status of ``ephi-tmux-enforcer
     --check-config``, a space, its output on one line) and ``interval`` (the
     policy file's, empty when not found).
+``console_idle``
+    One read-only command (``failed_when: false``) printing ``logind=`` (``systemctl is-active
+    systemd-logind.service``), ``stop_idle_usec=`` (logind's StopIdleSessionUSec, read only when it
+    runs) and ``pam=<file> <line>`` lines of /etc/pam.d/login, su and common-session (see
+    ``console_idle_probe``).
 
 Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``history_limit``, ``autostart``, ``autostart_path``, ``autostart_exempt_users``,
@@ -391,17 +396,145 @@ def tmux_session_recorder(probes, policy):
     return record('tmux-session-recorder', AUDIT, AUDIT_HIPAA, 'none', check, observed, 'pass')
 
 
+# Console, `login` and `su -` sessions (no SSH gate) are logged off by systemd-logind's
+# StopIdleSessionSec: the idle time of a tty session is the access time of its tty, which only input
+# updates (measured on Debian 12/13, /work/notes/s6-H4-measured.md). The role sets it this many seconds
+# above tmux_session_idle_logoff (roles/tmux/templates/ephi-logind-idle-logoff.conf.j2 adds the same):
+# where logind also times a gated SSH session (Debian 12 puts its pty in the session), the recorder's
+# own logoff, with its idle-logoff event, comes first; the kernel updates a tty's access time at most
+# every 8 s, so logind may count from up to 7 s before the last key.
+LOGIND_MARGIN = 10
+LOGIND_UNIT = 'systemd-logind.service'
+USEC_INFINITY = 18446744073709551615
+CONSOLE_PAM_SERVICES = ('login', 'su')
+
+
+def console_idle_probe(probes):
+    """(fields, None) from the ``console_idle`` probe's lines, or (None, why it cannot be used).
+
+    The probe prints ``logind=<systemctl is-active>``, ``stop_idle_usec=<StopIdleSessionUSec or
+    empty>`` and, for each PAM file it read, ``pam=<file> <line>`` for the lines naming pam_systemd or
+    an include, or ``pam=<file> MISSING``. ``fields`` has ``logind``, ``stop_idle_usec`` and ``pam``
+    (file -> list of lines).
+    """
+    result = probes.get('console_idle')
+    if not isinstance(result, dict):
+        return None, 'no console idle logoff probe result'
+    if result.get('skipped'):
+        return None, 'the console idle logoff probe was skipped'
+    if result.get('unreachable'):
+        return None, 'host unreachable'
+    rc = result.get('rc')
+    if result.get('failed') or rc != 0:
+        why = text(result.get('stderr') or result.get('msg') or 'no output').strip()
+        return None, 'the console idle logoff probe failed (rc %s): %s' % (text(rc), truncate(why))
+    fields = {'pam': {}}
+    for line in text(result.get('stdout') or '').splitlines():
+        key, sep, value = line.partition('=')
+        key = key.strip()
+        if not sep:
+            continue
+        if key == 'pam':
+            name, _sep, rest = value.strip().partition(' ')
+            if name:
+                fields['pam'].setdefault(name, []).append(rest.strip())
+        elif key in ('logind', 'stop_idle_usec'):
+            fields[key] = value.strip()
+    lacking = [k for k in ('logind', 'stop_idle_usec') if k not in fields]
+    if lacking:
+        return None, 'the console idle logoff probe printed no %s' % ', '.join(lacking)
+    return fields, None
+
+
+def pam_runs_systemd(pam, service, depth=0):
+    """Whether the PAM session stack of SERVICE runs pam_systemd.so.
+
+    ``pam`` maps a file of /etc/pam.d to its relevant lines (``@include X``, ``session include X``,
+    ``session substack X`` and lines naming pam_systemd). An include of a file not in ``pam`` counts
+    as not running it. Raises ``TypeError`` when ``pam`` is not such a mapping.
+    """
+    if not isinstance(pam, dict):
+        raise TypeError('expected a mapping of PAM files to lines, got %s' % type(pam).__name__)
+    if depth > 8:
+        return False
+    for line in pam.get(service) or []:
+        words = text(line).split()
+        if not words or words[0].startswith('#') or words == ['MISSING']:
+            continue
+        if words[0] == '@include' and len(words) > 1:
+            if pam_runs_systemd(pam, words[1], depth + 1):
+                return True
+            continue
+        if words[0].lstrip('-') != 'session':
+            continue
+        if len(words) > 2 and words[1] in ('include', 'substack'):
+            if pam_runs_systemd(pam, words[2], depth + 1):
+                return True
+        elif any(posixpath.basename(w) == 'pam_systemd.so' for w in words[1:]):
+            return True
+    return False
+
+
+def console_idle_findings(probes, wanted):
+    """(problems, observed) of the logind idle logoff of console, login and su sessions.
+
+    ``wanted`` is tmux_session_idle_logoff. ``problems`` is empty when logind runs, stops idle
+    sessions after ``wanted`` + LOGIND_MARGIN seconds and pam_systemd is in the session stacks of
+    login and su; ``observed`` says what was found either way.
+    """
+    seconds = _seconds(wanted)
+    if seconds is None:
+        return (['console and su logins: no idle logoff (tmux_session_idle_logoff %s)' % text(wanted)],
+                'console and su logins: no idle logoff')
+    fields, error = console_idle_probe(probes)
+    if error:
+        return (['console and su logins: idle logoff NOT examined: %s' % error], '')
+    problems = []
+    state = fields['logind'] or 'no state'
+    if state != 'active':
+        problems.append('%s is %s: console and su logins are NOT logged off when idle' % (LOGIND_UNIT, state))
+    else:
+        want_usec = (seconds + LOGIND_MARGIN) * 1000000
+        found = fields['stop_idle_usec']
+        try:
+            usec = int(found)
+        except ValueError:
+            usec = None
+        if usec is None:
+            problems.append('logind StopIdleSessionSec NOT examined (%s)' % (found or 'no value'))
+        elif usec != want_usec:
+            problems.append('logind StopIdleSessionSec is %s, the policy says %d s (tmux_session_idle_logoff + %d s)'
+                            % ('infinity (off)' if usec == USEC_INFINITY else '%g s' % (usec / 1000000.0),
+                               seconds + LOGIND_MARGIN, LOGIND_MARGIN))
+    for service in CONSOLE_PAM_SERVICES:
+        lines = fields['pam'].get(service)
+        if not lines or lines == ['MISSING']:
+            problems.append('/etc/pam.d/%s NOT found: %s logins NOT examined' % (service, service))
+        elif not pam_runs_systemd(fields['pam'], service):
+            problems.append('pam_systemd is not in the session stack of /etc/pam.d/%s: %s logins get no logind '
+                            'session and no idle logoff' % (service, service))
+    if problems:
+        return ['console and su logins: ' + '; '.join(problems)], ''
+    return [], ('console and su logins: systemd-logind stops a tty session after %d s without input '
+                '(StopIdleSessionSec; pam_systemd in login and su)' % (seconds + LOGIND_MARGIN))
+
+
 def tmux_idle_logoff(probes, policy):
-    """Gated sessions are logged off after the idle time by the recorder, whatever runs in tmux."""
+    """Gated SSH sessions are logged off by the recorder, console and su sessions by logind, whatever runs in tmux."""
     wanted = policy.get('session_idle_logoff', 1800)
+    seconds = _seconds(wanted)
     check = ('Gated SSH sessions with a terminal are logged off after %s s without input by the root recorder '
-             '(independent of tmux and of sshd ClientAlive); exempt accounts are not' % text(wanted))
+             '(independent of tmux and of sshd ClientAlive); console, login and su sessions by systemd-logind '
+             '(StopIdleSessionSec, %s s); exempt SSH accounts are not'
+             % (text(wanted), text(seconds + LOGIND_MARGIN) if seconds else 'none'))
+    console_problems, console_observed = console_idle_findings(probes, wanted)
     if not _gate_wanted(policy):
         return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check,
-                      GATE_OFF + ': no idle logoff outside tmux', 'fail')
+                      '; '.join([GATE_OFF + ': no idle logoff outside tmux'] + console_problems), 'fail')
     error = session_gate_error(probes)
     if error:
-        return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, 'NOT examined: ' + error, 'fail')
+        return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check,
+                      '; '.join(['NOT examined: ' + error] + console_problems), 'fail')
     config = probes['session_gate'].get('config') or {}
     reasons = []
     if config.get('error'):
@@ -424,6 +557,7 @@ def tmux_idle_logoff(probes, policy):
     problems, unexamined = _verdict(probes, recorder_verdict)
     if problems or unexamined:
         reasons.append('recorder %s (tmux-session-recorder)' % ('NOT recording' if problems else 'NOT examined'))
+    reasons.extend(console_problems)
     if reasons:
         return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, '; '.join(reasons), 'fail')
     exempt = _exempt_names(policy)
@@ -431,6 +565,7 @@ def tmux_idle_logoff(probes, policy):
         text(config.get('idle_logoff')))
     if exempt:
         observed += '; not for the exempt account(s) %s' % ', '.join(exempt)
+    observed += '; ' + console_observed
     return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, observed, 'pass')
 
 

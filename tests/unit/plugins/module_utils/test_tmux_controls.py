@@ -50,6 +50,10 @@ def probes_policy(inputs):
         # The fixtures recorded before the policy enforcer existed have no
         # enforcer probe: as a skipped probe, the control fails (NOT examined).
         'enforcer': inputs.get('__tmux_verify_enforcer', {'skipped': True, 'changed': False}),
+        # Only gate-in-force.json and enforcer-running.json have the console
+        # idle logoff probe (added with it); elsewhere tmux-idle-logoff says
+        # the console path was NOT examined.
+        'console_idle': inputs.get('__tmux_verify_console_idle', {'skipped': True, 'changed': False}),
     }
     policy = {
         'config_path': inputs['tmux_config_path'],
@@ -564,7 +568,8 @@ GATE_TABLE = [
     (tc.tmux_session_recorder, audit_missing, 'fail', 'NOT examined: no session_gate_audit result'),
     (tc.tmux_idle_logoff, unchanged, 'pass',
      'the recorder logs gated sessions off after 1800 s without input; gate and recorder in force; '
-     'not for the exempt account(s) ephi-breakglass'),
+     'not for the exempt account(s) ephi-breakglass; console and su logins: systemd-logind stops a tty session '
+     'after 1810 s without input (StopIdleSessionSec; pam_systemd in login and su)'),
     (tc.tmux_idle_logoff, gate_off, 'fail', 'session gate disabled by tmux_session_gate: no idle logoff outside tmux'),
     (tc.tmux_idle_logoff, idle_zero, 'fail', 'idle logoff switched off (idle_logoff 0)'),
     (tc.tmux_idle_logoff, idle_other, 'fail', 'recorder configured for 3600 s, the policy says 1800'),
@@ -735,7 +740,8 @@ def test_not_examined_never_passes():
                'capture_mounted': ('tmux-session-capture',),
                'session_gate': ('tmux-autostart', 'tmux-session-capture', 'tmux-session-gate',
                                 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions'),
-               'enforcer': ('tmux-policy-enforcer',)}
+               'enforcer': ('tmux-policy-enforcer',),
+               'console_idle': ('tmux-idle-logoff',)}
     for name, controls in readers.items():
         probes, policy = enforcer_base()
         del probes[name]
@@ -763,3 +769,117 @@ def test_bad_input_raises():
         tc.build_controls(bad, policy)
     with pytest.raises(TypeError):
         tc.autostart_uncovered(['not', 'a', 'dict'])
+
+
+# ---------------------------------------------------------------------------
+# tmux-idle-logoff on the path without the gate: console, login and su
+# sessions, logged off by systemd-logind (the probe as recorded on Debian 12
+# with logind running, in gate-in-force.json).
+# ---------------------------------------------------------------------------
+
+def console_lines(drop=(), add=(), replace=None):
+    def apply(p, q):
+        lines = [line for line in p['console_idle']['stdout'].splitlines()
+                 if not any(line.startswith(d) for d in drop)]
+        if replace:
+            lines = [replace[1] if line.startswith(replace[0]) else line for line in lines]
+        lines.extend(add)
+        p['console_idle'] = dict(p['console_idle'], stdout='\n'.join(lines), stdout_lines=lines)
+    return apply
+
+
+def console_probe(**result):
+    def apply(p, q):
+        p['console_idle'] = dict(p['console_idle'], **result)
+    return apply
+
+
+def console_missing(p, q):
+    del p['console_idle']
+
+
+def idle_policy_zero(p, q):
+    q['session_idle_logoff'] = 0
+
+
+CONSOLE_TABLE = [
+    ('unchanged', lambda p, q: None, 'pass',
+     'console and su logins: systemd-logind stops a tty session after 1810 s without input'),
+    ('logind-inactive', console_lines(replace=('logind=', 'logind=inactive'), drop=(), add=()), 'fail',
+     'systemd-logind.service is inactive: console and su logins are NOT logged off when idle'),
+    ('logind-masked-no-state', console_lines(replace=('logind=', 'logind=')), 'fail',
+     'systemd-logind.service is no state'),
+    ('stop-idle-infinity', console_lines(replace=('stop_idle_usec=', 'stop_idle_usec=18446744073709551615')), 'fail',
+     'logind StopIdleSessionSec is infinity (off), the policy says 1810 s (tmux_session_idle_logoff + 10 s)'),
+    ('stop-idle-other', console_lines(replace=('stop_idle_usec=', 'stop_idle_usec=900000000')), 'fail',
+     'logind StopIdleSessionSec is 900 s, the policy says 1810 s'),
+    ('stop-idle-exactly-the-recorder-time', console_lines(replace=('stop_idle_usec=', 'stop_idle_usec=1800000000')),
+     'fail', 'logind StopIdleSessionSec is 1800 s, the policy says 1810 s'),
+    ('stop-idle-unreadable', console_lines(replace=('stop_idle_usec=', 'stop_idle_usec=')), 'fail',
+     'logind StopIdleSessionSec NOT examined (no value)'),
+    ('no-pam-systemd', console_lines(drop=('pam=common-session',)), 'fail',
+     'pam_systemd is not in the session stack of /etc/pam.d/login: login logins get no logind session'),
+    ('pam-systemd-commented', console_lines(drop=('pam=common-session',),
+                                            add=('pam=common-session #session optional pam_systemd.so',)), 'fail',
+     'pam_systemd is not in the session stack of /etc/pam.d/su'),
+    ('su-without-common-session', console_lines(drop=('pam=su',), add=('pam=su @include common-auth',)), 'fail',
+     'pam_systemd is not in the session stack of /etc/pam.d/su: su logins'),
+    ('su-pam-file-missing', console_lines(drop=('pam=su',), add=('pam=su MISSING',)), 'fail',
+     '/etc/pam.d/su NOT found: su logins NOT examined'),
+    ('pam-systemd-directly', console_lines(drop=('pam=common-session', 'pam=su'),
+                                           add=('pam=su -session optional /lib/security/pam_systemd.so',
+                                                'pam=login-x x',
+                                                'pam=common-session session optional pam_systemd.so')), 'pass',
+     'pam_systemd in login and su'),
+    ('session-substack', console_lines(drop=('pam=su',), add=('pam=su session substack common-session',)), 'pass',
+     'pam_systemd in login and su'),
+    ('probe-failed', console_probe(rc=1, stderr='sh: busctl: not found'), 'fail',
+     'console and su logins: idle logoff NOT examined: the console idle logoff probe failed (rc 1): sh: busctl: not found'),
+    ('probe-skipped', console_probe(skipped=True), 'fail',
+     'idle logoff NOT examined: the console idle logoff probe was skipped'),
+    ('probe-unreachable', console_probe(unreachable=True), 'fail', 'idle logoff NOT examined: host unreachable'),
+    ('probe-missing', console_missing, 'fail', 'idle logoff NOT examined: no console idle logoff probe result'),
+    ('probe-without-logind-line', console_lines(drop=('logind=',)), 'fail', 'the console idle logoff probe printed no logind'),
+    ('policy-zero', idle_policy_zero, 'fail', 'console and su logins: no idle logoff (tmux_session_idle_logoff 0)'),
+    ('gate-off-console-fine', gate_off, 'fail',
+     'session gate disabled by tmux_session_gate: no idle logoff outside tmux'),
+]
+
+
+@pytest.mark.parametrize('change, status, observed', [c[1:] for c in CONSOLE_TABLE], ids=[c[0] for c in CONSOLE_TABLE])
+def test_idle_logoff_console_path(change, status, observed):
+    probes, policy = gate_base()
+    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
+    change(probes, policy)
+    rec = tc.tmux_idle_logoff(probes, policy)
+    assert rec['status'] == status, rec
+    assert observed in rec['observed'], rec
+    assert rec['id'] == 'tmux-idle-logoff'
+    if status == 'pass':
+        assert 'NOT' not in rec['observed']
+
+
+def test_idle_logoff_check_names_the_logind_time():
+    probes, policy = gate_base()
+    assert 'StopIdleSessionSec, 1810 s' in tc.tmux_idle_logoff(probes, policy)['check']
+    policy = dict(policy, session_idle_logoff=0)
+    assert 'StopIdleSessionSec, none' in tc.tmux_idle_logoff(probes, policy)['check']
+
+
+@pytest.mark.parametrize('pam, service, expected', [
+    ({'login': ['@include common-session'], 'common-session': ['session optional pam_systemd.so']}, 'login', True),
+    ({'login': ['session include common-session'], 'common-session': ['-session optional pam_systemd.so']}, 'login', True),
+    ({'login': ['@include common-session']}, 'login', False),
+    ({'login': ['auth optional pam_systemd.so']}, 'login', False),
+    ({'login': ['session optional pam_systemd_home.so']}, 'login', False),
+    ({'login': ['@include login']}, 'login', False),
+    ({'login': ['MISSING']}, 'login', False),
+    ({}, 'su', False),
+])
+def test_pam_runs_systemd(pam, service, expected):
+    assert tc.pam_runs_systemd(pam, service) is expected
+
+
+def test_pam_runs_systemd_bad_input():
+    with pytest.raises(TypeError):
+        tc.pam_runs_systemd(['session optional pam_systemd.so'], 'login')
