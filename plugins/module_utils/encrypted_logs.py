@@ -31,12 +31,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import posixpath
 import re
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import record
 
 HIPAA_ENCRYPTION = '164.312(a)(2)(iv)'
 HIPAA_ACCESS = '164.312(a)(1)'
+HIPAA_AUDIT = '164.312(b)'
 STIG_ENCRYPTION = 'RHEL-08-010030'
 
 MEMORY_FSTYPES = ('tmpfs', 'ramfs')
@@ -245,6 +247,213 @@ def decide_access(obs):
     return ('pass' if ok else 'fail'), observed + ('' if tree.get('isdir') else ' (NOT a directory)')
 
 
+# The store's own filesystem (issue 12, "nobody can stop it for others"). On
+# the filesystem of / anything (one user's recorded output, a full /var/tmp,
+# the journal) that fills it stops recording for every user and can break the
+# host; on a filesystem of its own only the recordings fill the store, and
+# the recorder's ENOSPC handling bounds and logs the loss.
+
+# Directories a dedicated filesystem must never be mounted on (it would hide
+# the system's own files): the store directory must be the role's own.
+STORE_SYSTEM_DIRS = frozenset([
+    '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib64', '/media', '/mnt', '/opt', '/proc',
+    '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/lib', '/usr/local', '/usr/share',
+    '/var', '/var/backups', '/var/cache', '/var/lib', '/var/local', '/var/log', '/var/mail', '/var/opt',
+    '/var/spool', '/var/tmp',
+])
+# What= of the mount unit: a device or image path, a UUID=/LABEL=/PARTUUID=/PARTLABEL= tag, or tmpfs.
+_STORE_DEVICE_RE = re.compile(r'^(?:(?:/[A-Za-z0-9_.@+:=-]+)+|(?:UUID|PARTUUID|LABEL|PARTLABEL)=[A-Za-z0-9_.:+-]+|tmpfs)$')
+_STORE_FSTYPE_RE = re.compile(r'^[a-z0-9]+(?:[._][a-z0-9]+)*$')
+_STORE_OPTION_RE = re.compile(r'^[A-Za-z0-9_.:/+=-]+$')
+_DOTS_RE = re.compile(r'(^|/)[.]{1,2}(/|$)')
+# Options that make the mount something else than a filesystem of its own.
+STORE_FORBIDDEN_OPTIONS = ('bind', 'rbind', 'move', 'remount')
+MIB = 1024 * 1024
+_UNIT_SAFE_RE = re.compile(r'^[A-Za-z0-9:_.]$')
+
+
+def store_paths(backend, backing_path, mount_path):
+    """(data, store_dir): the path that holds the encrypted data (the gocryptfs cipher
+    directory or LUKS2 container; for fscrypt the encrypted directory itself) and the
+    directory a dedicated filesystem for it is mounted on (its parent)."""
+    data = mount_path if backend == 'fscrypt' else backing_path
+    return data, posixpath.dirname(data)
+
+
+def systemd_escape_path(path):
+    """The name systemd gives the mount unit of PATH, without the suffix
+    (systemd-escape --path): '/' between components becomes '-', every byte
+    outside [A-Za-z0-9:_.] (and a leading '.') becomes \\xNN."""
+    trimmed = '/'.join(part for part in path.split('/') if part)
+    if not trimmed:
+        return '-'
+    out = []
+    for index, char in enumerate(trimmed):
+        if char == '/':
+            out.append('-')
+        elif _UNIT_SAFE_RE.match(char) and not (index == 0 and char == '.'):
+            out.append(char)
+        else:
+            out.extend('\\x%02x' % byte for byte in char.encode('utf-8'))
+    return ''.join(out)
+
+
+def mount_unit_name(path):
+    """The systemd mount unit for mount point PATH, e.g. var-lib-ephi\\x2dencrypted\\x2dlogs.mount."""
+    return systemd_escape_path(path) + '.mount'
+
+
+def store_config_problems(backend, backing_path, mount_path, device, fstype, options, min_free_mb):
+    """[(variable, message)] wrong with the store filesystem settings (empty: fine).
+
+    Pure; check_vars.yml fails on the first run with these before anything changes.
+    """
+    problems = []
+    data, store_dir = store_paths(backend, backing_path, mount_path)
+    try:
+        min_free = None if isinstance(min_free_mb, (bool, float)) else int(min_free_mb)
+    except (TypeError, ValueError):
+        min_free = None
+    if min_free is None or min_free < 0:
+        problems.append(('encrypted_logs_store_min_free_mb',
+                         'must be a whole number of MiB (0: only reported), got %r' % (min_free_mb,)))
+    device = device or ''
+    fstype = fstype or ''
+    if not device:
+        if fstype:
+            problems.append(('encrypted_logs_store_fstype', 'is only used with encrypted_logs_store_device; leave it empty'))
+        return problems
+    if backend == 'fscrypt':
+        problems.append(('encrypted_logs_store_device',
+                         'cannot be used with the fscrypt backend, which encrypts encrypted_logs_mount_path in place: '
+                         'mount a filesystem with encryption support there yourself (see docs/encrypted_logs.md)'))
+        return problems
+    if not _STORE_DEVICE_RE.match(device) or _DOTS_RE.search(device):
+        problems.append(('encrypted_logs_store_device',
+                         'must be a device or image path (/dev/...), UUID=, LABEL=, PARTUUID=, PARTLABEL= or tmpfs, '
+                         'got %r' % device[:60]))
+    elif device.startswith('/') and any((device + '/').startswith(p.rstrip('/') + '/')
+                                        for p in (store_dir, mount_path)):
+        problems.append(('encrypted_logs_store_device',
+                         'must lie outside the store directory %s and %s (it would be hidden by its own mount)'
+                         % (store_dir, mount_path)))
+    if store_dir in STORE_SYSTEM_DIRS:
+        problems.append(('encrypted_logs_store_device',
+                         'would be mounted on %s (the parent of encrypted_logs_backing_path %s), a system directory: '
+                         'give encrypted_logs_backing_path a parent of its own, such as /var/lib/ephi-encrypted-logs/ciphertext'
+                         % (store_dir, data)))
+    if not fstype:
+        problems.append(('encrypted_logs_store_fstype', 'is required with encrypted_logs_store_device (ext4, xfs, ...)'))
+    elif not _STORE_FSTYPE_RE.match(fstype) or fstype in ('auto', 'none'):
+        problems.append(('encrypted_logs_store_fstype',
+                         'must be a filesystem type such as ext4, xfs or tmpfs (not auto or none), got %r' % fstype[:40]))
+    elif fstype == 'ramfs':
+        problems.append(('encrypted_logs_store_fstype', 'ramfs has no size limit: nothing bounds the store; use tmpfs with size='))
+    opts = (options or '').split(',')
+    if not options or not all(_STORE_OPTION_RE.match(opt) for opt in opts):
+        problems.append(('encrypted_logs_store_options',
+                         'must be a comma-separated list of mount options without spaces, got %r' % (options or '')[:60]))
+    elif [opt for opt in opts if opt in STORE_FORBIDDEN_OPTIONS]:
+        problems.append(('encrypted_logs_store_options',
+                         'must not contain %s: a bind or moved mount is not a filesystem of its own'
+                         % ', '.join(opt for opt in opts if opt in STORE_FORBIDDEN_OPTIONS)))
+    elif fstype == 'tmpfs' and not [opt for opt in opts if opt.startswith('size=')]:
+        problems.append(('encrypted_logs_store_options',
+                         'a tmpfs store needs size=... (an unbounded tmpfs can take half the memory)'))
+    return problems
+
+
+def store_mount_facts(mounts, data, store_dir):
+    """What the mount table says about the store (pure): the mount that holds DATA
+    (as findmnt --target: by path prefix, so DATA need not exist yet), whether that
+    is the store's own filesystem, and the mount at STORE_DIR itself."""
+    holder = mount_containing(mounts, data)
+    root = mount_at(mounts, '/') or mount_containing(mounts, '/')
+    here = mount_at(mounts, store_dir)
+    if holder is None or root is None:
+        return {'error': 'no mount holds %s' % data}
+    device = '%d:%d' % (holder['major'], holder['minor'])
+    root_device = '%d:%d' % (root['major'], root['minor'])
+    own = holder['mount_point'] in (data, store_dir) and device != root_device
+    return {'mount_point': holder['mount_point'], 'fstype': holder['fstype'], 'source': holder['source'],
+            'device': device, 'root_device': root_device, 'own': own,
+            'mounted_here': ({'fstype': here['fstype'], 'source': here['source']} if here else None)}
+
+
+def store_refusal(params, store, data_present):
+    """Why the role must not go on with this store (a message), or '' (pure).
+
+    params: backend, backing_path, mount_path, store_device, store_require_own_fs.
+    A filesystem already mounted on the store directory is accepted as it is
+    (the mount table shows FUSE filesystems under their own names: fuse2fs
+    mounts appear as fuse.ext4), and verify reports what it is. STORE: store_mount_facts(). DATA_PRESENT: the
+    encrypted data (gocryptfs.conf, the LUKS container) exists at its path now.
+    """
+    data, store_dir = store_paths(params['backend'], params['backing_path'], params['mount_path'])
+    if store.get('error'):
+        return 'could not examine the filesystem of the log store %s: %s' % (data, store['error'])
+    device = params.get('store_device') or ''
+    here = store.get('mounted_here')
+    if device:
+        if here is None and data_present:
+            return ('encrypted_logs_store_device: %s already holds encrypted session logs on the filesystem mounted at %s; '
+                    'mounting %s on %s would hide them from the recorder and from readers. Move them onto the new '
+                    'filesystem by hand (docs/encrypted_logs.md, "Moving the store to a filesystem of its own"), then run again.'
+                    % (data, store['mount_point'], device, store_dir))
+        return ''
+    if params.get('store_require_own_fs') and not store.get('own'):
+        return ('encrypted_logs_store_require_own_fs: the log store %s is on %s %s mounted at %s, not on a filesystem of '
+                'its own; mount a dedicated filesystem on %s first (or set encrypted_logs_store_device), then run again.'
+                % (data, store['fstype'], store['source'], store['mount_point'], store_dir))
+    return ''
+
+
+def decide_store(params, obs):
+    """(status, observed) of encrypted-logs-store-filesystem: the store is on a
+    filesystem of its own (required when configured) with the free space asked for.
+
+    Not required and shared: not_applicable, the facts in the observation (a
+    store moves to a new filesystem only with a disk and a copy, which the role
+    cannot do for an existing host by itself).
+    """
+    if obs.get('mountinfo', {}).get('error'):
+        return 'fail', 'could not examine the mount table: %s' % obs['mountinfo']['error']
+    data, store_dir = store_paths(params['backend'], params['backing_path'], params['mount_path'])
+    store = obs.get('store') or {'error': 'no result'}
+    if store.get('error'):
+        return 'fail', 'could not examine the filesystem of %s: %s' % (data, store['error'])
+    space = obs.get('store_space') or {'error': 'no result'}
+    if space.get('error'):
+        return 'fail', 'could not examine the free space of %s: %s' % (data, space['error'])
+    device = params.get('store_device') or ''
+    required = bool(params.get('store_require_own_fs')) or bool(device)
+    min_free = params.get('store_min_free_mb') or 0
+    own = store.get('own')
+    if own:
+        where = 'a filesystem of its own'
+    elif store['device'] == store['root_device']:
+        where = 'the root filesystem, shared with everything on /'
+    else:
+        where = 'shared with everything else below %s' % store['mount_point']
+    free_mb = space['free_bytes'] // MIB
+    total_mb = space['total_bytes'] // MIB
+    text = '%s is on %s %s mounted at %s (%s); %d MiB free of %d MiB, %s inodes free' % (
+        data, store['fstype'], store['source'], store['mount_point'], where, free_mb, total_mb,
+        space.get('free_inodes', '?'))
+    problems = []
+    if required and not own:
+        problems.append('a filesystem of its own is required (%s)' % (
+            'encrypted_logs_store_device %s' % device if device else 'encrypted_logs_store_require_own_fs'))
+    if min_free and free_mb < min_free:
+        problems.append('less than the %d MiB free required (encrypted_logs_store_min_free_mb)' % min_free)
+    if problems:
+        return 'fail', text + '; ' + '; '.join(problems)
+    if own:
+        return 'pass', text
+    return 'not_applicable', text + ('; not required (encrypted_logs_store_require_own_fs is false): whatever fills %s '
+                                     'stops recording for every user' % store['mount_point'])
+
+
 def _record(cid, safeguard, hipaa, stig, check, decision):
     status, observed = decision
     return record(cid, safeguard, hipaa, stig, check, observed, status)
@@ -253,7 +462,8 @@ def _record(cid, safeguard, hipaa, stig, check, decision):
 def build_controls(params, obs):
     """The evidence records of the encrypted_logs role, from the host's observations.
 
-    params: backend, mount_path, backing_path, key_file, key_source, service_name, group.
+    params: backend, mount_path, backing_path, key_file, key_source, service_name, group,
+    store_device, store_fstype, store_require_own_fs, store_min_free_mb.
     """
     backend = params['backend']
     key_check = 'Key %s is root-only (0400)%s' % (
@@ -275,7 +485,18 @@ def build_controls(params, obs):
         _record('encrypted-logs-no-other-access', 'access_control', HIPAA_ACCESS, 'none',
                 'Nobody outside root and group %s can read %s' % (params['group'], params['mount_path']),
                 decide_access(obs)),
+        store_control(params, obs),
     ]
+
+
+def store_control(params, obs):
+    """The evidence record encrypted-logs-store-filesystem."""
+    data = store_paths(params['backend'], params['backing_path'], params['mount_path'])[0]
+    check = 'The log store %s is on a filesystem of its own, so that nothing else can fill it and it cannot fill /' % data
+    if params.get('store_min_free_mb'):
+        check += ', with at least %d MiB free' % params['store_min_free_mb']
+    return _record('encrypted-logs-store-filesystem', 'audit_controls', HIPAA_AUDIT, 'none', check,
+                   decide_store(params, obs))
 
 
 # fscrypt ioctls (linux/fscrypt.h): _IOWR('f', 22, __u8[9]) and _IOW('f', 21, struct fscrypt_policy_v1).

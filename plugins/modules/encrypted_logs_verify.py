@@ -26,6 +26,14 @@ description:
     set, the backing tree's names are looked up in it. Only counts and a few example names are returned.
   - A probe that fails (unreadable mount table, sysfs, an ioctl error, a directory that cannot be
     listed) makes its control fail with "could not examine".
+  - The store control (C(encrypted-logs-store-filesystem)) reports the filesystem that holds the store (the
+    backing path; for fscrypt the directory itself), whether it is a filesystem of its own (mounted on the store
+    or its parent directory, another device than C(/)) and its free space and inodes (statvfs). It fails when
+    O(store_require_own_fs) or O(store_device) asks for a filesystem of its own and there is none, or when less than
+    O(store_min_free_mb) is free; a store that shares a filesystem and is not required to be alone is
+    C(not_applicable), with the facts in the observation.
+  - O(scope=store) observes only the store (no leak check, no key or unit probe) and returns RV(store_refusal), what
+    the role's preflight refuses; it is cheap enough to run before every converge.
 options:
   backend:
     description: The role's backend.
@@ -61,6 +69,23 @@ options:
     description: How many leaked names to show at most.
     type: int
     default: 3
+  store_device:
+    description: The filesystem the role mounts on the store's parent directory (C(encrypted_logs_store_device)); empty for none.
+    type: str
+    default: ''
+  store_require_own_fs:
+    description: The store must be on a filesystem of its own.
+    type: bool
+    default: false
+  store_min_free_mb:
+    description: Fail the store control when less than this many MiB are free (0 reports only).
+    type: int
+    default: 0
+  scope:
+    description: V(all) controls, or V(store) only (the role's preflight).
+    type: str
+    default: all
+    choices: [all, store]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -96,6 +121,11 @@ observations:
   description: What was observed on the host (no file content, no key material).
   returned: always
   type: dict
+store_refusal:
+  description: Why the role must not go on with this store (existing logs a new mount would hide, a required own
+    filesystem missing), or empty.
+  returned: always
+  type: str
 '''
 
 import errno
@@ -118,6 +148,10 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
     mount_at,
     mount_containing,
     parse_mountinfo,
+    store_control,
+    store_mount_facts,
+    store_paths,
+    store_refusal,
 )
 
 
@@ -230,9 +264,28 @@ def leak_check(mount_path, backing_path, examples):
     return {'plain_count': plain_count, 'leaked_count': len(leaked), 'examples': leaked[:examples]}
 
 
-def observe(module):
-    p = module.params
-    obs = {}
+def store_space(data, store_dir):
+    """Free space and inodes of the filesystem that holds DATA (or, before it exists, its parent)."""
+    for path in (data, store_dir):
+        try:
+            st = os.statvfs(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                continue
+            return {'error': '%s: %s' % (path, err_text(exc))}
+        return {'free_bytes': st.f_bavail * st.f_frsize, 'total_bytes': st.f_blocks * st.f_frsize,
+                'free_inodes': st.f_favail}
+    return {'error': '%s: missing' % store_dir}
+
+
+def data_present(p):
+    """The encrypted data exists at its configured path now (gocryptfs.conf, the LUKS container, the directory)."""
+    if p['backend'] == 'gocryptfs':
+        return os.path.lexists(os.path.join(p['backing_path'], 'gocryptfs.conf'))
+    return os.path.lexists(p['backing_path'] if p['backend'] == 'luks' else p['mount_path'])
+
+
+def read_mounts(obs):
     try:
         with open('/proc/self/mountinfo') as fh:
             mounts = parse_mountinfo(fh.read())
@@ -240,6 +293,21 @@ def observe(module):
     except (IOError, OSError, ValueError) as exc:
         mounts = []
         obs['mountinfo'] = {'error': to_native(exc)}
+    return mounts
+
+
+def observe_store(p, mounts, obs):
+    data, store_dir = store_paths(p['backend'], p['backing_path'], p['mount_path'])
+    obs['store'] = store_mount_facts(mounts, data, store_dir) if not obs['mountinfo'].get('error') else {
+        'error': obs['mountinfo']['error']}
+    obs['store_space'] = store_space(data, store_dir)
+
+
+def observe(module):
+    p = module.params
+    obs = {}
+    mounts = read_mounts(obs)
+    observe_store(p, mounts, obs)
     mount = mount_at(mounts, p['mount_path'])
     obs['mount'] = dict((k, mount[k]) for k in ('fstype', 'source', 'major', 'minor')) if mount else None
     holder = mount_containing(mounts, os.path.dirname(p['key_file']))
@@ -272,11 +340,23 @@ def main():
             service_name=dict(type='str', required=True),
             group=dict(type='str', default='root'),
             examples=dict(type='int', default=3),
+            store_device=dict(type='str', default=''),
+            store_require_own_fs=dict(type='bool', default=False),
+            store_min_free_mb=dict(type='int', default=0),
+            scope=dict(type='str', default='all', choices=['all', 'store']),
         ),
         supports_check_mode=True,
     )
-    obs = observe(module)
-    module.exit_json(changed=False, controls=build_controls(module.params, obs), observations=obs)
+    p = module.params
+    if p['scope'] == 'store':
+        obs = {}
+        observe_store(p, read_mounts(obs), obs)
+        controls = [store_control(p, obs)]
+    else:
+        obs = observe(module)
+        controls = build_controls(p, obs)
+    module.exit_json(changed=False, controls=controls, observations=obs,
+                     store_refusal=store_refusal(p, obs['store'], data_present(p)))
 
 
 if __name__ == '__main__':

@@ -68,3 +68,32 @@ def test_multiline_previous_passphrase_fails_without_echoing_it(run_play, expect
     proc, results = run_play({"encrypted_logs_previous_passphrase": secret})
     expect_validation_failure(proc, results, "encrypted_logs_previous_passphrase")
     assert "previous-secret-0123456789" not in proc.stdout + proc.stderr
+
+
+# The store's own filesystem (check_vars | Validate the store filesystem variables).
+STORE_CASES = [
+    ({"encrypted_logs_store_device": "LABEL=ephi-logs"}, "encrypted_logs_store_fstype"),
+    ({"encrypted_logs_store_fstype": "ext4"}, "encrypted_logs_store_fstype"),
+    ({"encrypted_logs_store_device": "tmpfs", "encrypted_logs_store_fstype": "tmpfs"}, "encrypted_logs_store_options"),
+    ({"encrypted_logs_store_device": "LABEL=x", "encrypted_logs_store_fstype": "ext4",
+      "encrypted_logs_store_options": "bind"}, "encrypted_logs_store_options"),
+    ({"encrypted_logs_store_device": "LABEL=x", "encrypted_logs_store_fstype": "ext4",
+      "encrypted_logs_backing_path": "/var/lib/ciphertext"}, "encrypted_logs_store_device"),
+    ({"encrypted_logs_store_device": "LABEL=x\nWhat=/dev/sda", "encrypted_logs_store_fstype": "ext4"},
+     "encrypted_logs_store_device"),
+    ({"encrypted_logs_store_min_free_mb": -5}, "encrypted_logs_store_min_free_mb"),
+]
+
+
+@pytest.mark.parametrize("extra,var", STORE_CASES, ids=["%s" % var for dummy, var in STORE_CASES])
+def test_bad_store_settings_fail_before_any_change(run_play, expect_validation_failure, extra, var):
+    proc, results = run_play(extra)
+    expect_validation_failure(proc, results, var)
+
+
+def test_good_store_settings_pass_validation(run_play):
+    proc, results = run_play({"encrypted_logs_store_device": "LABEL=ephi-logs", "encrypted_logs_store_fstype": "ext4",
+                              "encrypted_logs_store_min_free_mb": 100})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    names = [name for name, res in results if not res.get("failed")]
+    assert "check_vars | Validate the store filesystem variables" in names, names

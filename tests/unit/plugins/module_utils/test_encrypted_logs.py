@@ -35,6 +35,11 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
     passwd_already_done,
     passwd_record,
     passwd_stdin,
+    store_config_problems,
+    store_control,
+    store_mount_facts,
+    store_refusal,
+    systemd_escape_path,
 )
 
 BACKING = '/var/lib/ephi-encrypted-logs/ciphertext'
@@ -186,11 +191,11 @@ def test_build_controls_ids_and_statuses():
     records = build_controls(params('gocryptfs'), obs)
     assert [r['id'] for r in records] == ['encrypted-logs-mounted', 'encrypted-logs-backing-encrypted',
                                           'encrypted-logs-key-protected', 'encrypted-logs-boot-unit',
-                                          'encrypted-logs-no-other-access']
-    assert [r['status'] for r in records] == ['pass'] * 5
+                                          'encrypted-logs-no-other-access', 'encrypted-logs-store-filesystem']
+    assert [r['status'] for r in records] == ['pass'] * 5 + ['fail']  # no store observation: not examined
     assert set(records[0]) == {'id', 'safeguard', 'hipaa', 'stig', 'check', 'observed', 'status'}
     bad = dict(obs, unit={'state': 'disabled'}, tree=dict(obs['tree'], mode='0755'))
-    assert [r['status'] for r in build_controls(params('gocryptfs'), bad)][3:] == ['fail', 'fail']
+    assert [r['status'] for r in build_controls(params('gocryptfs'), bad)][3:5] == ['fail', 'fail']
     assert build_controls(params('gocryptfs'), dict(obs, tree={'error': 'EIO'}))[4]['status'] == 'fail'
 
 
@@ -226,3 +231,148 @@ def test_passwd_record_skips_only_the_same_passphrase_and_config():
     assert passwd_already_done('', 'c0' * 32, digest) is False
     assert passwd_already_done('garbage', 'c0' * 32, digest) is False
     assert passwd_already_done('v1 xyz abcd ' + 'c0' * 32, 'c0' * 32, digest) is False
+
+
+# The store's own filesystem. STORE_MOUNTINFO is the lab's (Debian 12 container):
+# the 32 MiB ext4 image mounted with fuse2fs on the parent of the cipher directory
+# (the mount table names it fuse.ext4), gocryptfs on top.
+STORE_DIR = '/var/lib/ephi-encrypted-logs'
+STORE_LINE = ('377 1380 0:171 / ' + STORE_DIR + ' rw,nosuid,nodev,noexec,relatime - fuse.ext4 '
+              '/var/lib/ephi-lab-store.img rw,user_id=0,group_id=0')
+STORE_MOUNTS = parse_mountinfo(MOUNTINFO + '\n' + STORE_LINE)
+SHARED_MOUNTS = parse_mountinfo(MOUNTINFO)
+SPACE = {'free_bytes': 30 * 1024 * 1024, 'total_bytes': 45 * 1024 * 1024, 'free_inodes': 8000}
+
+
+@pytest.mark.parametrize('path,unit', [
+    ('/var/lib/ephi-encrypted-logs', 'var-lib-ephi\\x2dencrypted\\x2dlogs'),
+    ('/srv/.x/a@b+c', 'srv-.x-a\\x40b\\x2bc'),  # systemd-escape -p: '.' kept inside, @ and + escaped
+    ('/.hidden', '\\x2ehidden'),  # a leading '.' is escaped
+    ('/', '-'),
+    ('//srv//logs/', 'srv-logs'),
+])
+def test_systemd_escape_path_matches_systemd_escape(path, unit):
+    # Expected values printed by systemd-escape --path (systemd 252).
+    assert systemd_escape_path(path) == unit
+
+
+def store_problems(**kw):
+    args = dict(backend='gocryptfs', backing_path=BACKING, mount_path=MOUNT, device='', fstype='',
+                options='nodev,nosuid,noexec', min_free_mb=0)
+    args.update(kw)
+    return [var for var, dummy in store_config_problems(**args)]
+
+
+@pytest.mark.parametrize('kw', [
+    {},
+    dict(device='LABEL=ephi-logs', fstype='ext4'),
+    dict(device='UUID=3f2a9c0e-1b6d-4e8f-9a7b-5c3d1e0f2a4b', fstype='xfs'),
+    dict(device='/dev/vg0/ephi-logs', fstype='ext4', options='nodev,nosuid,noexec,noatime'),
+    dict(device='/var/lib/ephi-lab-store.img', fstype='fuse.fuse2fs'),
+    dict(device='tmpfs', fstype='tmpfs', options='size=32m,mode=0700,nodev'),
+    dict(backend='luks', backing_path=CONTAINER, device='LABEL=x', fstype='ext4'),
+    dict(min_free_mb='100'),
+], ids=['none', 'label', 'uuid', 'lv', 'image', 'tmpfs', 'luks', 'min-free-text'])
+def test_store_settings_accepted(kw):
+    assert store_problems(**kw) == []
+
+
+@pytest.mark.parametrize('kw,var', [
+    (dict(fstype='ext4'), 'encrypted_logs_store_fstype'),
+    (dict(device='LABEL=x'), 'encrypted_logs_store_fstype'),
+    (dict(device='LABEL=x', fstype='auto'), 'encrypted_logs_store_fstype'),
+    (dict(device='LABEL=x', fstype='Ext 4'), 'encrypted_logs_store_fstype'),
+    (dict(device='tmpfs', fstype='ramfs', options='nodev'), 'encrypted_logs_store_fstype'),
+    (dict(device='tmpfs', fstype='tmpfs', options='nodev'), 'encrypted_logs_store_options'),
+    (dict(device='LABEL=x', fstype='ext4', options='bind'), 'encrypted_logs_store_options'),
+    (dict(device='LABEL=x', fstype='ext4', options='nodev, noexec'), 'encrypted_logs_store_options'),
+    (dict(device='LABEL=x', fstype='ext4', options=''), 'encrypted_logs_store_options'),
+    (dict(device='sda1', fstype='ext4'), 'encrypted_logs_store_device'),
+    (dict(device='/dev/../etc/x', fstype='ext4'), 'encrypted_logs_store_device'),
+    (dict(device='LABEL=x\nWhat=/dev/sda', fstype='ext4'), 'encrypted_logs_store_device'),
+    (dict(device=STORE_DIR + '/store.img', fstype='fuse.fuse2fs'), 'encrypted_logs_store_device'),
+    (dict(device='LABEL=x', fstype='ext4', backing_path='/var/lib/ciphertext'), 'encrypted_logs_store_device'),
+    (dict(device='LABEL=x', fstype='ext4', backing_path='/srv/ciphertext'), 'encrypted_logs_store_device'),
+    (dict(device='LABEL=x', fstype='ext4', backend='fscrypt'), 'encrypted_logs_store_device'),
+    (dict(min_free_mb=-1), 'encrypted_logs_store_min_free_mb'),
+    (dict(min_free_mb='ten'), 'encrypted_logs_store_min_free_mb'),
+    (dict(min_free_mb=True), 'encrypted_logs_store_min_free_mb'),
+], ids=['fstype-alone', 'no-fstype', 'auto', 'bad-fstype', 'ramfs', 'tmpfs-unbounded', 'bind', 'spaces', 'no-options',
+        'relative-device', 'dots', 'newline', 'image-inside-store', 'store-on-var-lib', 'store-on-srv', 'fscrypt',
+        'negative', 'text', 'bool'])
+def test_store_settings_refused(kw, var):
+    assert var in store_problems(**kw)
+
+
+def store_params(**kw):
+    base = params('gocryptfs', store_device='', store_require_own_fs=False, store_min_free_mb=0)
+    base.update(kw)
+    return base
+
+
+def test_store_mount_facts_own_shared_and_missing():
+    own = store_mount_facts(STORE_MOUNTS, BACKING, STORE_DIR)
+    assert own['own'] and own['mount_point'] == STORE_DIR and own['fstype'] == 'fuse.ext4'
+    assert own['mounted_here'] == {'fstype': 'fuse.ext4', 'source': '/var/lib/ephi-lab-store.img'}
+    shared = store_mount_facts(SHARED_MOUNTS, BACKING, STORE_DIR)
+    assert not shared['own'] and shared['mount_point'] == '/' and shared['mounted_here'] is None
+    assert shared['device'] == shared['root_device'] == '0:97'
+    # A bind mount of a directory of / on the store directory: a mount point, the same device.
+    bind = parse_mountinfo(MOUNTINFO + '\n1500 1380 0:97 /srv/x ' + STORE_DIR + ' rw - overlay overlay rw')
+    assert not store_mount_facts(bind, BACKING, STORE_DIR)['own']
+    # A filesystem mounted higher up (all of /var/lib) is not the store's own.
+    var_lib = parse_mountinfo(MOUNTINFO + '\n1500 1380 8:3 / /var/lib rw - ext4 /dev/sda3 rw')
+    assert not store_mount_facts(var_lib, BACKING, STORE_DIR)['own']
+    assert store_mount_facts([], BACKING, STORE_DIR).get('error')
+
+
+def test_store_refusal():
+    own = store_mount_facts(STORE_MOUNTS, BACKING, STORE_DIR)
+    shared = store_mount_facts(SHARED_MOUNTS, BACKING, STORE_DIR)
+    device = store_params(store_device='LABEL=x', store_fstype='ext4')
+    # First run: nothing there yet, or the filesystem is already mounted.
+    assert store_refusal(device, shared, data_present=False) == ''
+    assert store_refusal(device, own, data_present=True) == ''
+    # Logs on / would be hidden by the new mount.
+    hidden = store_refusal(device, shared, data_present=True)
+    assert hidden.startswith('encrypted_logs_store_device:') and 'hide' in hidden, hidden
+    required = store_params(store_require_own_fs=True)
+    assert store_refusal(required, own, data_present=True) == ''
+    assert 'not on a filesystem of its own' in store_refusal(required, shared, data_present=True)
+    assert store_refusal(store_params(), shared, data_present=True) == ''
+    assert 'could not examine' in store_refusal(required, {'error': 'EIO'}, data_present=True)
+
+
+def store_status(prm, mounts=None, space=None, mountinfo=None):
+    mounts = STORE_MOUNTS if mounts is None else mounts
+    obs = {'mountinfo': mountinfo or {}, 'store': store_mount_facts(mounts, BACKING, STORE_DIR),
+           'store_space': SPACE if space is None else space}
+    record = store_control(prm, obs)
+    return record['status'], record['observed']
+
+
+def test_store_control():
+    status, observed = store_status(store_params(store_device='/var/lib/ephi-lab-store.img', store_fstype='fuse.fuse2fs'))
+    assert status == 'pass', observed
+    assert observed == ('%s is on fuse.ext4 /var/lib/ephi-lab-store.img mounted at %s (a filesystem of its own); '
+                        '30 MiB free of 45 MiB, 8000 inodes free' % (BACKING, STORE_DIR))
+    # Own filesystem, nothing required: pass. Shared, nothing required: reported, not applicable.
+    assert store_status(store_params())[0] == 'pass'
+    status, observed = store_status(store_params(), mounts=SHARED_MOUNTS)
+    assert status == 'not_applicable' and 'the root filesystem, shared with everything on /' in observed, observed
+    # Required (by the flag or by a configured device) and shared: fail.
+    assert store_status(store_params(store_require_own_fs=True), mounts=SHARED_MOUNTS)[0] == 'fail'
+    status, observed = store_status(store_params(store_device='LABEL=x', store_fstype='ext4'), mounts=SHARED_MOUNTS)
+    assert status == 'fail' and 'encrypted_logs_store_device LABEL=x' in observed, observed
+    # Less free than required: fail, also on its own filesystem; enough: pass.
+    status, observed = store_status(store_params(store_min_free_mb=31))
+    assert status == 'fail' and 'less than the 31 MiB free required' in observed, observed
+    assert store_status(store_params(store_min_free_mb=30))[0] == 'pass'
+    assert store_status(store_params(store_min_free_mb=31), mounts=SHARED_MOUNTS)[0] == 'fail'
+    # Probes that could not examine: fail, whatever is required.
+    assert store_status(store_params(), space={'error': 'EACCES'})[0] == 'fail'
+    assert store_status(store_params(), mounts=[])[0] == 'fail'
+    assert store_status(store_params(), mountinfo={'error': 'EIO'})[0] == 'fail'
+    record = store_control(store_params(store_min_free_mb=5), {'mountinfo': {}})
+    assert record['status'] == 'fail' and 'with at least 5 MiB free' in record['check']
+    assert (record['safeguard'], record['hipaa']) == ('audit_controls', '164.312(b)')

@@ -206,3 +206,44 @@ def test_key_is_written_once_and_refused_outside_memory(store, tmp_path):
                 encrypted_logs_secret.main()
         assert 'not on memory' in refused.value.args[0]['msg']
         assert encrypted_logs_secret.read_root_file(path) == NEW.encode()
+
+
+def test_store_space_of_the_data_or_its_parent(tmp_path):
+    data = tmp_path / 'ciphertext'
+    # Before the data exists, its parent's filesystem is measured.
+    before = encrypted_logs_verify.store_space(str(data), str(tmp_path))
+    assert before['total_bytes'] > 0 and 0 <= before['free_bytes'] <= before['total_bytes'] and before['free_inodes'] >= 0
+    data.mkdir()
+    assert set(encrypted_logs_verify.store_space(str(data), str(tmp_path))) == {'free_bytes', 'total_bytes', 'free_inodes'}
+    assert 'missing' in encrypted_logs_verify.store_space(str(tmp_path / 'a' / 'b'), str(tmp_path / 'a'))['error']
+
+
+def test_data_present_per_backend(tmp_path):
+    cipher = tmp_path / 'ciphertext'
+    p = {'backend': 'gocryptfs', 'backing_path': str(cipher), 'mount_path': str(tmp_path / 'plain')}
+    cipher.mkdir()
+    assert not encrypted_logs_verify.data_present(p)  # an empty directory hides nothing
+    (cipher / 'gocryptfs.conf').write_text('{}')
+    assert encrypted_logs_verify.data_present(p)
+    assert not encrypted_logs_verify.data_present(dict(p, backend='luks', backing_path=str(tmp_path / 'logs.luks')))
+
+
+def test_scope_store_observes_only_the_store(tmp_path, monkeypatch):
+    # The role's preflight: one control, the refusal, and none of the other probes
+    # (no systemctl: run_command would be called for the unit otherwise).
+    patch_exit_fail(monkeypatch)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda *a, **k: pytest.fail('run_command called'))
+    args = {'backend': 'gocryptfs', 'mount_path': str(tmp_path / 'plain'),
+            'backing_path': str(tmp_path / 'store' / 'ciphertext'), 'key_file': '/nonexistent/key',
+            'key_source': 'host', 'service_name': 'ephi-test', 'scope': 'store', 'store_require_own_fs': True}
+    with patch_module_args(args):
+        with pytest.raises(ExitJson) as info:
+            encrypted_logs_verify.main()
+    result = info.value.args[0]
+    assert [c['id'] for c in result['controls']] == ['encrypted-logs-store-filesystem']
+    assert set(result['observations']) == {'mountinfo', 'store', 'store_space'}
+    assert not result['changed']
+    # tmp_path/store is no mount point: required, so refused and failing.
+    assert not result['observations']['store'].get('own'), result['observations']
+    assert result['controls'][0]['status'] == 'fail'
+    assert result['store_refusal'].startswith('encrypted_logs_store_require_own_fs:'), result['store_refusal']
