@@ -25,6 +25,7 @@ CONTROLS = [
     "encrypted-logs-key-protected",
     "encrypted-logs-boot-unit",
     "encrypted-logs-no-other-access",
+    "encrypted-logs-store-filesystem",
     "tmux-lock-policy",
     "tmux-live-servers",
     "tmux-autostart",
@@ -53,7 +54,9 @@ CONTROLS = [
 # The scenario declares no break-glass account (ssh_key_policy_emergency_user).
 # The session gate controls pass: the gate is on, Ansible's account ephi-admin
 # is exempt with its reason (molecule.yml), everyone else is gated.
-NOT_APPLICABLE = {"ssh-key-policy-emergency-access"}
+# The site lab keeps the log store on the container's root filesystem
+# (encrypted_logs_store_require_own_fs false, the default): reported, not required.
+NOT_APPLICABLE = {"ssh-key-policy-emergency-access", "encrypted-logs-store-filesystem"}
 
 # The users made in prepare_tasks.yml, before the AIDE baseline (the tmux
 # user, SITE_TMUX_USER, is shared with test_site_capture_off.py).
