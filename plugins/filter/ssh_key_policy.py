@@ -25,15 +25,25 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     validate_declared,
 )
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (
+    CLASSICAL_KEX,
+    PQ_KEX,
     STRONG_CIPHERS,
-    STRONG_KEX,
     STRONG_MACS,
+    account_groups,
     algorithm_problems,
+    banner_file_text,
+    banner_problems,
     connection_specs,
     extra_access_lists,
     extra_settings_problems,
+    forwarding_blocks,
+    forwarding_groups_problems,
+    kex_algorithms,
+    kex_problems,
     key_in_use,
     lockout_problems,
+    max_startups_problems,
+    max_startups_value,
     parse_ssh_connection,
     per_spec_drift,
 )
@@ -82,12 +92,21 @@ def ssh_key_policy_key_in_use(journal_json, user, ssh_connection):
 
 
 def ssh_key_policy_input_problems(settings, policy_keywords=None):
-    """``settings``: {ciphers, macs, kex_algorithms, extra_settings} -> ['variable: problem', ...]."""
+    """``settings``: {ciphers, macs, kex_algorithms, kex_classical_algorithms, extra_settings,
+    forwarding_groups, banner, max_startups} -> ['variable: problem', ...]."""
     settings = _plain(settings or {})
     problems = []
-    for name, allowed in (('ciphers', STRONG_CIPHERS), ('macs', STRONG_MACS), ('kex_algorithms', STRONG_KEX)):
+    for name, allowed in (('ciphers', STRONG_CIPHERS), ('macs', STRONG_MACS), ('kex_algorithms', PQ_KEX)):
         if name in settings:
             problems.extend('ssh_key_policy_%s: %s' % (name, p) for p in algorithm_problems(settings[name], allowed))
+    if settings.get('kex_classical_algorithms'):
+        problems.extend('ssh_key_policy_kex_classical_algorithms: %s' % p
+                        for p in algorithm_problems(settings['kex_classical_algorithms'], CLASSICAL_KEX))
+    checks = (('forwarding_groups', forwarding_groups_problems), ('banner', banner_problems),
+              ('max_startups', max_startups_problems))
+    for name, check in checks:
+        if name in settings:
+            problems.extend('ssh_key_policy_%s: %s' % (name, p) for p in check(settings[name]))
     if 'extra_settings' in settings:
         problems.extend('ssh_key_policy_extra_settings: %s' % p
                         for p in extra_settings_problems(settings['extra_settings'], _plain(policy_keywords or [])))
@@ -104,8 +123,32 @@ def ssh_key_policy_per_spec(text, wanted, specs=None):
 
 
 def ssh_key_policy_controls(probes, policy):
-    """Named probes + the role's policy -> the evidence records (plugins/module_utils/ssh_key_policy_controls.py)."""
-    return build_controls(_plain(probes or {}), _plain(policy or {}))
+    """Named probes + the role's policy -> the evidence records (plugins/module_utils/ssh_key_policy_controls.py).
+
+    A probe ``accounts`` ({passwd, group}: getent's facts) becomes ``account_groups`` ({user: [groups]}).
+    """
+    probes = _plain(probes or {})
+    accounts = probes.pop('accounts', None)
+    if isinstance(accounts, dict) and isinstance(accounts.get('passwd'), dict) and isinstance(accounts.get('group'), dict):
+        probes['account_groups'] = account_groups(accounts['passwd'], accounts['group'])
+    return build_controls(probes, _plain(policy or {}))
+
+
+def ssh_key_policy_kex(configured, classical=None, supported=''):
+    """The KexAlgorithms to render: the post-quantum list, then the classical one, less what ``ssh -Q kex`` lacks."""
+    return kex_algorithms(_plain(configured or []), _plain(classical or []), _plain(supported or ''))
+
+
+def ssh_key_policy_rendered(settings):
+    """{banner, max_startups, forwarding_groups, kex_algorithms} -> what the role writes:
+    {banner (file text), max_startups (start:rate:full), forwarding_blocks, kex_problems}."""
+    settings = _plain(settings or {})
+    return {
+        'banner': banner_file_text(settings.get('banner', '')),
+        'max_startups': max_startups_value(settings.get('max_startups', '')),
+        'forwarding_blocks': forwarding_blocks(settings.get('forwarding_groups') or []),
+        'kex_problems': kex_problems(settings.get('kex_algorithms') or [], []),
+    }
 
 
 class FilterModule(object):
@@ -118,4 +161,6 @@ class FilterModule(object):
             'ssh_key_policy_connection_specs': ssh_key_policy_connection_specs,
             'ssh_key_policy_per_spec': ssh_key_policy_per_spec,
             'ssh_key_policy_controls': ssh_key_policy_controls,
+            'ssh_key_policy_kex': ssh_key_policy_kex,
+            'ssh_key_policy_rendered': ssh_key_policy_rendered,
         }

@@ -24,7 +24,13 @@ Each control is a pure function ``control(probes, policy)`` returning one
 ``key_types``, ``rsa_min_bits``, ``max_auth_tries``, ``login_grace_time``,
 ``client_alive_interval``, ``client_alive_count_max``, ``host_key_types``,
 ``store_dir``, ``emergency_user``, and ``validated`` (the
-``ssh_key_policy_validate`` filter over ``ssh_key_policy_users``).
+``ssh_key_policy_validate`` filter over ``ssh_key_policy_users``); for the
+side channel, banner and key exchange controls also ``forwarding_groups``,
+``banner_text``, ``banner_files``, ``kex_classical_algorithms``,
+``max_sessions`` and ``max_startups``.
+
+More probes: ``account_groups`` ({user: [groups]}, from ``getent``) and
+``banner_files`` (the registered ``sha256sum`` of the banner files).
 
 A control that could not examine its object fails: the audit failed, was
 skipped or missing, ``sshd -T`` printed nothing, or an account/address
@@ -35,8 +41,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import LOGIN_KEYWORDS
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (CLASSICAL_KEX, PQ_KEX, SPEC_KEYWORDS,
+                                                                                 banner_file_text, max_startups_value)
 
 KEY_SOURCE_KEYWORDS = ('AuthorizedKeysFile', 'AuthorizedKeysCommand', 'TrustedUserCAKeys', 'AuthorizedPrincipalsFile',
                        'AuthorizedPrincipalsCommand')
@@ -117,13 +126,13 @@ def declared_fingerprints(validated):
 def _sshd_record(cid, safeguard, hipaa, stig, check, names, probes):
     """A control over sshd keywords: their effective values, or the drift from the policy.
 
-    Keywords sshd applies per connection (LOGIN_KEYWORDS) are also checked for
+    Keywords sshd applies per connection (SPEC_KEYWORDS) are also checked for
     every account and address (Match blocks).
     """
     broken = _broken(probes)
     drift = _drift_of(probes, names)
     per_spec = _per_spec(probes)
-    login = bool(set(names) & set(LOGIN_KEYWORDS))
+    login = bool(set(names) & set(SPEC_KEYWORDS))
     unexamined = per_spec['errors'] if login else []
     if broken:
         observed = broken
@@ -271,6 +280,140 @@ def ssh_key_policy_emergency_access(probes, policy):
                   observed, 'fail' if failed else 'pass')
 
 
+# ---------------------------------------------------------------- issue 13: side channels, banner, PQ key exchange
+
+SIDE_CHANNEL_KEYWORDS = ('AllowTcpForwarding', 'AllowAgentForwarding', 'AllowStreamLocalForwarding', 'X11Forwarding',
+                         'PermitTunnel', 'GatewayPorts', 'PermitUserRC', 'PermitUserEnvironment', 'IgnoreRhosts',
+                         'IgnoreUserKnownHosts', 'HostbasedAuthentication')
+
+
+def allowed_forwarding(groups, forwarding_groups):
+    """What an account in GROUPS may forward through the opt-ins, and through which groups."""
+    kinds, through = set(), []
+    for entry in _list(forwarding_groups):
+        if isinstance(entry, dict) and entry.get('group') in (groups or []):
+            kinds |= set(_list(entry.get('forward')))
+            through.append(text(entry.get('group')))
+    return kinds, through
+
+
+def ssh_key_policy_side_channels(probes, policy):
+    """No forwarding, tunnels, user rc/environment or rhosts for anyone; each account's
+    forwarding (sshd -T -C) within what its opted-in groups allow."""
+    opt_ins = [e for e in _list(policy.get('forwarding_groups')) if isinstance(e, dict)]
+    check = ('No TCP, agent, unix-socket or X11 forwarding, tunnels, GatewayPorts, ~/.ssh/rc, user environment, '
+             'rhosts or host-based trust; per account (sshd -T -C) nothing beyond the opt-ins: %s' % (
+                 '; '.join('%s may forward %s (%s)' % (text(e.get('group')), ', '.join(text(k) for k in _list(e.get('forward'))),
+                                                       text(e.get('reason'))) for e in opt_ins) or 'none'))
+    base = _sshd_record('ssh-key-policy-side-channels', 'audit_controls', '164.312(b), 164.312(a)(1)',
+                        'RHEL-08-040340, RHEL-08-010830', check, SIDE_CHANNEL_KEYWORDS, probes)
+    per_spec = (probes or {}).get('sshd_per_spec')
+    forwarding = per_spec.get('forwarding') if isinstance(per_spec, dict) else None
+    groups_of = (probes or {}).get('account_groups')
+    notes, beyond, unexamined = [], [], []
+    if not isinstance(forwarding, dict) or not forwarding:
+        unexamined.append('what each account can forward was not evaluated (sshd -T -C)')
+    elif not isinstance(groups_of, dict):
+        unexamined.append('the accounts\' groups could not be read (getent group)')
+    else:
+        for user in sorted(forwarding):
+            caps = forwarding[user]
+            if caps is None:
+                unexamined.append('the forwarding of %s (sshd -T -C printed no forwarding keywords)' % text(user))
+                continue
+            kinds, through = allowed_forwarding(groups_of.get(user) or [], opt_ins)
+            extra = [c for c in caps if c not in kinds]
+            if extra:
+                beyond.append('%s can forward %s' % (text(user), ', '.join(extra)))
+            elif caps:
+                notes.append('%s: %s (opted in through %s)' % (text(user), ', '.join(caps), ', '.join(through)))
+            elif through:
+                notes.append('%s: nothing although opted in through %s (DisableForwarding, e.g. the session gate)'
+                             % (text(user), ', '.join(through)))
+    observed = base['observed']
+    if beyond:
+        observed += '; beyond the opt-ins: ' + '; '.join(beyond)
+    observed += '; accounts that can forward: ' + ('; '.join(notes) if notes else 'none')
+    if unexamined:
+        observed += '; NOT examined: ' + '; '.join(unexamined)
+    status = 'fail' if base['status'] == 'fail' or beyond or unexamined else 'pass'
+    return record(base['id'], base['safeguard'], base['hipaa'], base['stig'], base['check'], observed, status)
+
+
+def ssh_key_policy_connection_limits(probes, policy):
+    check = 'CIS limits: MaxStartups %s, MaxSessions %s, LoginGraceTime %s' % (
+        text(max_startups_value(policy.get('max_startups'))), text(policy.get('max_sessions')), text(policy.get('login_grace_time')))
+    return _sshd_record('ssh-key-policy-connection-limits', 'access_control', '164.312(a)(1)', 'RHEL-08-010200', check,
+                        ('MaxStartups', 'MaxSessions', 'LoginGraceTime'), probes)
+
+
+BANNER_FILES = ('/etc/issue', '/etc/issue.net')
+
+
+def _banner_sums(result):
+    """{path: sha256} from the registered ``sha256sum`` of the banner files, or a reason it cannot be used."""
+    if not isinstance(result, dict) or result.get('skipped') or 'stdout' not in result:
+        return None, 'the banner files were not read'
+    sums = {}
+    for line in text(result.get('stdout') or '').splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            sums[parts[1].lstrip('*')] = parts[0]
+    missing = [p for p in BANNER_FILES if p not in sums]
+    if missing:
+        return None, 'could not read %s%s' % (', '.join(missing), (': ' + text(result.get('stderr')).strip()) if result.get('stderr') else '')
+    return sums, None
+
+
+def ssh_key_policy_banner(probes, policy):
+    check = ('A legal notice (authorized use only, activity recorded and monitored, no expectation of privacy) is '
+             'shown before authentication: Banner %s, and the same text in %s' % (BANNER_FILES[1], ', '.join(BANNER_FILES)))
+    base = _sshd_record('ssh-key-policy-banner', 'security_awareness', '164.308(a)(5)(ii)(A)', 'RHEL-08-010040', check,
+                        ('Banner',), probes)
+    banner = policy.get('banner_text')
+    sums, why = _banner_sums((probes or {}).get('banner_files'))
+    observed = base['observed']
+    failed = base['status'] == 'fail'
+    if not isinstance(banner, (list, tuple)) or not ''.join(text(line) for line in banner).strip():
+        observed += '; no banner text is configured'
+        failed = True
+    elif why:
+        observed += '; NOT examined: ' + why
+        failed = True
+    else:
+        want = hashlib.sha256(banner_file_text(banner).encode('utf-8')).hexdigest()
+        differ = [p for p in BANNER_FILES if sums[p] != want]
+        if differ:
+            observed += '; not the configured text: ' + ', '.join(differ)
+            failed = True
+        else:
+            observed += '; %s hold the configured text (sha256 %s)' % (', '.join(BANNER_FILES), want[:16])
+    return record(base['id'], base['safeguard'], base['hipaa'], base['stig'], base['check'], observed,
+                  'fail' if failed else 'pass')
+
+
+def ssh_key_policy_post_quantum_kex(probes, policy):
+    classical = [a for a in _list(policy.get('kex_classical_algorithms')) if a in CLASSICAL_KEX]
+    check = ('Key exchange is post-quantum hybrid only (%s, as the installed OpenSSH has them)%s' % (
+        ', '.join(PQ_KEX), '; classical algorithms allowed for old clients: ' + ', '.join(classical) if classical else ''))
+    broken = _broken(probes)
+    hipaa = '164.312(e)(1), 164.312(e)(2)(ii)'
+    if broken:
+        return record('ssh-key-policy-post-quantum-kex', 'transmission_security', hipaa, '', check, broken, 'fail')
+    offered = []
+    for value in _list(_audit(probes)['sshd_effective'].get('kexalgorithms')):
+        offered.extend(a for a in text(value).split(',') if a)
+    pq = [a for a in offered if a in PQ_KEX]
+    other = [a for a in offered if a not in PQ_KEX and a not in classical]
+    observed = 'sshd -T kexalgorithms %s' % (','.join(offered) or '(none)')
+    if other:
+        observed += '; not post-quantum and not declared for old clients: ' + ', '.join(other)
+    if not pq:
+        observed += '; no post-quantum algorithm is offered'
+    return record('ssh-key-policy-post-quantum-kex', 'transmission_security', hipaa, '', check, observed,
+                  'fail' if other or not pq or not offered else 'pass')
+
+
 CONTROLS = (
     ssh_key_policy_keys_only,
     ssh_key_policy_no_root_login,
@@ -282,6 +425,10 @@ CONTROLS = (
     ssh_key_policy_central_store,
     ssh_key_policy_no_weak_or_planted_keys,
     ssh_key_policy_emergency_access,
+    ssh_key_policy_side_channels,
+    ssh_key_policy_connection_limits,
+    ssh_key_policy_banner,
+    ssh_key_policy_post_quantum_kex,
 )
 
 

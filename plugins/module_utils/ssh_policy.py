@@ -15,7 +15,11 @@
 - the allow-lists of strong transport algorithms and the checks of
   ``ssh_key_policy_extra_settings`` (no line breaks: directive injection);
 - the effective configuration for every account and connection address
-  (``sshd -T -C`` per specification), compared with the policy.
+  (``sshd -T -C`` per specification), compared with the policy;
+- side channels: the per-group forwarding opt-ins (validated, rendered as
+  ``Match Group`` blocks) and what each account can really forward;
+- the post-quantum key exchange list the installed OpenSSH can offer, the
+  login banner's text and ``MaxStartups``.
 
 No I/O here: callers pass text and data in.
 """
@@ -45,15 +49,22 @@ STRONG_MACS = (
     'hmac-sha2-256-etm@openssh.com',
     'umac-128-etm@openssh.com',
 )
-STRONG_KEX = (
+# Post-quantum hybrid key exchange: the only kind ssh_key_policy_kex_algorithms
+# may hold ("record now, decrypt later" is the threat for ePHI kept for years).
+PQ_KEX = (
     'mlkem768x25519-sha256',
     'sntrup761x25519-sha512',
     'sntrup761x25519-sha512@openssh.com',
+)
+# Classical key exchange for old clients, only through
+# ssh_key_policy_kex_classical_algorithms (ssh-audit warns: not post-quantum).
+CLASSICAL_KEX = (
     'curve25519-sha256',
     'curve25519-sha256@libssh.org',
     'diffie-hellman-group16-sha512',
     'diffie-hellman-group18-sha512',
 )
+STRONG_KEX = PQ_KEX + CLASSICAL_KEX
 ALGORITHM_NAME_RE = re.compile(r'^[a-z0-9@._-]+$')
 
 
@@ -323,6 +334,10 @@ LOGIN_KEYWORDS = ('AuthorizedKeysFile', 'AuthorizedKeysCommand', 'AuthorizedPrin
                   'PermitEmptyPasswords', 'HostbasedAuthentication', 'GSSAPIAuthentication', 'PermitRootLogin',
                   'PubkeyAcceptedAlgorithms', 'MaxAuthTries', 'LogLevel', 'ClientAliveInterval', 'ClientAliveCountMax',
                   'AllowUsers', 'AllowGroups')
+# Further keywords a Match block can change that must be the policy's for
+# every account and address (the forwarding keywords differ for opted-in
+# groups by design: forwarding_of() judges them).
+SPEC_KEYWORDS = LOGIN_KEYWORDS + ('Banner', 'PermitTunnel', 'GatewayPorts', 'PermitUserRC', 'IgnoreRhosts', 'MaxSessions')
 SPEC_MARK = '### '
 ERROR_MARK = '!!! '
 
@@ -393,13 +408,16 @@ def parse_per_spec(text):
 def per_spec_drift(text, wanted, specs=None):
     """Compare the policy with sshd's effective configuration for every connection specification.
 
-    ``wanted``: the policy (keyword -> value); only LOGIN_KEYWORDS are compared.
+    ``wanted``: the policy (keyword -> value); only SPEC_KEYWORDS are compared.
     ``specs``: what had to be evaluated; a missing or failed specification
     is an error (the control could not examine it).
-    Returns {'drift': [{setting, wanted, found, spec}], 'errors': [...], 'specs': n}.
+    Returns {'drift': [{setting, wanted, found, spec}], 'errors': [...], 'specs': n,
+    'forwarding': {user: [what sshd lets that account forward, from any address]
+    or None when sshd -T did not print the forwarding keywords]}}.
     """
     blocks, failed = parse_per_spec(text)
-    subset = dict((k, v) for k, v in (wanted or {}).items() if k in LOGIN_KEYWORDS)
+    subset = dict((k, v) for k, v in (wanted or {}).items() if k in SPEC_KEYWORDS)
+    forwarding = {}
     errors = ['sshd -T -C %s failed: %s' % (spec, err or 'no output') for spec, err in sorted(failed.items())]
     seen_addrs = set()
     drift = []
@@ -407,6 +425,13 @@ def per_spec_drift(text, wanted, specs=None):
         effective = blocks[spec]
         fields = dict(part.split('=', 1) for part in spec.split(',') if '=' in part)
         seen_addrs.add(fields.get('addr'))
+        user = fields.get('user')
+        if user:
+            caps = forwarding_of(effective) if effective else None
+            if caps is None or forwarding.get(user, []) is None:
+                forwarding[user] = None
+            else:
+                forwarding[user] = sorted(set(forwarding.get(user, [])) | set(caps))
         if not effective:
             errors.append('sshd -T -C %s printed none of the policy keywords' % spec)
             continue
@@ -420,4 +445,239 @@ def per_spec_drift(text, wanted, specs=None):
             errors.append('no effective configuration was evaluated for %s' % spec)
     if not [a for a in seen_addrs if a and not a.startswith('127.') and a != '::1']:
         errors.append('no connection from a non-loopback address was evaluated')
-    return {'drift': drift, 'errors': errors, 'specs': len(blocks) + len(failed)}
+    for spec in failed:
+        fields = dict(part.split('=', 1) for part in spec.split(',') if '=' in part)
+        if fields.get('user'):
+            forwarding[fields['user']] = None
+    return {'drift': drift, 'errors': errors, 'specs': len(blocks) + len(failed), 'forwarding': forwarding}
+
+
+# ---------------------------------------------------------------- post-quantum key exchange
+
+def kex_algorithms(configured, classical, supported_text):
+    """The KexAlgorithms to render: ``configured`` (post-quantum) then ``classical``,
+    without the names the installed OpenSSH does not know.
+
+    ``supported_text``: ``ssh -Q kex`` on the host (openssh-server depends on
+    the openssh-client of the same version). Empty when it could not be read:
+    then the lists are kept as they are (``sshd -t`` refuses unknown names
+    before anything goes live).
+    """
+    supported = set((supported_text or '').split())
+    wanted = []
+    for name in list(configured or []) + list(classical or []):
+        if name not in wanted and (not supported or name in supported):
+            wanted.append(name)
+    return wanted
+
+
+def kex_problems(effective, classical):
+    """Why the rendered key exchange list cannot be used: no post-quantum algorithm left."""
+    if not [a for a in effective or [] if a in PQ_KEX]:
+        return ['none of the post-quantum key exchange algorithms of ssh_key_policy_kex_algorithms is known to the '
+                'installed OpenSSH (%s need OpenSSH 8.5, 9.9 or Debian 12, and 9.9/10.0 for mlkem768x25519-sha256)'
+                % ', '.join(PQ_KEX)]
+    return []
+
+
+# ---------------------------------------------------------------- side channels
+
+# What an opted-in group may forward, and the sshd keywords that grant it.
+FORWARD_KINDS = ('tcp-local', 'tcp-remote', 'streamlocal-local', 'streamlocal-remote', 'agent', 'x11')
+GROUP_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]{0,31}[$]?$')
+
+
+def forwarding_groups_problems(groups):
+    """Why ``ssh_key_policy_forwarding_groups`` cannot be rendered ([] when it can)."""
+    if not isinstance(groups, (list, tuple)):
+        return ['must be a list of {group, forward, reason}']
+    problems, seen = [], set()
+    for index, entry in enumerate(groups):
+        where = 'entry %d' % (index + 1)
+        if not isinstance(entry, dict):
+            problems.append('%s: must be a mapping {group, forward, reason}' % where)
+            continue
+        unknown = sorted(set(entry) - set(('group', 'forward', 'reason')))
+        if unknown:
+            problems.append('%s: unknown key(s) %s' % (where, ', '.join(str(u) for u in unknown)))
+        group = entry.get('group')
+        if not isinstance(group, str) or not GROUP_NAME_RE.match(group):
+            problems.append('%s: group %r is not a plain group name (no patterns, no spaces, no line breaks)' % (where, group))
+        elif group in seen:
+            problems.append('%s: group %s is listed twice' % (where, group))
+        else:
+            where = 'group %s' % group
+            seen.add(group)
+        forward = entry.get('forward')
+        if not isinstance(forward, (list, tuple)) or not forward:
+            problems.append('%s: forward must be a non-empty list of %s' % (where, ', '.join(FORWARD_KINDS)))
+        else:
+            for kind in forward:
+                if kind not in FORWARD_KINDS:
+                    problems.append('%s: %r is not one of %s' % (where, kind, ', '.join(FORWARD_KINDS)))
+        reason = entry.get('reason')
+        if not isinstance(reason, str) or not reason.strip() or any(c in reason for c in '\r\n\x00'):
+            problems.append('%s: reason must be a non-empty line saying why the group needs forwarding' % where)
+    return problems
+
+
+def _pair(kinds, prefix):
+    local, remote = prefix + '-local' in kinds, prefix + '-remote' in kinds
+    if local and remote:
+        return 'yes'
+    if local:
+        return 'local'
+    if remote:
+        return 'remote'
+    return None
+
+
+def forwarding_blocks(groups):
+    """``ssh_key_policy_forwarding_groups`` -> [{group, reason, settings: [[keyword, value]]}] for Match Group blocks."""
+    blocks = []
+    for entry in groups if isinstance(groups, (list, tuple)) else []:
+        if not isinstance(entry, dict):
+            continue
+        forward = entry.get('forward')
+        kinds = set(k for k in forward if isinstance(k, str)) if isinstance(forward, (list, tuple)) else set()
+        settings = []
+        tcp, streamlocal = _pair(kinds, 'tcp'), _pair(kinds, 'streamlocal')
+        if tcp:
+            settings.append(['AllowTcpForwarding', tcp])
+        if streamlocal:
+            settings.append(['AllowStreamLocalForwarding', streamlocal])
+        if 'agent' in kinds:
+            settings.append(['AllowAgentForwarding', 'yes'])
+        if 'x11' in kinds:
+            settings.append(['X11Forwarding', 'yes'])
+        blocks.append({'group': entry.get('group'), 'reason': ' '.join(str(entry.get('reason', '')).split()),
+                       'settings': settings})
+    return blocks
+
+
+def _first(effective, keyword):
+    values = effective.get(keyword) or []
+    return str(values[0]).lower() if values else None
+
+
+FORWARDING_KEYWORDS = ('disableforwarding', 'allowtcpforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding',
+                       'x11forwarding', 'permittunnel', 'gatewayports')
+
+
+def forwarding_of(effective):
+    """What sshd lets a connection forward, from its ``sshd -T -C`` keywords; None when one is missing.
+
+    DisableForwarding yes overrides every other forwarding keyword (sshd_config(5)).
+    PermitTunnel and GatewayPorts are never opted in: 'tunnel' and 'gatewayports' always count against.
+    """
+    values = dict((k, _first(effective, k)) for k in FORWARDING_KEYWORDS)
+    if None in values.values():
+        return None
+    caps = []
+    if values['permittunnel'] != 'no':
+        caps.append('tunnel')
+    if values['disableforwarding'] == 'yes':
+        return caps
+    for prefix, keyword in (('tcp', 'allowtcpforwarding'), ('streamlocal', 'allowstreamlocalforwarding')):
+        value = values[keyword]
+        if value in ('yes', 'all', 'local'):
+            caps.append(prefix + '-local')
+        if value in ('yes', 'all', 'remote'):
+            caps.append(prefix + '-remote')
+    if values['allowagentforwarding'] == 'yes':
+        caps.append('agent')
+    if values['x11forwarding'] == 'yes':
+        caps.append('x11')
+    if values['gatewayports'] != 'no':
+        caps.append('gatewayports')
+    return caps
+
+
+def account_groups(passwd, group):
+    """``getent passwd`` and ``getent group`` (as the getent module returns them) -> {user: [groups]}."""
+    gid_names = {}
+    members = {}
+    for name, fields in (group or {}).items():
+        fields = list(fields or [])
+        if len(fields) > 1:
+            gid_names.setdefault(str(fields[1]), name)
+        for member in (fields[2] if len(fields) > 2 and fields[2] else '').split(','):
+            if member:
+                members.setdefault(member, set()).add(name)
+    out = {}
+    for user, fields in (passwd or {}).items():
+        fields = list(fields or [])
+        names = set(members.get(user, set()))
+        if len(fields) > 2 and str(fields[2]) in gid_names:
+            names.add(gid_names[str(fields[2])])
+        out[user] = sorted(names)
+    return out
+
+
+# ---------------------------------------------------------------- banner and limits
+
+BANNER_MAX = 4096
+
+
+def banner_problems(lines):
+    """Why the login banner cannot be used: it must be a list of lines of printable text, not all blank.
+
+    No backslash: agetty expands backslash escapes in /etc/issue (e.g. backslash-n, backslash-l).
+    """
+    if isinstance(lines, str) or not isinstance(lines, (list, tuple)):
+        return ['must be a list of lines']
+    if [line for line in lines if not isinstance(line, str)]:
+        return ['every line must be a string']
+    if not ''.join(lines).strip():
+        return ['must not be empty: systems holding ePHI show a legal notice before login']
+    problems = []
+    if sum(len(line) + 1 for line in lines) > BANNER_MAX:
+        problems.append('is longer than %d characters' % BANNER_MAX)
+    bad = sorted(set(c for line in lines for c in line if not c.isprintable() or c == '\\'))
+    if bad:
+        problems.append('contains characters that are not printable text on one line (or a backslash, which agetty '
+                        'expands in /etc/issue): %s' % ', '.join(repr(c) for c in bad))
+    return problems
+
+
+def banner_file_text(lines):
+    """The content of /etc/issue, /etc/issue.net and the Banner: the lines without trailing blanks,
+    leading and trailing blank lines dropped, one final newline."""
+    lines = [str(line).rstrip() for line in (lines if isinstance(lines, (list, tuple)) else [lines])]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return '\n'.join(lines) + '\n'
+
+
+MAX_STARTUPS_RE = re.compile(r'^([0-9]{1,4})(?::([0-9]{1,3}):([0-9]{1,4}))?$')
+
+
+def max_startups_problems(value, limit_start=10, limit_full=60):
+    """Why a MaxStartups value is not start[:rate:full] at the CIS value (10:30:60) or stricter."""
+    match = MAX_STARTUPS_RE.match(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if not match:
+        return ['must be "start:rate:full" (e.g. 10:30:60) or a number']
+    start = int(match.group(1))
+    rate = int(match.group(2)) if match.group(2) else 100
+    full = int(match.group(3)) if match.group(3) else start
+    problems = []
+    if not 1 <= start <= limit_start:
+        problems.append('start must be from 1 to %d (CIS: 10:30:60 or stricter)' % limit_start)
+    if not 1 <= rate <= 100:
+        problems.append('rate must be from 1 to 100 (percent)')
+    if not start <= full <= limit_full:
+        problems.append('full must be from start to %d (CIS: 10:30:60 or stricter)' % limit_full)
+    return problems
+
+
+def max_startups_value(value):
+    """MaxStartups as sshd -T prints it (start:rate:full), for the drop-in and the comparison."""
+    match = MAX_STARTUPS_RE.match(str(value))
+    if not match:
+        return str(value)
+    start = int(match.group(1))
+    if not match.group(2):
+        return '%d:100:%d' % (start, start)
+    return '%d:%d:%d' % (start, int(match.group(2)), int(match.group(3)))

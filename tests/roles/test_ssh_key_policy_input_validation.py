@@ -69,7 +69,7 @@ CASES = [
     ("rollback-too-soon", {"ssh_key_policy_users": GOOD, "ssh_key_policy_rollback_after": 10}, "ssh_key_policy_rollback_after", []),
     ("users-not-a-list", {"ssh_key_policy_users": "alice"}, "ssh_key_policy_users", []),
     # Directive injection: a line break in a value would start a new sshd directive.
-    ("extra-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"Banner": "/etc/issue.net\nPasswordAuthentication yes"}},
+    ("extra-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"PrintLastLog": "yes\nPasswordAuthentication yes"}},
      "ssh_key_policy_extra_settings", ["line break"]),
     ("extra-newline-in-list", {"ssh_key_policy_users": GOOD, "ssh_key_policy_extra_settings": {"AcceptEnv": ["LANG", "X\rMatch all"]}},
      "ssh_key_policy_extra_settings", ["line break"]),
@@ -84,6 +84,25 @@ CASES = [
     ("sha1-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": ["curve25519-sha256", "diffie-hellman-group14-sha1"]},
      "ssh_key_policy_kex_algorithms", ["diffie-hellman-group14-sha1"]),
     ("empty-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": []}, "ssh_key_policy_kex_algorithms", ["empty"]),
+    # Issue 13: post-quantum key exchange only; classical only through its own variable.
+    ("classical-kex-in-pq-list", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_algorithms": ["curve25519-sha256"]},
+     "ssh_key_policy_kex_algorithms", ["curve25519-sha256 is not in the allow-list"]),
+    ("weak-classical-kex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_kex_classical_algorithms": ["diffie-hellman-group14-sha1"]},
+     "ssh_key_policy_kex_classical_algorithms", ["group14-sha1"]),
+    # Side channels: opt-ins by plain group name, known kinds, with a reason; CIS limits.
+    ("forwarding-group-pattern", {"ssh_key_policy_users": GOOD, "ssh_key_policy_forwarding_groups": [
+        {"group": "*", "forward": ["tcp-local"], "reason": "all"}]}, "ssh_key_policy_forwarding_groups", ["plain group name"]),
+    ("forwarding-group-injection", {"ssh_key_policy_users": GOOD, "ssh_key_policy_forwarding_groups": [
+        {"group": "dba", "forward": ["tcp-local"], "reason": "x\nMatch all\nPermitRootLogin yes"}]},
+     "ssh_key_policy_forwarding_groups", ["reason"]),
+    ("max-startups-lax", {"ssh_key_policy_users": GOOD, "ssh_key_policy_max_startups": "100:30:600"}, "ssh_key_policy_max_startups", []),
+    ("max-sessions-lax", {"ssh_key_policy_users": GOOD, "ssh_key_policy_max_sessions": 64}, "ssh_key_policy_max_sessions", []),
+    # The banner: non-empty printable text, no agetty escapes.
+    ("banner-empty", {"ssh_key_policy_users": GOOD, "ssh_key_policy_banner": ["", " "]}, "ssh_key_policy_banner", ["empty"]),
+    ("banner-escape", {"ssh_key_policy_users": GOOD, "ssh_key_policy_banner": ["Host \\n, tty \\l"]}, "ssh_key_policy_banner",
+     ["backslash"]),
+    ("banner-control-chars", {"ssh_key_policy_users": GOOD, "ssh_key_policy_banner": ["\u001b[2J cleared"]}, "ssh_key_policy_banner",
+     ["not printable"]),
     # A trailing line break (the checks used to accept it: $ matches before it), a reconnect timeout below 5 s.
     ("dropin-trailing-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_dropin_path": "/etc/ssh/sshd_config.d/ephi.conf\n"},
      "ssh_key_policy_dropin_path", []),
@@ -105,7 +124,11 @@ def test_good_values_pass_validation(run_play):
     good = users(("alice", "ed25519", {}), ("bob", "rsa3072", {"expires": "20991231", "from": ["10.0.0.0/8"]}),
                  ("bg", "ecdsa", {"expires": "20991231"}))
     proc, results = run_play({"ssh_key_policy_users": good, "ssh_key_policy_emergency_user": "bg",
-                              "ssh_key_policy_allow_groups": ["ssh-users"]})
+                              "ssh_key_policy_allow_groups": ["ssh-users"],
+                              "ssh_key_policy_kex_classical_algorithms": ["curve25519-sha256"],
+                              "ssh_key_policy_forwarding_groups": [{"group": "dba", "forward": ["tcp-local", "agent"],
+                                                                    "reason": "database tunnels"}],
+                              "ssh_key_policy_banner": ["Authorized use only.", "", "Activity is recorded."]})
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]
     assert "check_vars | Validate the declared keys (type, RSA size, encoding, expiry, duplicates)" in names, names

@@ -33,6 +33,7 @@ def policy_users(host, admin_keys, extra_users=()):
         {"name": "ephi-carol", "keys": [{"key": root_pub(host, "id_ed25519"), "owner": "Carol Tester", "comment": "carol-laptop"}]},
         {"name": "ephi-breakglass", "keys": [{"key": root_pub(host, "id_breakglass"), "owner": "Security officer (sealed envelope 7)",
                                              "expires": "20991231", "options": ["no-port-forwarding"]}]},
+        {"name": "ephi-olga", "keys": [{"key": root_pub(host, "id_olga"), "owner": "Olga Tester"}]},
     ]
     users.extend(extra_users)
     return users
@@ -109,7 +110,7 @@ def test_login_breaking_change_is_rolled_back_with_the_store_and_does_not_block_
 
 @pytest.mark.parametrize("extra_vars,variable,text", [
     # Directive injection through a value with a line break.
-    ({"ssh_key_policy_extra_settings": {"Banner": "/etc/issue.net\nPasswordAuthentication yes"}},
+    ({"ssh_key_policy_extra_settings": {"PrintLastLog": "yes\nPasswordAuthentication yes"}},
      "ssh_key_policy_extra_settings", "line break"),
     # A weak cipher would make the "only strong algorithms" evidence false.
     ({"ssh_key_policy_ciphers": ["aes256-ctr", "3des-cbc"]}, "ssh_key_policy_ciphers", "3des-cbc is not in the allow-list"),

@@ -29,8 +29,9 @@ def key(name):
 
 def test_filters_are_exported():
     assert sorted(FILTERS) == ['ssh_key_policy_connection_specs', 'ssh_key_policy_controls', 'ssh_key_policy_input_problems',
-                               'ssh_key_policy_key_in_use',
-                               'ssh_key_policy_lockout', 'ssh_key_policy_per_spec', 'ssh_key_policy_validate']
+                               'ssh_key_policy_kex', 'ssh_key_policy_key_in_use',
+                               'ssh_key_policy_lockout', 'ssh_key_policy_per_spec', 'ssh_key_policy_rendered',
+                               'ssh_key_policy_validate']
 
 
 def test_validate_uses_the_current_time_and_policy():
@@ -84,9 +85,20 @@ def test_key_in_use_filter():
 
 def test_input_problems_filter():
     assert FILTERS['ssh_key_policy_input_problems']({'ciphers': ['aes256-ctr'], 'macs': ['hmac-sha2-256-etm@openssh.com'],
-                                                     'kex_algorithms': ['curve25519-sha256'], 'extra_settings': {}}) == []
+                                                     'kex_algorithms': ['sntrup761x25519-sha512@openssh.com'],
+                                                     'kex_classical_algorithms': ['curve25519-sha256'], 'extra_settings': {},
+                                                     'forwarding_groups': [], 'banner': ['Authorized use only.'],
+                                                     'max_startups': '10:30:60'}) == []
     problems = FILTERS['ssh_key_policy_input_problems']({'ciphers': ['3des-cbc'], 'extra_settings': {'Banner': 'a\nb'}})
     assert [p.split(':')[0] for p in problems] == ['ssh_key_policy_ciphers', 'ssh_key_policy_extra_settings']
+    # Classical key exchange only through its own variable (ssh-audit warns: not post-quantum).
+    problems = FILTERS['ssh_key_policy_input_problems']({'kex_algorithms': ['curve25519-sha256'],
+                                                         'kex_classical_algorithms': ['ecdh-sha2-nistp256'],
+                                                         'forwarding_groups': [{'group': 'a b', 'forward': ['tcp']}],
+                                                         'banner': [], 'max_startups': '100:30:600'})
+    assert sorted(set(p.split(':')[0] for p in problems)) == [
+        'ssh_key_policy_banner', 'ssh_key_policy_forwarding_groups', 'ssh_key_policy_kex_algorithms',
+        'ssh_key_policy_kex_classical_algorithms', 'ssh_key_policy_max_startups'], problems
     assert FILTERS['ssh_key_policy_input_problems']({'extra_settings': {'Ciphers': 'x'}}, ['Ciphers'])
 
 
@@ -98,7 +110,20 @@ def test_specs_and_per_spec_filters():
                      'user=admin,host=192.0.2.1,addr=192.0.2.1,laddr=10.0.0.9,lport=22']
     text = ''.join('### %s\npasswordauthentication no\n' % s for s in specs)
     assert FILTERS['ssh_key_policy_per_spec'](text, {'PasswordAuthentication': False}, specs=specs) == \
-        {'drift': [], 'errors': [], 'specs': 3}
+        {'drift': [], 'errors': [], 'specs': 3, 'forwarding': {'admin': None}}
+
+
+def test_kex_and_rendered_filters():
+    assert FILTERS['ssh_key_policy_kex'](['mlkem768x25519-sha256', 'sntrup761x25519-sha512@openssh.com'], [],
+                                         'curve25519-sha256\nsntrup761x25519-sha512@openssh.com\n') == \
+        ['sntrup761x25519-sha512@openssh.com']
+    rendered = FILTERS['ssh_key_policy_rendered']({'banner': ['Authorized use only. '], 'max_startups': '10',
+                                                   'forwarding_groups': [{'group': 'dba', 'forward': ['tcp-local'], 'reason': 'x'}],
+                                                   'kex_algorithms': ['curve25519-sha256']})
+    assert rendered['banner'] == 'Authorized use only.\n'
+    assert rendered['max_startups'] == '10:100:10'
+    assert rendered['forwarding_blocks'] == [{'group': 'dba', 'reason': 'x', 'settings': [['AllowTcpForwarding', 'local']]}]
+    assert rendered['kex_problems']
 
 
 def test_lockout_filter_reads_deny_lists_from_extra_settings_in_any_case():
@@ -118,4 +143,12 @@ def test_controls_filter_is_glue_over_module_utils():
     probes = {'ssh_key_audit': inputs['__ssh_key_policy_verify'], 'sshd_per_spec': inputs['__ssh_key_policy_per_spec']}
     policy = dict((name[len('ssh_key_policy_'):], value) for name, value in inputs.items() if name.startswith('ssh_key_policy_'))
     policy['validated'] = inputs['__ssh_key_policy_validated']
-    assert FILTERS['ssh_key_policy_controls'](probes, policy) == fixture['expected']
+    records = FILTERS['ssh_key_policy_controls'](probes, policy)
+    assert [r for r in records if r['id'] in set(e['id'] for e in fixture['expected'])] == fixture['expected']
+    # getent's passwd and group facts become the accounts' groups.
+    accounts = {'passwd': {'olga': ['x', '1001', '1001', '', '/home/olga', '/bin/bash']},
+                'group': {'olga': ['x', '1001', ''], 'fwd': ['x', '1002', 'olga']}}
+    probes = dict(probes, accounts=accounts, sshd_per_spec=dict(probes['sshd_per_spec'], forwarding={'olga': ['tcp-local']}))
+    policy['forwarding_groups'] = [{'group': 'fwd', 'forward': ['tcp-local'], 'reason': 'tunnels'}]
+    side = [r for r in FILTERS['ssh_key_policy_controls'](probes, policy) if r['id'] == 'ssh-key-policy-side-channels'][0]
+    assert 'olga: tcp-local (opted in through fwd)' in side['observed'], side

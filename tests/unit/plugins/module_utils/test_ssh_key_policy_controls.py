@@ -68,13 +68,15 @@ def test_records_equal_the_fixture(name):
     # The template's declared fingerprints are what the new code derives from the validation.
     if not fixture['inputs']['__ssh_key_policy_validated']['errors']:
         assert controls.declared_fingerprints(policy['validated']) == fixture['inputs']['__ssh_key_policy_declared_fingerprints']
-    assert dump(controls.build_controls(probes, policy)) == dump(fixture['expected'])
+    # The fixtures hold the first ten controls; the issue 13 ones are tested in test_ssh_key_policy_side_channels.py.
+    ids = set(r['id'] for r in fixture['expected'])
+    assert dump([r for r in controls.build_controls(probes, policy) if r['id'] in ids]) == dump(fixture['expected'])
 
 
 def test_controls_are_named_after_their_ids_in_report_order():
     records = controls.build_controls(*probes_and_policy(load('lab-3-converged')['inputs']))
     assert [r['id'] for r in records] == [f.__name__.replace('_', '-') for f in controls.CONTROLS]
-    assert len(records) == 10
+    assert len(records) == 14
 
 
 # Per control: a passing host, a failing one, and one whose probe could not examine it.
