@@ -147,8 +147,8 @@ def test_idle_console_and_su_logins_are_logged_off_whatever_the_user_tries(host,
     # measures it), within the role's time + slack.
     def ended():
         return all(host.run("systemctl -q is-active %s" % unit).rc != 0 for unit in (alice_unit, dave_unit))
-    assert wait_for(ended, timeout=IDLE + LOGIND_MARGIN + 20, interval=1), (shown(host, alice_log)[-1500:],
-                                                                           shown(host, dave_log)[-1500:])
+    logged_off = wait_for(ended, timeout=IDLE + LOGIND_MARGIN + 20, interval=1)
+    assert logged_off, (shown(host, alice_log)[-1500:], shown(host, dave_log)[-1500:])
     for log in (alice_log, dave_log):
         end = shown(host, log).rsplit("ephi-end ", 1)
         assert len(end) == 2, shown(host, log)[-1500:]
