@@ -1,8 +1,8 @@
 """The log store full (issue 12, item 3: "nothing lost, nobody can stop it for others").
 
 The scenario puts the encrypted store on a filesystem of its own
-(converge.yml: a 32 MiB ext4 image mounted with fuse2fs on
-/var/lib/ephi-encrypted-logs by the role's mount unit), so whatever fills it
+(converge.yml: a 32 MiB ext4 image, /srv/ephi-lab-store.img, mounted with
+fuse2fs on /var/lib/ephi-encrypted-logs by the role's mount unit), so whatever fills it
 fills only the store. Root fills it completely with one file; then:
 
 - a gated user's running session that keeps printing loses at most one chunk
@@ -32,7 +32,7 @@ from ephi_testlib import (BREAKGLASS, GATED_USER, SSH, ContainerRoot, close_term
 
 USER = GATED_USER
 STORE_DIR = "/var/lib/ephi-encrypted-logs"
-STORE_IMAGE = "/var/lib/ephi-lab-store.img"
+STORE_IMAGE = "/srv/ephi-lab-store.img"
 FILL = STORE_DIR + "/ephi-test-fill"
 # The most the recorder reads from the pty and writes to the recording at once
 # (CHUNK in roles/tmux/files/ephi-session-recorder): what one failed write can lose.
@@ -104,6 +104,10 @@ def test_a_full_store_loses_a_bounded_amount_refuses_logins_and_break_glass_gets
         assert numbers, shown
         last = needle + max(numbers)
         assert [f["file"] for f in recordings_with(root, USER, last)] == [start["file"]], (last, shown)
+        # The relay is gone, the user's tmux server is not: the loop would go on
+        # printing into the pane capture, and the next login would attach to this
+        # session (locked by then). The user's processes go.
+        kill_users(root, USER)
 
         # A new gated login: refused with a message, status 1, and an event.
         refused_before = session_events(root, event="session-refused", user=USER)

@@ -238,7 +238,7 @@ def test_passwd_record_skips_only_the_same_passphrase_and_config():
 # (the mount table names it fuse.ext4), gocryptfs on top.
 STORE_DIR = '/var/lib/ephi-encrypted-logs'
 STORE_LINE = ('377 1380 0:171 / ' + STORE_DIR + ' rw,nosuid,nodev,noexec,relatime - fuse.ext4 '
-              '/var/lib/ephi-lab-store.img rw,user_id=0,group_id=0')
+              '/srv/ephi-lab-store.img rw,user_id=0,group_id=0')
 STORE_MOUNTS = parse_mountinfo(MOUNTINFO + '\n' + STORE_LINE)
 SHARED_MOUNTS = parse_mountinfo(MOUNTINFO)
 SPACE = {'free_bytes': 30 * 1024 * 1024, 'total_bytes': 45 * 1024 * 1024, 'free_inodes': 8000}
@@ -268,7 +268,7 @@ def store_problems(**kw):
     dict(device='LABEL=ephi-logs', fstype='ext4'),
     dict(device='UUID=3f2a9c0e-1b6d-4e8f-9a7b-5c3d1e0f2a4b', fstype='xfs'),
     dict(device='/dev/vg0/ephi-logs', fstype='ext4', options='nodev,nosuid,noexec,noatime'),
-    dict(device='/var/lib/ephi-lab-store.img', fstype='fuse.fuse2fs'),
+    dict(device='/srv/ephi-lab-store.img', fstype='fuse.fuse2fs'),
     dict(device='tmpfs', fstype='tmpfs', options='size=32m,mode=0700,nodev'),
     dict(backend='luks', backing_path=CONTAINER, device='LABEL=x', fstype='ext4'),
     dict(min_free_mb='100'),
@@ -313,7 +313,7 @@ def store_params(**kw):
 def test_store_mount_facts_own_shared_and_missing():
     own = store_mount_facts(STORE_MOUNTS, BACKING, STORE_DIR)
     assert own['own'] and own['mount_point'] == STORE_DIR and own['fstype'] == 'fuse.ext4'
-    assert own['mounted_here'] == {'fstype': 'fuse.ext4', 'source': '/var/lib/ephi-lab-store.img'}
+    assert own['mounted_here'] == {'fstype': 'fuse.ext4', 'source': '/srv/ephi-lab-store.img'}
     shared = store_mount_facts(SHARED_MOUNTS, BACKING, STORE_DIR)
     assert not shared['own'] and shared['mount_point'] == '/' and shared['mounted_here'] is None
     assert shared['device'] == shared['root_device'] == '0:97'
@@ -352,9 +352,9 @@ def store_status(prm, mounts=None, space=None, mountinfo=None):
 
 
 def test_store_control():
-    status, observed = store_status(store_params(store_device='/var/lib/ephi-lab-store.img', store_fstype='fuse.fuse2fs'))
+    status, observed = store_status(store_params(store_device='/srv/ephi-lab-store.img', store_fstype='fuse.fuse2fs'))
     assert status == 'pass', observed
-    assert observed == ('%s is on fuse.ext4 /var/lib/ephi-lab-store.img mounted at %s (a filesystem of its own); '
+    assert observed == ('%s is on fuse.ext4 /srv/ephi-lab-store.img mounted at %s (a filesystem of its own); '
                         '30 MiB free of 45 MiB, 8000 inodes free' % (BACKING, STORE_DIR))
     # Own filesystem, nothing required: pass. Shared, nothing required: reported, not applicable.
     assert store_status(store_params())[0] == 'pass'
