@@ -16,7 +16,11 @@
 # per login, <= 5% slower re-run); run as root after the README's set-up:
 #   bash benchmarks/session_gate.sh [MiB] [logins] [rounds]
 # EPHI_BENCH_SUITE=trixie for Debian 13; EPHI_BENCH_KEEP=1 leaves the
-# container (ephi-bench-gate, SSH on 127.0.0.1:22394) up.
+# container (ephi-bench-gate, SSH on 127.0.0.1:22394) up. EPHI_BENCH_REUSE=1
+# with such a kept container measures again on it without a new converge: the
+# tree's ephi-session-recorder and ephi-session-gate are copied in and the
+# recorder restarted (for before/after comparisons on the same container;
+# the site.yml part is skipped).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 ephi_setup >/dev/null
@@ -26,6 +30,17 @@ name=ephi-bench-gate port=22394 gated=ephi-bench exempt=ephi-bench-x
 tmp=$(mktemp -d)
 cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap '[ "${EPHI_BENCH_KEEP:-0}" = 1 ] && rm -rf "$tmp" || cleanup' EXIT
+reuse=0
+if [ "${EPHI_BENCH_REUSE:-0}" = 1 ] && [ "$(podman inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
+  reuse=1
+  for program in ephi-session-recorder ephi-session-gate; do
+    podman cp "$EPHI_ROOT/roles/tmux/files/$program" "$name:/usr/local/lib/ephi-safeguards/$program"
+    podman exec "$name" chown root:root "/usr/local/lib/ephi-safeguards/$program"
+    podman exec "$name" chmod 0755 "/usr/local/lib/ephi-safeguards/$program"
+  done
+  podman exec "$name" systemctl restart ephi-session-recorder.service
+  EPHI_BENCH_SITE=0
+else
 cleanup; mkdir -p "$tmp"
 ephi_bench_host "$tmp" "$name" "$port" "$suite" --hostname "$name" --device /dev/fuse --cap-add SYS_ADMIN
 export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=300s"
@@ -70,6 +85,7 @@ for u in "$G" "$X"; do
 done
 (base64 -w 99 /dev/urandom || true) | head -c "$BYTES" > /var/tmp/big && chmod 0644 /var/tmp/big  # base64 ends on SIGPIPE
 SETUP
+fi
 
 # One measurement inside the container: prints "wall_s recorder_cpu_s gocryptfs_cpu_s recorded_bytes".
 measure() {  # user pty|nopty|tmux  (tmux: the exempt user runs the gate's kind of tmux session itself)

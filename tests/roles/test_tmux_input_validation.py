@@ -61,6 +61,8 @@ CASES = [
     ("tmux_session_idle_logoff", "half an hour"),
     ("tmux_session_idle_logoff", 600),
     ("tmux_session_idle_logoff", 900),
+    ("tmux_session_command_idle_logoff", -1),
+    ("tmux_session_command_idle_logoff", "1h"),
     ("tmux_session_max_per_user", 0),
     ("tmux_session_max_bytes", -1),
 ]

@@ -10,8 +10,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,30 +17,10 @@ import sys
 
 import pytest
 
-FILES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'tmux', 'files')
-GATE_PATH = os.path.abspath(os.path.join(FILES, 'ephi-session-gate'))
-
-
-def load(name, path):
-    sys.dont_write_bytecode = True  # no __pycache__ beside the role's files
-    loader = importlib.machinery.SourceFileLoader(name, path)
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
+from ansible_collections.ephi.safeguards.tests.unit.roles.session_programs import GATE_PATH, gate_argv, load
 
 gate = load('ephi_session_gate', GATE_PATH)
 CONF = dict(gate.DEFAULTS)
-RUN_GATE = '''
-import importlib.machinery, importlib.util, sys
-sys.dont_write_bytecode = True
-loader = importlib.machinery.SourceFileLoader('gate', sys.argv[1])
-spec = importlib.util.spec_from_loader('gate', loader)
-mod = importlib.util.module_from_spec(spec)
-loader.exec_module(mod)
-sys.exit(mod.main(sys.argv[2]))
-'''
 
 
 def known(term):
@@ -122,7 +100,7 @@ def write_conf(tmp_path, **fields):
 
 def test_no_recorder_refuses(tmp_path):
     path = write_conf(tmp_path)
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, path], input=b'', capture_output=True,
+    out = subprocess.run(gate_argv(path), input=b'', capture_output=True,
                          env={'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': 'echo secret'}, timeout=30, check=False)
     assert out.returncode == 1
     assert out.stdout == b''
@@ -131,14 +109,14 @@ def test_no_recorder_refuses(tmp_path):
 
 def test_no_recorder_allow_runs_unrecorded(tmp_path):
     path = write_conf(tmp_path, unrecordable='allow')
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, path], input=b'', capture_output=True,
+    out = subprocess.run(gate_argv(path), input=b'', capture_output=True,
                          env={'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': 'echo fine; exit 2'}, timeout=30,
                          check=False)
     assert (out.returncode, out.stdout) == (2, b'fine\n')
 
 
 def test_missing_config_means_refuse(tmp_path):
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, str(tmp_path / 'none.json')], input=b'',
+    out = subprocess.run(gate_argv(str(tmp_path / 'none.json')), input=b'',
                          capture_output=True, env={'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': 'echo x'},
                          timeout=30, check=False)
     assert out.returncode == 1

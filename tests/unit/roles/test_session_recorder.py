@@ -15,8 +15,6 @@ __metaclass__ = type
 
 import datetime
 import fcntl
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -32,19 +30,8 @@ import time
 
 import pytest
 
-FILES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'tmux', 'files')
-RECORDER_PATH = os.path.abspath(os.path.join(FILES, 'ephi-session-recorder'))
-GATE_PATH = os.path.abspath(os.path.join(FILES, 'ephi-session-gate'))
-
-
-def load(name, path):
-    sys.dont_write_bytecode = True  # no __pycache__ beside the role's files
-    loader = importlib.machinery.SourceFileLoader(name, path)
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
+from ansible_collections.ephi.safeguards.tests.unit.roles.session_programs import (
+    RECORDER_PATH, gate_argv, load, recorder_argv)
 
 rec = load('ephi_session_recorder', RECORDER_PATH)
 ROOT = os.geteuid() == 0
@@ -169,6 +156,85 @@ def test_limits_per_user_and_total():
     assert rec.Limits().check(1, 0, 0) is None
 
 
+@pytest.mark.parametrize('text', ['plain', 'a"b\\c', '\x1b[1;31mred\x1b[0m\r\n', 'tab\tnul\x00\x7f',
+                                  'caf\u00e9 \u2028 \U0001f600', '\ufffd', ''])
+def test_cast_event_is_the_json_of_before(text):
+    """The fast line is byte for byte what json.dumps makes (plain asciicast v2 JSON)."""
+    cast = rec.CastEncoder(10.0)
+    for moment in (10.0, 10.000001, 12.3456789, 3610.5):
+        line = cast.event(moment, 'o', text)
+        assert line == (json.dumps([round(moment - 10.0, 6), 'o', text]) + '\n').encode()
+        assert json.loads(line) == [round(moment - 10.0, 6), 'o', text]
+
+
+def test_read_chunk_coalesces_and_ends():
+    """What is ready is read as one chunk (up to CHUNK); EOF is b'', nothing ready None."""
+    reader, writer = socket.socketpair()  # more room than a pipe's 64 KiB
+    try:
+        rfd = reader.fileno()
+        os.set_blocking(rfd, False)
+        assert rec.read_chunk(rfd) is None
+        for part in (b'one ', b'two ', b'three'):
+            writer.sendall(part)
+        assert rec.read_chunk(rfd) == b'one two three'
+        writer.sendall(b'x' * (rec.CHUNK + 10))
+        assert len(rec.read_chunk(rfd)) == rec.CHUNK
+        assert rec.read_chunk(rfd) == b'x' * 10
+        writer.close()
+        assert rec.read_chunk(rfd) == b''
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_proc_start_and_parse_state():
+    assert rec.proc_start(os.getpid()) == rec.proc_start(os.getpid()) is not None
+    child = subprocess.Popen(['true'])
+    child.wait()
+    assert rec.proc_start(child.pid) is None
+    assert rec.parse_state('123', '1001 456 0123456789abcdef\n') == (123, 1001, 456, '0123456789abcdef')
+    for name, text in (('.123', '1 2 x'), ('123', '1 2'), ('123', 'a 2 x'), ('123', '1 2 x y'), ('x', '1 2 x')):
+        assert rec.parse_state(name, text) is None
+
+
+def test_live_state_recovers_live_relays_only(tmp_path):
+    """A restarted acceptor counts its predecessor's live relays: entries of dead
+    processes, of a reused pid (another start time) and junk are removed."""
+    live = subprocess.Popen(['sleep', '60'])
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    try:
+        state = rec.LiveState(str(tmp_path / 'state'))
+        state.prepare()
+        assert (tmp_path / 'state').stat().st_mode & 0o777 == 0o700
+        state.add(live.pid, 1001, 'a' * 16)
+        state.add(dead.pid, 1002, 'b' * 16)  # already gone: no entry
+        (tmp_path / 'state' / str(os.getpid())).write_text('1003 1 %s\n' % ('c' * 16))  # pid reused
+        (tmp_path / 'state' / 'junk').write_text('x')
+        again = rec.LiveState(str(tmp_path / 'state'))
+        again.prepare()
+        assert again.recover() == {live.pid: (1001, rec.proc_start(live.pid), 'a' * 16)}
+        assert os.listdir(str(tmp_path / 'state')) == [str(live.pid)]
+        limits = rec.Limits()
+        for pid, (uid, _start, _sid) in again.adopted.items():
+            limits.add(pid, uid)
+        assert limits.check(1001, 1, 0) == 'max-per-user'
+        assert again.prune() == []
+        live.kill()
+        live.wait()
+        assert again.prune() == [live.pid]
+        assert os.listdir(str(tmp_path / 'state')) == [] and again.adopted == {}
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_live_state_refuses_a_link(tmp_path):
+    os.symlink(str(tmp_path), str(tmp_path / 'link'))
+    with pytest.raises(OSError):
+        rec.LiveState(str(tmp_path / 'link')).prepare()
+
+
 def test_cast_utf8_split_and_invalid():
     cast = rec.CastEncoder(10.0)
     text = 'é✓'.encode('utf-8')
@@ -261,27 +327,6 @@ def test_check_tty_refuses_non_pts(tmp_path):
 
 # ---------------------------------------------------------------- end to end (root)
 
-# The recorder with the mount check injected: the temporary "encrypted" directory
-# passes, anything else fails; production code and defaults are unchanged.
-RUN_RECORDER = '''
-import importlib.machinery, importlib.util, sys
-sys.dont_write_bytecode = True
-loader = importlib.machinery.SourceFileLoader('rec', sys.argv[1])
-spec = importlib.util.spec_from_loader('rec', loader)
-mod = importlib.util.module_from_spec(spec)
-loader.exec_module(mod)
-mod.is_encrypted_dir = lambda path, conf: path == sys.argv[2]
-sys.exit(mod.main(['--config', sys.argv[3], '--socket', sys.argv[4]]))
-'''
-RUN_GATE = '''
-import importlib.machinery, importlib.util, sys
-sys.dont_write_bytecode = True
-loader = importlib.machinery.SourceFileLoader('gate', sys.argv[1])
-spec = importlib.util.spec_from_loader('gate', loader)
-mod = importlib.util.module_from_spec(spec)
-loader.exec_module(mod)
-sys.exit(mod.main(sys.argv[2]))
-'''
 FAKE_TMUX = '#!/bin/sh\n# stands in for tmux: runs the test script\nexec /bin/sh -c "$EPHI_TEST_SCRIPT"\n'
 
 
@@ -297,8 +342,10 @@ class Lab(object):
             fh.write(FAKE_TMUX)
         os.chmod(self.tmux, 0o755)
         self.configure()
-        self.proc = subprocess.Popen([sys.executable, '-c', RUN_RECORDER, RECORDER_PATH, self.store, self.conf_path,
-                                      self.sock])
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(recorder_argv(self.store, self.conf_path, self.sock))
         deadline = time.time() + 10
         while not os.path.exists(self.sock):
             assert time.time() < deadline and self.proc.poll() is None, 'the recorder did not start'
@@ -311,7 +358,7 @@ class Lab(object):
                 'fallback_term': 'xterm', 'sftp_server': '/usr/lib/openssh/sftp-server',
                 # Where revoking is not possible (no CAP_SYS_ADMIN) the recorder refuses the
                 # session, as it must: these tests are about the relay, not the revoke.
-                'revoke_tty': CAN_REVOKE}
+                'revoke_tty': CAN_REVOKE, 'state_dir': os.path.join(self.base, 'state')}
         conf.update(fields)
         with open(self.conf_path + '.new', 'w') as fh:
             json.dump(conf, fh)
@@ -339,7 +386,7 @@ class Lab(object):
         """A pty as sshd has it (we hold the master) and the gate on its slave."""
         master, slave = os.openpty()
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
-        gate = subprocess.Popen([sys.executable, '-c', RUN_GATE, GATE_PATH, self.conf_path], stdin=slave,
+        gate = subprocess.Popen(gate_argv(self.conf_path), stdin=slave,
                                 stdout=slave, stderr=slave, env=self.env(script=script), start_new_session=True)
         os.close(slave)
         return master, gate
@@ -386,7 +433,7 @@ def lab():
 
 
 def test_e2e_command_session(lab):
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, lab.conf_path], input=b'from-stdin\n',
+    out = subprocess.run(gate_argv(lab.conf_path), input=b'from-stdin\n',
                          capture_output=True, env=lab.env(command='cat; echo hi; echo oops >&2; exit 3'),
                          timeout=30, check=False)
     assert out.returncode == 3
@@ -404,7 +451,7 @@ def test_e2e_command_session(lab):
 
 
 def test_e2e_transfer_not_recorded(lab):
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, lab.conf_path], input=b'',
+    out = subprocess.run(gate_argv(lab.conf_path), input=b'',
                          capture_output=True, env=lab.env(command='rsync --server --version'), timeout=30, check=False)
     assert out.returncode in (0, 1, 127)
     assert lab.casts('command') == []
@@ -490,14 +537,14 @@ def test_e2e_refused_when_not_encrypted(lab):
     other = os.path.join(lab.base, 'plain')
     os.mkdir(other)
     lab.configure(dir=other)
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, lab.conf_path], input=b'',
+    out = subprocess.run(gate_argv(lab.conf_path), input=b'',
                          capture_output=True, env=lab.env(command='echo secret'), timeout=30, check=False)
     assert out.returncode == 1
     assert b'cannot be recorded (not-encrypted)' in out.stderr
     assert out.stdout == b''
     # allow: runs, unrecorded (the event says capture-lost).
     lab.configure(dir=other, unrecordable='allow')
-    out = subprocess.run([sys.executable, '-c', RUN_GATE, GATE_PATH, lab.conf_path], input=b'',
+    out = subprocess.run(gate_argv(lab.conf_path), input=b'',
                          capture_output=True, env=lab.env(command='echo fine'), timeout=30, check=False)
     assert (out.returncode, out.stdout) == (0, b'fine\n')
     assert os.listdir(other) == []
@@ -518,6 +565,92 @@ def test_e2e_limits_before_header(lab):
     assert reply['ok'] is False and 'max-per-user' in reply['message']
     for conn in idle + [third]:
         conn.close()
+
+
+def gate_popen(lab, command):
+    return subprocess.Popen(gate_argv(lab.conf_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=lab.env(command=command))
+
+
+def test_e2e_command_idle_logoff(lab, tmp_path):
+    """ssh -T host bash -i left alone: neither input nor output for
+    command_idle_logoff s ends it, with what it started in the background;
+    a command that keeps writing is not ended."""
+    lab.configure(command_idle_logoff=2)
+    marker = str(tmp_path / 'bg.pid')
+    quiet = gate_popen(lab, 'sleep 300 & echo $! > %s; echo READY; cat' % marker)
+    busy = gate_popen(lab, 'for i in 1 2 3 4 5 6 7 8; do echo tick; sleep 0.5; done; exit 5')
+    try:
+        assert quiet.stdout.readline() == b'READY\n'
+        assert quiet.wait(15) == 129  # stdin is held open: only the logoff ends it
+        assert b'logged off after 2 s without input or output' in quiet.stderr.read()
+        with open(marker) as fh:
+            background = int(fh.read())
+        deadline = time.time() + 5
+        while rec.proc_start(background) is not None:
+            assert time.time() < deadline, 'the background job outlived the logoff'
+            time.sleep(0.1)
+        busy_out, _err = busy.communicate(timeout=15)
+        assert (busy.returncode, busy_out.count(b'tick')) == (5, 8)
+    finally:
+        for proc in (quiet, busy):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    ends = sorted(cast_lines(path)[-1][2].split()[1] for path in lab.casts('command'))
+    assert ends == ['reason=exit', 'reason=idle-logoff']
+    for path in lab.casts('command'):
+        lines = cast_lines(path)
+        if lines[-1][2].startswith('ephi-end reason=idle-logoff'):
+            assert 'logged off after 2 s without input or output' in cast_text(lines)
+
+
+def test_e2e_over_the_limit_is_refused_not_unrecorded(lab):
+    """The refusal comes right after accept, before the gate has sent its
+    header: the gate must read it (not take the closed connection for an
+    absent recorder, which with allow would run the command unrecorded)."""
+    lab.configure(max_per_user=1, unrecordable='allow')
+    held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    held.connect(lab.sock)
+    try:
+        time.sleep(0.3)
+        for _attempt in range(5):
+            out = subprocess.run(gate_argv(lab.conf_path), input=b'', capture_output=True,
+                                 env=lab.env(command='echo ran'), timeout=30, check=False)
+            assert (out.returncode, out.stdout) == (1, b''), out
+            assert b'too many sessions (max-per-user)' in out.stderr, out
+    finally:
+        held.close()
+
+
+def test_e2e_limits_survive_a_restart(lab):
+    """The relays of a stopped acceptor run on; the next acceptor counts them."""
+    lab.configure(max_per_user=1)
+    first = gate_popen(lab, 'echo READY; cat')
+    try:
+        assert first.stdout.readline() == b'READY\n'
+        lab.stop()
+        os.unlink(lab.sock)
+        lab.start()
+        out = subprocess.run(gate_argv(lab.conf_path), input=b'', capture_output=True,
+                             env=lab.env(command='echo second'), timeout=30, check=False)
+        assert out.returncode == 1 and b'max-per-user' in out.stderr, out
+        first.stdin.write(b'still relayed\n')
+        first.stdin.close()
+        assert first.stdout.read() == b'still relayed\n'
+        assert first.wait(10) == 0
+        deadline = time.time() + 10
+        while True:  # the old relay is gone: pruned when over the limit
+            out = subprocess.run(gate_argv(lab.conf_path), input=b'', capture_output=True,
+                                 env=lab.env(command='echo third'), timeout=30, check=False)
+            if out.returncode == 0 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert (out.returncode, out.stdout) == (0, b'third\n')
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
 
 
 def make_session(conf, fd):
