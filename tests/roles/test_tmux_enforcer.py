@@ -477,3 +477,29 @@ def test_probe_as_a_program(tmp_path, lib_root):
 
 def test_unit_state_without_systemctl():
     assert enforcer.unit_state(systemctl="/nonexistent/systemctl") == "unknown"
+
+
+def test_probe_output_is_what_the_evidence_control_reads(tmp_path, lib_root):
+    """The contract with plugins/module_utils/tmux_controls.py: the program's --probe output, as the
+    role's verify registers it, passes the tmux-policy-enforcer control when all is well and fails
+    it, naming why, when the policy's interval is not the wanted one or the service is down."""
+    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+    try:
+        from ansible_collections.ephi.safeguards.plugins.module_utils import tmux_controls
+    finally:
+        sys.path.pop(0)
+    path = write_policy(tmp_path, dict(GOOD, interval=5, python_path=lib_root))
+
+    def control(state, wanted):
+        stdout = "\n".join(enforcer.probe_lines(path, state=lambda: state))
+        probe = {"rc": 0, "stdout": stdout, "stderr": "", "changed": False}
+        return tmux_controls.tmux_policy_enforcer({"enforcer": probe},
+                                                  {"live_mode": "enforce", "enforcer_interval": wanted})
+
+    good = control("active", 5)
+    assert good["status"] == "pass", good
+    assert "policy ok: 1 option(s)" in good["observed"]
+    bad = control("inactive", 7)
+    assert bad["status"] == "fail"
+    assert "ephi-tmux-enforcer.service inactive, not running" in bad["observed"]
+    assert "the policy file says every 5 s, tmux_enforcer_interval 7" in bad["observed"]
