@@ -11,9 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 

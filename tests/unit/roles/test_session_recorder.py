@@ -23,7 +23,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import termios
 import time
@@ -188,7 +187,8 @@ def test_read_chunk_coalesces_and_ends():
 
 
 def test_proc_start_and_parse_state():
-    assert rec.proc_start(os.getpid()) == rec.proc_start(os.getpid()) is not None
+    assert rec.proc_start(os.getpid()) is not None
+    assert rec.proc_start(os.getpid()) == rec.proc_start(os.getpid())
     child = subprocess.Popen(['true'])
     child.wait()
     assert rec.proc_start(child.pid) is None
