@@ -22,6 +22,7 @@ import uuid
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist: the tests of one instance run in one worker, in file order.
 
