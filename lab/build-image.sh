@@ -73,8 +73,10 @@ mirror=${EPHI_DEBIAN_MIRROR:-$host_mirror}
 security_mirror=${EPHI_DEBIAN_SECURITY_MIRROR:-${host_security:-$mirror-security}}
 image="localhost/ephi-lab:${suite}"
 # Packages every lab host needs: systemd as PID 1, python3 (+apt bindings) for
-# Ansible, sshd so the lab is reached the way a fleet is (SSH), sudo.
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,openssh-server,sudo,procps,iproute2,ca-certificates,less
+# Ansible, sshd so the lab is reached the way a fleet is (SSH), sudo, and
+# libpam-systemd with a running systemd-logind as on a standard install (the
+# tmux role's idle logoff of console and su logins is logind's).
+packages=systemd,systemd-sysv,dbus,libpam-systemd,python3,python3-apt,openssh-server,sudo,procps,iproute2,ca-certificates,less
 recipe=$(printf '%s\n' "$suite" "$mirror" "$security_mirror" "$packages" | cat - "$0" | sha256sum | cut -c1-16)
 
 if [ "$(podman image inspect --format '{{ index .Labels "ephi.recipe" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
@@ -99,7 +101,7 @@ debootstrap --variant=minbase --include="$packages" \
 chroot "$root" /bin/sh -eu <<'CHROOT'
 for unit in getty.target systemd-udevd.service systemd-udev-trigger.service \
             systemd-remount-fs.service sys-kernel-debug.mount dev-hugepages.mount \
-            systemd-logind.service console-getty.service; do
+            console-getty.service; do
   ln -sf /dev/null "/etc/systemd/system/$unit"
 done
 : > /etc/machine-id

@@ -11,6 +11,7 @@ instance and verify again; the breaks are reverted when the module ends.
 """
 
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -210,7 +211,16 @@ def test_verify_in_check_mode_changes_nothing_and_reports_the_same(host, converg
     assert not stray, stray
     assert checked.report["stats"][name(host)]["changed"] == len(found)
     assert checked.report["stats"][name(host)]["failures"] == 0
-    assert checked.records(name(host)) == converged.records(name(host))
+    assert same_but_live_figures(checked.records(name(host))) == same_but_live_figures(converged.records(name(host)))
+
+
+# Controls whose observation carries figures that change between two runs on
+# a live host (free MiB and inodes of the log store: every session writes).
+LIVE_FIGURES = {"encrypted-logs-store-filesystem"}
+
+
+def same_but_live_figures(records):
+    return [dict(r, observed=re.sub(r"\d+", "N", r["observed"])) if r["id"] in LIVE_FIGURES else r for r in records]
 
 
 def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
