@@ -19,6 +19,7 @@ import subprocess
 import time
 import uuid
 
+import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
@@ -482,3 +483,26 @@ def kill_users(host, *users):
     -U: vlock-main keeps the user's real uid)."""
     for user in users:
         host.run("pkill -KILL -u {0}; pkill -KILL -U {0}".format(user))
+
+
+@pytest.fixture
+def gated_users_clean(host):
+    """No process of the gated test users before and after a test, and root's
+    test terminals closed afterwards. A test module imports it and opts in
+    with ``pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)``."""
+    kill_users(host, GATED_USER, FLOODER)
+    yield
+    close_terminals(host)
+    kill_users(host, GATED_USER, FLOODER)
+
+
+def break_glass_gets_in(root):
+    """The break-glass account (exempt from the gate) gets a working shell over
+    SSH, and no gated session is recorded for it."""
+    before = session_ids(root, BREAKGLASS)
+    terminal(root, "glass", ssh_login(BREAKGLASS))
+    assert wait_prompt(root, "glass"), screen(root, "glass")
+    typed, needle = split_marker("glass")
+    type_line(root, "glass", typed)
+    assert wait_for(lambda: needle in screen(root, "glass")), screen(root, "glass")
+    assert session_ids(root, BREAKGLASS) == before

@@ -20,9 +20,10 @@ import json
 import pytest
 
 from ephi_testlib import (BREAKGLASS, FLOODER, GATED_USER, MOUNT, SESSION_SERVICE, SESSION_SOCKET_UNIT, SSH,
-                          ContainerRoot, close_terminals, exit_status, kill_users, new_sessions, recordings_with, screen,
-                          session_config, session_end, session_events, session_ids, sh_quote, split_marker, ssh_login,
-                          terminal, type_line, wait_for, wait_prompt, wait_recorded)
+                          ContainerRoot, break_glass_gets_in, close_terminals, exit_status, kill_users, new_sessions,
+                          recordings_with, screen, session_config, session_end, session_events, session_ids,
+                          sh_quote, split_marker, ssh_login, terminal, type_line, wait_for, wait_prompt,
+                          wait_recorded)
 
 USER = GATED_USER
 HOME = "/home/%s" % USER
@@ -282,13 +283,7 @@ def test_unmounted_directory_refuses_logins_and_break_glass_gets_in(host, unmoun
     refused = wait_for(lambda: len(session_events(root, event="session-refused", user=USER)) >= len(before) + 2)
     assert refused, session_events(root, user=USER)[-4:]
     # The break-glass account is exempt from the gate: it gets a shell.
-    glass_before = session_ids(root, BREAKGLASS)
-    terminal(root, "glass", ssh_login(BREAKGLASS))
-    assert wait_prompt(root, "glass"), screen(root, "glass")
-    typed, needle = split_marker("glass")
-    type_line(root, "glass", typed)
-    assert wait_for(lambda: needle in screen(root, "glass")), screen(root, "glass")
-    assert session_ids(root, BREAKGLASS) == glass_before
+    break_glass_gets_in(root)
     # Mounted again, recording resumes by itself (no restart of the recorder).
     root.check_output("systemctl start ephi-encrypted-logs.service")
     assert wait_for(lambda: gated_command_works(root), timeout=20), \

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from ephi_testlib import (FLOODER, GATED_USER, SSH, close_terminals, exit_status, kill_users, new_sessions, screen,
+from ephi_testlib import (FLOODER, GATED_USER, SSH, exit_status, gated_users_clean, new_sessions, screen,
                           session_config, session_end, session_events, session_ids, terminal, wait_for)
 
 USER = GATED_USER
@@ -28,12 +28,7 @@ SAVED = "/root/.ephi-session.json.test-saved"
 IDLE = 15
 
 
-@pytest.fixture(autouse=True)
-def cleanup(host):
-    kill_users(host, USER, FLOODER)
-    yield
-    close_terminals(host)
-    kill_users(host, USER, FLOODER)
+pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
 
 
 @contextlib.contextmanager

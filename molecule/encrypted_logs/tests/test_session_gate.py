@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from ephi_testlib import (ADMIN, FLOODER, GATED_USER, MOUNT, OUTER, SCP, SSH, BACKING, cast_lines, close_terminals,
-                          exit_status, kill_users, new_sessions, recordings_with, screen, session_config, session_end, session_events,
-                          session_ids, sh_quote, split_marker, ssh_login, terminal, type_line, wait_for, wait_prompt,
-                          wait_recorded)
+from ephi_testlib import (ADMIN, BACKING, FLOODER, GATED_USER, MOUNT, OUTER, SCP, SSH, cast_lines, exit_status,
+                          gated_users_clean, new_sessions, recordings_with, screen, session_config, session_end,
+                          session_events, session_ids, sh_quote, split_marker, ssh_login, terminal, type_line,
+                          wait_for, wait_prompt, wait_recorded)
 
 USER = GATED_USER
 
@@ -29,12 +29,7 @@ def user_tmux(host, user, args):
     return host.run("runuser -u %s -- tmux %s" % (user, args))
 
 
-@pytest.fixture(autouse=True)
-def cleanup(host):
-    kill_users(host, USER, FLOODER)
-    yield
-    close_terminals(host)
-    kill_users(host, USER, FLOODER)
+pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
 
 
 def login(host, window, user=USER, command="", **kwargs):
