@@ -483,7 +483,12 @@ def test_probe_output_is_what_the_evidence_control_reads(tmp_path, lib_root):
     """The contract with plugins/module_utils/tmux_controls.py: the program's --probe output, as the
     role's verify registers it, passes the tmux-policy-enforcer control when all is well and fails
     it, naming why, when the policy's interval is not the wanted one or the service is down."""
-    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+    # The collection's root on sys.path: the checkout's link farm
+    # (scripts/lib.sh), or the tree itself when it already lies at
+    # ansible_collections/ephi/safeguards (the newest stage's layout copy).
+    here = os.path.realpath(REPO).split(os.sep)
+    sys.path.insert(0, os.sep.join(here[:-3]) if here[-3:] == ["ansible_collections", "ephi", "safeguards"]
+                    else os.path.join(REPO, ".cache", "collections"))
     try:
         from ansible_collections.ephi.safeguards.plugins.module_utils import tmux_controls
     finally:
