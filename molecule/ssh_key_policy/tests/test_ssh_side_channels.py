@@ -117,6 +117,17 @@ def test_banner_is_shown_before_authentication(host):
     assert host.file("/etc/issue.net").content_string == host.file("/etc/issue").content_string
 
 
+def test_a_client_offering_only_classical_key_exchange_is_refused(host):
+    # "Record now, decrypt later": a client (or a man in the middle) that
+    # offers only classical algorithms gets no session; the same client with
+    # the hybrid both platforms have logs in, so the refusal is the policy's.
+    rc, dummy, err = client(host, ssh("ephi-carol", "-o KexAlgorithms=curve25519-sha256,diffie-hellman-group16-sha512",
+                                      "echo in"))
+    assert rc == 255 and "no matching key exchange method" in err, (rc, err)
+    rc, out, err = client(host, ssh("ephi-carol", "-o KexAlgorithms=sntrup761x25519-sha512@openssh.com", "echo in"))
+    assert rc == 0 and out.strip().endswith("in"), (rc, out, err)
+
+
 def test_ssh_audit_reports_no_failure_and_no_warning(host):
     tool = shutil.which("ssh-audit") or os.path.join(os.path.dirname(sys.executable), "ssh-audit")
     port = int(host.ansible.get_variables()["ansible_port"])
