@@ -44,6 +44,8 @@ __metaclass__ = type
 import hashlib
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import effective_drift
+from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import ACCUMULATING
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (CLASSICAL_KEX, PQ_KEX, SPEC_KEYWORDS,
                                                                                  banner_file_text, max_startups_value)
 
@@ -414,6 +416,59 @@ def ssh_key_policy_post_quantum_kex(probes, policy):
                   'fail' if other or not pq or not offered else 'pass')
 
 
+# ---------------------------------------------------------------- issue 13: what scanners see
+
+def ssh_key_policy_config_file(probes, policy):
+    """sshd_config itself says what is in force: the probe ``sshd_config_file`` is the
+    ``ssh_policy_sshd_config`` module in check mode with ``effective`` (global ``sshd -T``)."""
+    path = text(policy.get('sshd_config_path') or '/etc/ssh/sshd_config')
+    check = ('What scanners read is what is in force: %s holds the policy\'s global settings right after the Include '
+             'of the drop-ins, each the same as sshd -T (global); no other line of it contradicts them, in its global '
+             'part or in its own Match blocks' % path)
+    args = ('ssh-key-policy-config-file', 'audit_controls', '164.312(b), 164.312(a)(1)', '', check)
+    result = (probes or {}).get('sshd_config_file')
+    if probe_failed(result) or 'found' not in result:
+        why = text(result.get('msg', 'not read')) if isinstance(result, dict) else 'not read'
+        return record(*(args + ('NOT examined: %s could not be read (%s)' % (path, why), 'fail')))
+    effective = result.get('sshd_effective') if isinstance(result.get('sshd_effective'), dict) else {}
+    if not effective:
+        return record(*(args + ('NOT examined: sshd -T printed no effective configuration: %s'
+                                % text(result.get('sshd_error') or 'not run'), 'fail')))
+    settings = policy.get('settings') if isinstance(policy.get('settings'), dict) else {}
+    problems = []
+    if result.get('changed'):
+        for item in _list(result.get('disabled')):
+            problems.append('line %s "%s" contradicts the policy (%s)' % (text(item.get('line')), text(item.get('text')),
+                                                                       text(item.get('why'))))
+        others = [c for c in _list(result.get('changes')) if not text(c).startswith('line ')]
+        if others:
+            problems.append('not the policy\'s: %s' % '; '.join(text(c) for c in others))
+    for item in _list(result.get('match_conflicts')):
+        problems.append('line %s "%s" in its own block "%s" contradicts the policy (%s %s)' % (
+            text(item.get('line')), text(item.get('text')), text(item.get('match')), text(item.get('keyword')),
+            text(item.get('wanted'))))
+    block = [b for b in _list(result.get('block')) if isinstance(b, (list, tuple)) and len(b) == 2]
+    compared = [(k, v) for k, v in block if k in settings]
+    for key, value in compared:
+        for item in effective_drift(effective, {key: value}):
+            problems.append('%s: %s says %s, sshd -T %s' % (text(key), path, text(value),
+                                                            text(' '.join(text(f) for f in _list(item.get('found')))
+                                                                 if isinstance(item.get('found'), list) else item.get('found'))))
+    if not compared:
+        problems.append('no policy setting was compared (the managed block is empty)')
+    elsewhere = sorted(set(text(k) for k, v in settings.items()
+                           if k.lower() in ACCUMULATING and v not in (None, '', [])))
+    if problems:
+        observed = '; '.join(problems)
+    else:
+        observed = ('%s: %d global settings of the policy, each the same as sshd -T (%s); no contradicting line'
+                    % (path, len(compared), ', '.join(text(k) for k, v in compared)))
+        if elsewhere:
+            observed += '; %s only in the drop-in (sshd adds up every line of them) and in no line of %s' % (
+                ', '.join(elsewhere), path)
+    return record(*(args + (observed, 'fail' if problems else 'pass')))
+
+
 CONTROLS = (
     ssh_key_policy_keys_only,
     ssh_key_policy_no_root_login,
@@ -429,6 +484,7 @@ CONTROLS = (
     ssh_key_policy_connection_limits,
     ssh_key_policy_banner,
     ssh_key_policy_post_quantum_kex,
+    ssh_key_policy_config_file,
 )
 
 

@@ -51,6 +51,7 @@ CONTROLS = [
     "ssh-key-policy-connection-limits",
     "ssh-key-policy-banner",
     "ssh-key-policy-post-quantum-kex",
+    "ssh-key-policy-config-file",
     "aide-installed",
     "aide-baseline",
     "aide-scheduled-check",
