@@ -436,10 +436,10 @@ def ssh_key_policy_config_file(probes, policy):
                                 % text(result.get('sshd_error') or 'not run'), 'fail')))
     settings = policy.get('settings') if isinstance(policy.get('settings'), dict) else {}
     problems = []
-    if result.get('changed'):
+    if result.get('changed') or _list(result.get('changes')):
         for item in _list(result.get('disabled')):
-            problems.append('line %s "%s" contradicts the policy (%s)' % (text(item.get('line')), text(item.get('text')),
-                                                                       text(item.get('why'))))
+            problems.append('line %s "%s" contradicts the policy (%s)'
+                            % (text(item.get('line')), text(item.get('text')), text(item.get('why'))))
         others = [c for c in _list(result.get('changes')) if not text(c).startswith('line ')]
         if others:
             problems.append('not the policy\'s: %s' % '; '.join(text(c) for c in others))

@@ -86,6 +86,9 @@ BREAKS = {
     # Authentication: a drop-in turns password logins back on.
     "sshd-passwords": {
         "ssh-key-policy-keys-only",
+        # What scanners read: sshd_config says PasswordAuthentication no,
+        # sshd -T (the drop-in sorting first) yes.
+        "ssh-key-policy-config-file",
         # Integrity: /etc/ssh is watched, so AIDE reports the added drop-in.
         "aide-check-clean",
     },

@@ -220,8 +220,9 @@ def test_control_fails_on_a_contradiction_in_the_admins_match_block():
     assert rec['status'] == 'fail' and 'line 120 "X11Forwarding yes" in its own block "Match User backup"' in rec['observed']
 
 
-def test_control_fails_when_the_block_is_missing():
-    rec = controls.ssh_key_policy_config_file(probe(changed=True, changes=['managed block added']), POLICY)
+@pytest.mark.parametrize('changed', [True, False])   # verify registers it with changed_when: false
+def test_control_fails_when_the_block_is_missing(changed):
+    rec = controls.ssh_key_policy_config_file(probe(changed=changed, changes=['managed block added']), POLICY)
     assert rec['status'] == 'fail' and 'managed block added' in rec['observed']
 
 
