@@ -166,7 +166,9 @@ def plan(text, settings, extra_settings=None, include=None, dropin=''):
              '# Include above and which win (sshd keeps the first value): the same lines here show',
              '# what is in force to tools that read only this file. Lines below that contradict',
              '# them are commented out, marked "%s".' % DISABLED.strip().rstrip(':')]
-    skipped = sorted(set(names[k.lower()] for k, v in lines if k.lower() in ACCUMULATING))
+    # Named whether set or empty, so that the block does not change with their values.
+    skipped = sorted(set(str(k) for k in list(settings or {}) + [k for k, v in (extra_settings or {}).items() if v is not None]
+                         if str(k).lower() in ACCUMULATING))
     if skipped:
         block.append('# Only in the drop-in: %s (sshd adds up every line of these keywords).' % ', '.join(skipped))
     block.extend('%s %s' % (key, value) for key, value in lines if key.lower() not in ACCUMULATING)

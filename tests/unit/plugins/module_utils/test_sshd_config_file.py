@@ -102,9 +102,15 @@ def test_accumulating_keywords_are_not_copied_and_their_global_lines_are_disable
     result = run(text)
     lines = active(result['content'])
     assert not [line for line in lines if line.split()[0] in ('HostKey', 'AllowGroups')]
-    assert '# Only in the drop-in: AllowGroups, HostKey (sshd adds up every line of these keywords).' \
+    assert '# Only in the drop-in: AllowGroups, AllowUsers, HostKey (sshd adds up every line of these keywords).' \
         in result['content'].splitlines()
     assert sorted(d['keyword'] for d in result['disabled']) == ['AllowGroups', 'HostKey', 'X11Forwarding']
+
+
+def test_block_does_not_change_with_the_values_of_accumulating_keywords():
+    # AllowUsers set or not: sshd_config stays as it is (only the drop-in changes).
+    first = run(STOCK)['content']
+    assert run(first, dict(SETTINGS, AllowUsers='ephi-admin ephi-carol', HostKey=['/k']))['changes'] == []
 
 
 def test_accumulating_extra_settings_are_not_copied_and_the_admins_lines_stay():
