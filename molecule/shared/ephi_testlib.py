@@ -69,7 +69,7 @@ BACKING = "/var/lib/ephi-encrypted-logs/ciphertext"
 # tmux: the policy of molecule/tmux/converge.yml (tmux_lock_after_time 4 s);
 # the role wraps the lock program to log lock/unlock events (tmux_capture is on by default).
 LOCK_AFTER = 4
-LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
+LOCK_COMMAND = "/usr/sbin/vlock-main ephi-tmux-event"
 TMUX_POLICY = {
     "options": {"lock-after-time": LOCK_AFTER, "lock-command": LOCK_COMMAND, "history-limit": 5000},
     "bindings": {"X": "lock-session"},

@@ -12,7 +12,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import autostart_uncovered, build_controls
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import (autostart_uncovered, build_controls, lock_command_effective,
+                                                                             lock_command_problem)
 
 
 def tmux_autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):
@@ -36,9 +37,26 @@ def tmux_controls(probes, policy):
         raise AnsibleFilterError('tmux_controls: %s' % exc)
 
 
+def tmux_lock_command(command, plugin=''):
+    """The lock-command tmux runs: COMMAND plus the vlock event plugin PLUGIN when COMMAND runs vlock-main."""
+    if not isinstance(command, str) or not isinstance(plugin, str):
+        raise AnsibleFilterError('tmux_lock_command expects strings, got %s and %s'
+                                 % (type(command).__name__, type(plugin).__name__))
+    return lock_command_effective(command, plugin)
+
+
+def tmux_lock_command_problem(command):
+    """Why COMMAND is not a safe tmux lock-command ('' when it is)."""
+    if not isinstance(command, str):
+        raise AnsibleFilterError('tmux_lock_command_problem expects a string, got %s' % type(command).__name__)
+    return lock_command_problem(command)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'tmux_autostart_uncovered': tmux_autostart_uncovered,
             'tmux_controls': tmux_controls,
+            'tmux_lock_command': tmux_lock_command,
+            'tmux_lock_command_problem': tmux_lock_command_problem,
         }

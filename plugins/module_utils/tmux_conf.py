@@ -33,11 +33,13 @@ import re
 
 SCOPES = ('server', 'session', 'window')
 
-# Canonical rendering of a global "set" per scope.
+# Canonical rendering of a global "set" per scope: the short forms the DISA
+# STIG and scanners' checks quote literally (``set -g lock-after-time 900``,
+# ``bind X lock-session``).
 SCOPE_PREFIX = {
-    'server': 'set-option -s',
-    'session': 'set-option -g',
-    'window': 'set-window-option -g',
+    'server': 'set -s',
+    'session': 'set -g',
+    'window': 'setw -g',
 }
 
 # ``show-options`` flags per scope (global values).
@@ -581,7 +583,7 @@ def line_scope(conf_line, scope):
 def render_option(name, scope, value):
     """Canonical line (without line ending) for a global option."""
     if name.startswith('@'):
-        prefix = 'set-option -g'
+        prefix = 'set -g'
     else:
         prefix = SCOPE_PREFIX[scope]
     return '%s %s %s' % (prefix, name, quote(value))
@@ -608,7 +610,7 @@ def check_binding_command(key, command):
 
 def render_binding(key, command):
     """Canonical ``bind-key`` line; ``command`` is a tmux command string."""
-    return 'bind-key %s %s' % (quote(key), check_binding_command(key, command))
+    return 'bind %s %s' % (quote(key), check_binding_command(key, command))
 
 
 def check_hook_name(name):

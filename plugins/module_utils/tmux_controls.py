@@ -18,6 +18,9 @@ Probes:
     (a successful run returns none), not as ``failed``.
 ``lock_program``
     ``stat`` of the lock program (the first word of ``lock_command``).
+``lock_plugin``
+    Optional: ``stat`` of the vlock event plugin the lock-command names
+    (``lock_plugin_path`` in the policy); skipped or absent when it names none.
 ``autostart_file``
     The autostart ``template`` task in check mode (skipped when ``autostart``
     is off).
@@ -53,7 +56,7 @@ Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``session_gate`` (true), ``session_gate_path``, ``session_gate_exempt_users``
 (list of ``{name, reason}``), ``session_idle_logoff`` (1800),
 ``session_unrecordable`` (refuse), ``live_mode`` (enforce),
-``enforcer_interval`` (5).
+``enforcer_interval`` (5), ``lock_plugin_path`` (the event plugin's path).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -145,6 +148,43 @@ def _unexamined_text(settings):
     return '; %d server(s) NOT examined: %s' % (len(unexamined), _words(unexamined, 'user', 'socket', 'status'))
 
 
+# Lock programs that run code the user controls before locking: on Debian
+# /usr/bin/vlock is a shell script that sources ~/.vlockrc (a user's
+# "exit 0" there ends every lock at once); the real locker is vlock-main.
+UNSAFE_LOCK_PROGRAMS = {
+    'vlock': 'is a shell script that sources the user\'s ~/.vlockrc before it locks: a user\'s file '
+             'there (e.g. "exit 0") ends every lock at once without a password; use /usr/sbin/vlock-main',
+}
+
+
+def lock_command_problem(command):
+    """Why ``command`` (a tmux lock-command) is not a safe lock, or '' when it is.
+
+    Only the program (first word) is judged: a bare name is looked up in the
+    PATH of the user's tmux client, which the user controls; a known unsafe
+    program (``UNSAFE_LOCK_PROGRAMS``, by file name) runs the user's code.
+    """
+    words = text(command).split()
+    if not words:
+        return 'the lock-command is empty: tmux would unlock at once'
+    program = words[0]
+    if not program.startswith('/'):
+        return '%s is looked up in the PATH of the user\'s tmux client, which the user controls' % program
+    reason = UNSAFE_LOCK_PROGRAMS.get(posixpath.basename(program))
+    return '%s %s' % (program, reason) if reason else ''
+
+
+def lock_command_effective(command, plugin):
+    """The lock-command tmux runs: ``command`` plus the vlock event plugin ``plugin``
+    (a name in vlock-main's script directory) when the program is vlock-main and
+    the plugin is not named yet; any other lock program unchanged."""
+    command = text(command).strip()
+    words = command.split()
+    if not plugin or not words or posixpath.basename(words[0]) != 'vlock-main' or plugin in words[1:]:
+        return command
+    return '%s %s' % (command, plugin)
+
+
 def tmux_lock_policy(probes, policy):
     """The system tmux.conf enforces the lock settings and the lock program exists."""
     settings = _result(probes, 'settings')
@@ -161,10 +201,23 @@ def tmux_lock_policy(probes, policy):
         observed = 'file matches the policy'
     observed += '; lock program %s%s' % (
         program, ' present' if lock_ok else ' MISSING or not executable: tmux would unlock at once')
-    failed = bool(error) or bool(settings.get('file_changed')) or not lock_ok
+    unsafe = lock_command_problem(lock_command)
+    if unsafe:
+        observed += '; UNSAFE lock: %s' % unsafe
+    plugin_path = text(policy.get('lock_plugin_path') or '')
+    plugin_ok = True
+    if plugin_path and posixpath.basename(plugin_path) in lock_command.split()[1:]:
+        plugin = _result(_result(probes, 'lock_plugin'), 'stat')
+        plugin_ok = bool(plugin.get('isreg', False)) and bool(plugin.get('executable', False))
+        observed += '; event plugin %s%s' % (
+            plugin_path, ' present' if plugin_ok else ' MISSING or not executable: vlock-main would exit and tmux unlock at once')
+    failed = bool(error) or bool(settings.get('file_changed')) or not lock_ok or bool(unsafe) or not plugin_ok
     return record(
         'tmux-lock-policy', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020040, RHEL-08-020070',
-        'System tmux configuration %s enforces lock-after-time %s, lock-command %s, history-limit %s' % (
+        'System tmux configuration %s enforces lock-after-time %s, lock-command %s, history-limit %s; the '
+        'lock-command is not the STIG\'s literal "vlock" on purpose: on Debian that is /usr/bin/vlock, a shell '
+        'script that sources the user\'s ~/.vlockrc first (a user\'s "exit 0" there ends every lock at once); '
+        'vlock-main is the locker it runs, without user code' % (
             text(policy['config_path']), text(policy['lock_after_time']), lock_command,
             text(policy['history_limit'])),
         observed, 'fail' if failed else 'pass')

@@ -47,7 +47,7 @@ options:
   bindings:
     description:
       - Wanted key bindings in the C(prefix) key table, key to tmux command string, for example
-        key C(X) with command C(lock-session), rendered as C(bind-key X lock-session).
+        key C(X) with command C(lock-session), rendered as C(bind X lock-session).
       - The command must be one tmux command on one line; chain several commands with an escaped
         C(\;) as in tmux itself.
       - Live servers are not audited for bindings.
@@ -219,7 +219,7 @@ changes:
   type: list
   elements: dict
   sample: [{"action": "append", "kind": "option", "name": "lock-after-time", "line": null,
-            "old": null, "new": "set-option -g lock-after-time 900"}]
+            "old": null, "new": "set -g lock-after-time 900"}]
 options:
   description:
     - Managed options with their detected scope and the canonical value (as tmux reports it

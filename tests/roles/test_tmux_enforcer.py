@@ -22,7 +22,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGRAM = os.path.join(REPO, "roles", "tmux", "files", "ephi-tmux-enforcer")
-LOCK_COMMAND = "/usr/local/lib/ephi-safeguards/ephi-tmux-lock /usr/bin/vlock"
+LOCK_COMMAND = "/usr/sbin/vlock-main ephi-tmux-event"
 
 
 def load_program():

@@ -44,6 +44,10 @@ CASES = [
     # A line break inside the value (the check used to refuse it by hand; the
     # string_matching test now refuses it for every check).
     ("tmux_lock_command", "/usr/bin/vlock\nset -g lock-after-time 0"),
+    # Issue 13: Debian's /usr/bin/vlock sources the user's ~/.vlockrc before it
+    # locks ("exit 0" there ends every lock at once).
+    ("tmux_lock_command", "/usr/bin/vlock"),
+    ("tmux_lock_command", "/usr/bin/vlock -c"),
     # Issue 12: the session gate. Exemptions are {name, reason} with a user name
     # (it goes into an sshd Match line) and a one-line reason (the evidence
     # lists it); the idle logoff comes after the lock.

@@ -112,20 +112,20 @@ def events(host):
 
 
 def test_lock_and_unlock_are_events_without_content(host):
-    # A real lock (vlock, through the role's lock wrapper) and a real unlock
-    # with the user's password, typed into the locked terminal.
+    # A real lock (vlock-main, whose event plugin logs lock and unlock) and a
+    # real unlock with the user's password, typed into the locked terminal.
     host.check_output("echo %s:%s | chpasswd" % (USER, PASSWORD))
     login(host)
     host.check_output("runuser -u %s -- tmux lock-session" % USER)
     assert wait_for(lambda: "event=lock user=%s" % USER in events(host)), events(host)
-    assert wait_for(lambda: host.run("pgrep -u %s -f vlock" % USER).rc == 0)
+    assert wait_for(lambda: host.run("pgrep -U %s -x vlock-main" % USER).rc == 0)
     type_line(host, "erin", "")
     assert wait_for(lambda: "assword" in screen(host, "erin"))
     type_line(host, "erin", PASSWORD)
     assert wait_for(lambda: "event=unlock user=%s" % USER in events(host)), events(host)
     unlock = [line for line in events(host).splitlines() if "event=unlock user=%s" % USER in line][-1]
-    assert unlock.endswith(" rc=0"), unlock
-    assert host.run("pgrep -u %s -f vlock" % USER).rc == 1
+    assert "vlock=killed" not in unlock, unlock
+    assert host.run("pgrep -U %s -x vlock-main" % USER).rc == 1
 
 
 def test_collector_restart_loses_nothing(host):

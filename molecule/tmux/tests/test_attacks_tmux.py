@@ -10,10 +10,12 @@ evidence fails (not passes) for a server the audit could not examine.
 
 import os
 import textwrap
+import uuid
 
 import pytest
 
-from ephi_testlib import LOCK_AFTER, TMUX_POLICY, by_id, enforcer_paused, tmux_settings, verify_controls
+from ephi_testlib import (LOCK_AFTER, SSH, TMUX_POLICY, by_id, close_terminals, enforcer_paused, kill_users, login_in_terminal,
+                          screen, sh_quote, tmux_settings, type_line, verify_controls, wait_for)
 
 ATTACKER = "ephi-carol"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
@@ -21,6 +23,10 @@ OWN_TARGET = "/home/%s/ephi-attack-proof" % ATTACKER
 FAKE_DIR = "/tmp/tmux-ephi-fake"
 # Every command the audit sends to a server gets an after-hook that writes a file.
 AUDIT_COMMANDS = ["list-sessions", "show-options", "list-windows", "list-panes", "set-option"]
+
+
+VLOCK_MAIN = "/usr/sbin/vlock-main"
+LOCK_PLUGIN = "/usr/lib/vlock/scripts/ephi-tmux-event"
 
 
 def as_attacker(host, command):
@@ -129,22 +135,67 @@ def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, att
     # (tmux then unlocks at once): both controls must fail, not pass.
     # A zsh login shell never reads /etc/profile, so never starts tmux.
     plant_hooks(host, "to-root", ROOT_TARGET)
-    assert host.run("mv /usr/bin/vlock /usr/bin/vlock.ephi-test").rc == 0
+    assert host.run("mv %s %s.ephi-test" % (VLOCK_MAIN, VLOCK_MAIN)).rc == 0
+    assert host.run("mv %s %s.ephi-test" % (LOCK_PLUGIN, LOCK_PLUGIN)).rc == 0
     assert host.run("useradd -m -s /usr/bin/zsh ephi-zed").rc == 0
     try:
         controls = _verify_controls(host)
     finally:
-        host.run("mv /usr/bin/vlock.ephi-test /usr/bin/vlock")
+        host.run("mv %s.ephi-test %s" % (VLOCK_MAIN, VLOCK_MAIN))
+        host.run("mv %s.ephi-test %s" % (LOCK_PLUGIN, LOCK_PLUGIN))
         host.run("userdel -r ephi-zed")
     live = controls["tmux-live-servers"]
     assert live["status"] == "fail", live
     assert "NOT examined" in live["observed"] and ATTACKER in live["observed"], live
     lock = controls["tmux-lock-policy"]
     assert lock["status"] == "fail", lock
-    assert "MISSING" in lock["observed"], lock
+    assert "lock program %s MISSING" % VLOCK_MAIN in lock["observed"], lock
+    assert "event plugin %s MISSING" % LOCK_PLUGIN in lock["observed"], lock
+    assert "~/.vlockrc" in lock["check"], lock
     assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
     autostart = controls["tmux-autostart"]
     assert autostart["status"] == "fail", autostart
     assert "ephi-zed (/usr/bin/zsh)" in autostart["observed"], autostart
     # The exempt users of the converge are not findings.
     assert "ephi-dave" not in autostart["observed"]
+
+
+def test_users_vlockrc_cannot_end_the_lock(host):
+    # Debian's /usr/bin/vlock (the STIG's literal "vlock") sources the user's
+    # ~/.vlockrc before it locks: with "exit 0" there every lock ended at once
+    # and the pane ran what was typed, without a password (measured with the
+    # role's former lock-command). The role runs vlock-main itself: the lock
+    # holds until the user's password is typed, and lock and unlock are
+    # events with user and tty. Over a real SSH login, as the attacker.
+    password = "Ephi-%s" % uuid.uuid4().hex[:16]
+    shadow = host.check_output("getent shadow %s | cut -d: -f2" % ATTACKER)
+    host.check_output("echo %s:%s | chpasswd" % (ATTACKER, password))
+    assert as_attacker(host, "sh -c 'echo \"exit 0\" > ~/.vlockrc'").rc == 0
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    before, after = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        login_in_terminal(host, "vlockrc", "%s -tt %s@127.0.0.1" % (SSH, ATTACKER))
+        assert wait_for(lambda: as_attacker(host, "tmux list-clients").stdout.strip()), screen(host, "vlockrc")
+        assert as_attacker(host, "tmux lock-session").rc == 0
+        assert wait_for(lambda: "locked" in screen(host, "vlockrc")), screen(host, "vlockrc")
+        # Typed while locked: vlock takes the line as "unlock, please" and
+        # asks for the password; the shell never sees it.
+        type_line(host, "vlockrc", "echo %s-$((6*7))" % before)
+        assert wait_for(lambda: "assword" in screen(host, "vlockrc")), screen(host, "vlockrc")
+        assert host.run("pgrep -U %s -x vlock-main" % ATTACKER).rc == 0
+        type_line(host, "vlockrc", password)
+        assert wait_for(lambda: host.run("pgrep -U %s -x vlock-main" % ATTACKER).rc == 1)
+        # Positive control: unlocked, the pane runs what is typed.
+        type_line(host, "vlockrc", "echo %s-$((6*7))" % after)
+        assert wait_for(lambda: "%s-42" % after in screen(host, "vlockrc")), screen(host, "vlockrc")
+        assert "%s-42" % before not in screen(host, "vlockrc")
+        log = host.check_output("journalctl --no-pager -o cat -t ephi-tmux-event --since %s" % sh_quote(since))
+        lock = [line for line in log.splitlines() if line.startswith("event=lock user=%s tty=/dev/pts/" % ATTACKER)]
+        unlock = [line for line in log.splitlines() if line.startswith("event=unlock user=%s tty=/dev/pts/" % ATTACKER)]
+        assert lock and unlock, log
+        assert unlock[-1] == "event=unlock" + lock[-1][len("event=lock"):], log
+    finally:
+        close_terminals(host)
+        kill_users(host, ATTACKER)
+        host.run("rm -f /home/%s/.vlockrc" % ATTACKER)
+        host.run("usermod -p %s %s" % (sh_quote(shadow), ATTACKER))

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from ephi_testlib import (LOCK_AFTER, LOCK_COMMAND, SCP, SSH, TMUX_POLICY, close_terminals, enforcer_paused, login_in_terminal,
-                          screen, tmux_settings, type_line, wait_for)
+from ephi_testlib import (LOCK_AFTER, LOCK_COMMAND, SCP, SSH, TMUX_POLICY, close_terminals, enforcer_paused, kill_users,
+                          login_in_terminal, screen, tmux_settings, type_line, wait_for)
 
 
 def user_tmux(host, user, args):
@@ -35,14 +35,15 @@ def has_server(host, user):
 def cleanup(host):
     yield
     close_terminals(host)
-    for user in ("ephi-alice", "ephi-bob", "ephi-carol", "ephi-dave"):
-        host.run("pkill -KILL -u %s" % user)
+    kill_users(host, "ephi-alice", "ephi-bob", "ephi-carol", "ephi-dave")
 
 
 def test_tmux_and_vlock_installed(host):
     assert host.package("tmux").is_installed
     assert host.package("vlock").is_installed
-    assert host.exists("vlock")
+    assert host.file("/usr/sbin/vlock-main").mode & 0o4000, "vlock-main is not setuid root"
+    plugin = host.file("/usr/lib/vlock/scripts/ephi-tmux-event")
+    assert (plugin.user, plugin.group, plugin.mode) == ("root", "root", 0o755)
 
 
 def test_fresh_server_runs_with_the_enforced_settings(host):
@@ -61,8 +62,9 @@ def test_console_login_lands_in_tmux_and_idle_client_gets_locked(host):
     login_in_terminal(host, "alice", "su - ephi-alice")
     # The login shell's profile started tmux and attached to the session.
     assert wait_for(lambda: sessions(host, "ephi-alice").get("main") == 1), screen(host, "alice")
-    # Idle for longer than lock-after-time: tmux runs vlock for the client.
-    locked = wait_for(lambda: host.run("pgrep -u ephi-alice -f vlock").rc == 0, timeout=LOCK_AFTER + 20)
+    # Idle for longer than lock-after-time: tmux runs vlock-main for the client
+    # (setuid root: its real uid is the user's, hence pgrep -U).
+    locked = wait_for(lambda: host.run("pgrep -U ephi-alice -x vlock-main").rc == 0, timeout=LOCK_AFTER + 20)
     assert locked, screen(host, "alice")
     assert "locked" in screen(host, "alice").lower()
 

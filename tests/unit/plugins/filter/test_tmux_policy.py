@@ -11,7 +11,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import tmux_autostart_uncovered, tmux_controls
+from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (FilterModule, tmux_autostart_uncovered, tmux_controls,
+                                                                       tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
@@ -47,7 +48,7 @@ def test_sorted_and_bad_input():
         tmux_autostart_uncovered({'x': ['x', 'notanumber']})
 
 
-POLICY = {'config_path': '/etc/tmux.conf', 'lock_after_time': 900, 'lock_command': '/usr/bin/vlock',
+POLICY = {'config_path': '/etc/tmux.conf', 'lock_after_time': 900, 'lock_command': '/usr/sbin/vlock-main',
           'history_limit': 5000, 'autostart': True, 'autostart_path': '/etc/profile.d/ephi-tmux-autostart.sh',
           'autostart_exempt_users': [], 'autostart_covered_shells': COVERED, 'no_login_shells': NO_LOGIN,
           'remove_from_shells': True, 'capture': True, 'capture_dir': '/var/log/ephi'}
@@ -70,3 +71,18 @@ def test_controls_filter_errors():
     passwd = {'ansible_facts': {'getent_passwd': {'x': ['x', 'notanumber']}}}
     with pytest.raises(AnsibleFilterError, match='malformed'):
         tmux_controls({'passwd': passwd}, POLICY)
+
+
+def test_lock_command_filters_are_glue():
+    assert {'tmux_lock_command', 'tmux_lock_command_problem'} <= set(FilterModule().filters())
+    assert tmux_lock_command('/usr/sbin/vlock-main', 'ephi-tmux-event') == '/usr/sbin/vlock-main ephi-tmux-event'
+    assert tmux_lock_command('/usr/sbin/vlock-main') == '/usr/sbin/vlock-main'
+    assert tmux_lock_command_problem('/usr/sbin/vlock-main ephi-tmux-event') == ''
+    assert '~/.vlockrc' in tmux_lock_command_problem('/usr/bin/vlock')
+    for bad in (None, 1, ['/usr/sbin/vlock-main']):
+        with pytest.raises(AnsibleFilterError):
+            tmux_lock_command(bad, 'ephi-tmux-event')
+        with pytest.raises(AnsibleFilterError):
+            tmux_lock_command_problem(bad)
+    with pytest.raises(AnsibleFilterError):
+        tmux_lock_command('/usr/sbin/vlock-main', None)

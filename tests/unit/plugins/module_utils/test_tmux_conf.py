@@ -193,14 +193,14 @@ def test_parse_blocks_and_continuations_are_not_managed():
 PLAN_CASES = [
     # id, original, wanted options, bindings, expected text, expected actions
     ('append-to-empty', '', LOCK, {},
-     'set-option -g lock-after-time 900\n', ['append']),
+     'set -g lock-after-time 900\n', ['append']),
     ('unchanged', 'set -g lock-after-time 900\n', LOCK, {},
      'set -g lock-after-time 900\n', []),
     ('unchanged-quoted', "set -g lock-after-time '900'\n", LOCK, {},
      "set -g lock-after-time '900'\n", []),
     ('replace-in-place',
      '# head\nset -g lock-after-time 0  # was off\nset -g status on\n', LOCK, {},
-     '# head\nset-option -g lock-after-time 900  # was off\nset -g status on\n',
+     '# head\nset -g lock-after-time 900  # was off\nset -g status on\n',
      ['replace']),
     ('remove-later-duplicates',
      'set -g lock-after-time 900\nset -g status on\nset -g lock-after-time 5\n'
@@ -208,49 +208,49 @@ PLAN_CASES = [
      'set -g lock-after-time 900\nset -g status on\n', ['remove', 'remove']),
     ('replace-and-remove',
      'set -g lock-after-time 1\n# keep me\nset -g lock-after-time 2\n', LOCK, {},
-     'set-option -g lock-after-time 900\n# keep me\n', ['replace', 'remove']),
+     'set -g lock-after-time 900\n# keep me\n', ['replace', 'remove']),
     ('session-line-without-g-is-not-global',
      'set lock-after-time 900\n', LOCK, {},
-     'set lock-after-time 900\nset-option -g lock-after-time 900\n', ['append']),
+     'set lock-after-time 900\nset -g lock-after-time 900\n', ['append']),
     ('server-option-any-flags',
      'set -g escape-time 0\n', {'escape-time': {'scope': 'server', 'value': '0'}}, {},
      'set -g escape-time 0\n', []),
     ('window-option-canonical',
      '', {'mode-keys': {'scope': 'window', 'value': 'vi'}}, {},
-     'set-window-option -g mode-keys vi\n', ['append']),
+     'setw -g mode-keys vi\n', ['append']),
     ('append-sorted-and-no-trailing-newline',
      'set -g status on',
      {'lock-command': {'scope': 'session', 'value': 'vlock'},
       'escape-time': {'scope': 'server', 'value': 0},
       'mouse': {'scope': 'session', 'value': False}}, {},
-     'set -g status on\nset-option -s escape-time 0\n'
-     'set-option -g lock-command vlock\nset-option -g mouse off\n',
+     'set -g status on\nset -s escape-time 0\n'
+     'set -g lock-command vlock\nset -g mouse off\n',
      ['append', 'append', 'append']),
     ('dynamic-value-is-replaced',
      'set -g lock-command "$LOCKER"\n',
      {'lock-command': {'scope': 'session', 'value': '$LOCKER'}}, {},
-     "set-option -g lock-command '$LOCKER'\n", ['replace']),
+     "set -g lock-command '$LOCKER'\n", ['replace']),
     ('append-after-foreign-lines',
      'set -ga status-left x\n',
      {'status-left': {'scope': 'session', 'value': 'ab'}}, {},
-     'set -ga status-left x\nset-option -g status-left ab\n', ['append']),
+     'set -ga status-left x\nset -g status-left ab\n', ['append']),
     # tmux keeps a CR as part of the last word: rewritten lines are LF only,
     # untouched lines keep their CRLF.
     ('crlf-rewritten-lines-get-lf',
      'set -g lock-after-time 0\r\nset -g status on\r\n', LOCK, {},
-     'set-option -g lock-after-time 900\nset -g status on\r\n', ['replace']),
+     'set -g lock-after-time 900\nset -g status on\r\n', ['replace']),
     ('binding-append', '# c\n', {}, {'X': 'lock-session'},
-     '# c\nbind-key X lock-session\n', ['append']),
+     '# c\nbind X lock-session\n', ['append']),
     ('binding-unchanged', 'bind -r X lock-session\n', {}, {'X': 'lock-session'},
      'bind -r X lock-session\n', []),
     ('binding-replace-and-dedupe',
      'bind X kill-server\nbind X lock-session\n', {}, {'X': 'lock-session'},
-     'bind-key X lock-session\n', ['replace', 'remove']),
+     'bind X lock-session\n', ['replace', 'remove']),
     ('binding-root-table-untouched',
      'bind -n X kill-server\n', {}, {'X': 'lock-session'},
-     'bind -n X kill-server\nbind-key X lock-session\n', ['append']),
+     'bind -n X kill-server\nbind X lock-session\n', ['append']),
     ('binding-quoted-key', '', {}, {'"': 'split-window'},
-     "bind-key '\"' split-window\n", ['append']),
+     "bind '\"' split-window\n", ['append']),
     ('binding-quoting-differences-equal',
      "bind X confirm-before -p 'kill? (y/n)' kill-server\n", {},
      {'X': 'confirm-before -p "kill? (y/n)" kill-server'},
@@ -280,7 +280,7 @@ def test_plan_preserves_unrelated_lines_byte_for_byte():
     new_lines, dummy = plan(lines_of(original), LOCK, {})
     old = lines_of(original)
     assert new_lines[:5] == old[:5]
-    assert new_lines[5] == 'set-option -g lock-after-time 900\n'
+    assert new_lines[5] == 'set -g lock-after-time 900\n'
     assert new_lines[6] == old[6]
 
 
@@ -304,7 +304,7 @@ def test_bad_binding_command(command):
 
 def test_user_option_scope():
     new_lines, dummy = plan([], {'@ephi': {'scope': 'session', 'value': 'x y'}}, {})
-    assert new_lines == ["set-option -g @ephi 'x y'\n"]
+    assert new_lines == ["set -g @ephi 'x y'\n"]
     again, changes = plan(['set -g @ephi "x y"\n', 'set -gw @ephi z\n'],
                           {'@ephi': {'scope': 'session', 'value': 'x y'}}, {})
     assert changes == []

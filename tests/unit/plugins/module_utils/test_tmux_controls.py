@@ -149,6 +149,38 @@ def lock_program_missing(p, q):
     del p['lock_program']
 
 
+PLUGIN = '/usr/lib/vlock/scripts/ephi-tmux-event'
+
+
+def plugin_present(p, q):
+    q['lock_plugin_path'] = PLUGIN
+    p['lock_plugin'] = {'stat': {'exists': True, 'isreg': True, 'executable': True}}
+
+
+def plugin_missing(p, q):
+    q['lock_plugin_path'] = PLUGIN
+    p['lock_plugin'] = {'stat': {'exists': False}}
+
+
+def plugin_probe_skipped(p, q):
+    q['lock_plugin_path'] = PLUGIN
+    p['lock_plugin'] = {'skipped': True}
+
+
+def plugin_not_named(p, q):
+    # Another lock program: the plugin is not in the command, so not required.
+    q['lock_plugin_path'] = PLUGIN
+    q['lock_command'] = '/usr/sbin/vlock-main'
+
+
+def unsafe_vlock_script(p, q):
+    q['lock_command'] = '/usr/bin/vlock'
+
+
+def bare_lock_program(p, q):
+    q['lock_command'] = 'vlock'
+
+
 def drift(p, q):
     p['settings'] = dict(p['settings'], drift=[{'user': 'u', 'option': 'lock-after-time', 'found': '0',
                                                 'scope': 'session', 'target': 'global'}])
@@ -262,7 +294,14 @@ def unchanged(p, q):
 
 TABLE = [
     # control, edit, status, part of the observed text
-    (tc.tmux_lock_policy, unchanged, 'pass', 'file matches the policy; lock program /usr/bin/vlock present'),
+    (tc.tmux_lock_policy, unchanged, 'pass', 'file matches the policy; lock program /usr/sbin/vlock-main present'),
+    (tc.tmux_lock_policy, plugin_present, 'pass', '; event plugin %s present' % PLUGIN),
+    (tc.tmux_lock_policy, plugin_missing, 'fail', 'event plugin %s MISSING or not executable' % PLUGIN),
+    (tc.tmux_lock_policy, plugin_probe_skipped, 'fail', 'event plugin %s MISSING or not executable' % PLUGIN),
+    (tc.tmux_lock_policy, plugin_not_named, 'pass', 'lock program /usr/sbin/vlock-main present'),
+    (tc.tmux_lock_policy, unsafe_vlock_script, 'fail', "UNSAFE lock: /usr/bin/vlock is a shell script that sources "
+                                                       "the user's ~/.vlockrc"),
+    (tc.tmux_lock_policy, bare_lock_program, 'fail', "UNSAFE lock: vlock is looked up in the PATH"),
     (tc.tmux_lock_policy, settings_file_changed, 'fail', 'file differs from the policy'),
     (tc.tmux_lock_policy, settings_msg, 'fail', 'tmux not found; lock program'),
     (tc.tmux_lock_policy, settings_failed, 'fail', 'tmux not found; lock program'),
@@ -883,3 +922,46 @@ def test_pam_runs_systemd(pam, service, expected):
 def test_pam_runs_systemd_bad_input():
     with pytest.raises(TypeError):
         tc.pam_runs_systemd(['session optional pam_systemd.so'], 'login')
+
+
+def test_lock_policy_says_why_the_lock_command_is_not_the_stigs_literal_vlock():
+    probes, policy = base()
+    rec = tc.tmux_lock_policy(probes, policy)
+    assert 'not the STIG\'s literal "vlock" on purpose' in rec['check'], rec
+    assert '~/.vlockrc' in rec['check'], rec
+
+
+@pytest.mark.parametrize('command, plugin, expected', [
+    ('/usr/sbin/vlock-main', 'ephi-tmux-event', '/usr/sbin/vlock-main ephi-tmux-event'),
+    ('  /usr/sbin/vlock-main  ', 'ephi-tmux-event', '/usr/sbin/vlock-main ephi-tmux-event'),
+    ('/usr/sbin/vlock-main all', 'ephi-tmux-event', '/usr/sbin/vlock-main all ephi-tmux-event'),
+    ('/usr/sbin/vlock-main ephi-tmux-event', 'ephi-tmux-event', '/usr/sbin/vlock-main ephi-tmux-event'),
+    ('/opt/bin/vlock-main', 'ephi-tmux-event', '/opt/bin/vlock-main ephi-tmux-event'),
+    ('/usr/sbin/vlock-main', '', '/usr/sbin/vlock-main'),
+    ('/usr/local/bin/physlock -l', 'ephi-tmux-event', '/usr/local/bin/physlock -l'),
+    ('/usr/bin/vlock', 'ephi-tmux-event', '/usr/bin/vlock'),
+    ('/usr/sbin/vlock-main-x', 'ephi-tmux-event', '/usr/sbin/vlock-main-x'),
+    ('', 'ephi-tmux-event', ''),
+])
+def test_lock_command_effective(command, plugin, expected):
+    assert tc.lock_command_effective(command, plugin) == expected
+
+
+@pytest.mark.parametrize('command, problem', [
+    ('/usr/sbin/vlock-main', ''),
+    ('/usr/sbin/vlock-main ephi-tmux-event', ''),
+    ('/usr/local/bin/physlock -l', ''),
+    ('/usr/bin/vlock', "/usr/bin/vlock is a shell script that sources the user's ~/.vlockrc"),
+    ('/usr/bin/vlock -c', "/usr/bin/vlock is a shell script that sources the user's ~/.vlockrc"),
+    ('/bin/vlock', "/bin/vlock is a shell script that sources the user's ~/.vlockrc"),
+    ('vlock', "vlock is looked up in the PATH of the user's tmux client"),
+    ('vlock-main', "vlock-main is looked up in the PATH"),
+    ('', 'the lock-command is empty'),
+    ('   ', 'the lock-command is empty'),
+])
+def test_lock_command_problem(command, problem):
+    found = tc.lock_command_problem(command)
+    if problem:
+        assert found.startswith(problem), found
+    else:
+        assert found == ''

@@ -71,7 +71,7 @@ def test_check_mode_predicts_without_writing(conf):
     assert conf.read_text() == before
     assert res['diff'][0]['before'] == before
     assert res['diff'][0]['after'] != before
-    assert 'set-option -g lock-after-time 900' in res['diff'][0]['after']
+    assert 'set -g lock-after-time 900' in res['diff'][0]['after']
 
 
 def test_apply_then_idempotent(conf):
@@ -82,10 +82,10 @@ def test_apply_then_idempotent(conf):
     assert os.path.exists(res['backup_file'])
     text = conf.read_text()
     assert text.startswith(u'# site tmux config\nset -g status on   # keep\n'
-                           u'set-option -g lock-after-time 900\n')
-    assert u'set-window-option -g mode-keys vi\n' in text
-    assert u'set-option -s escape-time 0\n' in text
-    assert u'bind-key X lock-session\n' in text
+                           u'set -g lock-after-time 900\n')
+    assert u'setw -g mode-keys vi\n' in text
+    assert u'set -s escape-time 0\n' in text
+    assert u'bind X lock-session\n' in text
     assert res['options']['escape-time'] == {'scope': 'server', 'value': '0'}
     assert res['options']['mode-keys'] == {'scope': 'window', 'value': 'vi'}
     assert res['options']['mouse'] == {'scope': 'session', 'value': 'off'}
@@ -111,7 +111,7 @@ def test_create_missing_file(tmp_path):
     path = tmp_path / 'new.conf'
     res = run_module({'path': str(path), 'options': {'lock-after-time': 600}, 'mode': '0644'})
     assert res['changed'] is True, res
-    assert path.read_text() == u'set-option -g lock-after-time 600\n'
+    assert path.read_text() == u'set -g lock-after-time 600\n'
     assert oct(os.stat(str(path)).st_mode & 0o777) == oct(0o644)
 
 
