@@ -12,8 +12,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import (autostart_uncovered, build_controls, lock_command_effective,
-                                                                             lock_command_problem)
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import (
+    autostart_uncovered, build_controls, lock_command_effective, lock_command_problem)
 
 
 def tmux_autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):

@@ -175,7 +175,7 @@ def test_users_vlockrc_cannot_end_the_lock(host):
     before, after = uuid.uuid4().hex, uuid.uuid4().hex
     try:
         login_in_terminal(host, "vlockrc", "%s -tt %s@127.0.0.1" % (SSH, ATTACKER))
-        assert wait_for(lambda: as_attacker(host, "tmux list-clients").stdout.strip()), screen(host, "vlockrc")
+        assert wait_for(lambda: as_attacker(host, "tmux list-clients").stdout.strip() != ""), screen(host, "vlockrc")
         assert as_attacker(host, "tmux lock-session").rc == 0
         assert wait_for(lambda: "locked" in screen(host, "vlockrc")), screen(host, "vlockrc")
         # Typed while locked: vlock takes the line as "unlock, please" and

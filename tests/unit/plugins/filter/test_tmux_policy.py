@@ -11,8 +11,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (FilterModule, tmux_autostart_uncovered, tmux_controls,
-                                                                       tmux_lock_command, tmux_lock_command_problem)
+from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (
+    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
