@@ -572,6 +572,41 @@ def console_idle_findings(probes, wanted):
                 '(StopIdleSessionSec; pam_systemd in login and su)' % (seconds + LOGIND_MARGIN))
 
 
+def command_idle_findings(config, policy):
+    """Problems with the recorder's idle logoff of command sessions (no pty: ssh -T host bash -i)
+    against tmux_session_command_idle_logoff (0 = never; not judged when the policy does not say)."""
+    if 'session_command_idle_logoff' not in policy:
+        return []
+    raw = policy.get('session_command_idle_logoff')
+    try:
+        wanted = None if isinstance(raw, bool) else int(text(raw).strip())
+    except (TypeError, ValueError):
+        wanted = None
+    found = config.get('command_idle_logoff')
+    if found is None:
+        # The recorder's default is 0 (never) when its file lacks the key.
+        found = 0
+    if isinstance(found, bool) or not isinstance(found, int):
+        return ['command_idle_logoff %s in %s is not a number' % (text(found), text(config.get('path')))]
+    if wanted is None or wanted < 0:
+        return ['tmux_session_command_idle_logoff %s is not a whole number of seconds'
+                % text(policy.get('session_command_idle_logoff'))]
+    if found != wanted:
+        return ['recorder logs command sessions off after %s, the policy says %s'
+                % ('%d s' % found if found > 0 else 'never (0)', '%d s' % wanted if wanted > 0 else 'never (0)')]
+    return []
+
+
+def command_idle_observed(config, policy):
+    """How command sessions are logged off, for the observed text (empty when the policy does not say)."""
+    if 'session_command_idle_logoff' not in policy:
+        return ''
+    found = config.get('command_idle_logoff') or 0
+    if found > 0:
+        return ', command sessions (no pty) after %d s without input or output' % found
+    return ', command sessions (no pty) never (tmux_session_command_idle_logoff 0)'
+
+
 def tmux_idle_logoff(probes, policy):
     """Gated SSH sessions are logged off by the recorder, console and su sessions by logind, whatever runs in tmux."""
     wanted = policy.get('session_idle_logoff', 1800)
@@ -604,6 +639,7 @@ def tmux_idle_logoff(probes, policy):
             reasons.append('idle logoff switched off (idle_logoff %d)' % seconds)
         elif text(seconds) != text(wanted).strip():
             reasons.append('recorder configured for %d s, the policy says %s' % (seconds, text(wanted)))
+        reasons.extend(command_idle_findings(config, policy))
     state = _gate_not_in_force(probes)
     if state:
         reasons.append('session gate %s (tmux-session-gate)' % state)
@@ -614,8 +650,8 @@ def tmux_idle_logoff(probes, policy):
     if reasons:
         return record('tmux-idle-logoff', LOGOFF, LOGOFF_HIPAA, 'none', check, '; '.join(reasons), 'fail')
     exempt = _exempt_names(policy)
-    observed = 'the recorder logs gated sessions off after %s s without input; gate and recorder in force' % (
-        text(config.get('idle_logoff')))
+    observed = 'the recorder logs gated sessions off after %s s without input%s; gate and recorder in force' % (
+        text(config.get('idle_logoff')), command_idle_observed(config, policy))
     if exempt:
         observed += '; not for the exempt account(s) %s' % ', '.join(exempt)
     observed += '; ' + console_observed

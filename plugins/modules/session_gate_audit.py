@@ -215,8 +215,8 @@ recorder:
 config:
   description:
     - The recorder configuration, C(path), its owner C(uid) and C(mode) (an integer), C(error) (or
-      null) and the keys C(dir), C(socket), C(fstypes), C(allow_fscrypt), C(idle_logoff) and
-      C(unrecordable) as read.
+      null) and the keys C(dir), C(socket), C(fstypes), C(allow_fscrypt), C(idle_logoff),
+      C(command_idle_logoff) and C(unrecordable) as read (null when the file lacks one).
   returned: when O(audit=true)
   type: dict
 sshd_check:
@@ -437,7 +437,7 @@ def read_config(path):
     if not isinstance(data, dict):
         config['error'] = 'not a JSON object'
         return config
-    for key in ('dir', 'socket', 'fstypes', 'allow_fscrypt', 'idle_logoff', 'unrecordable'):
+    for key in ('dir', 'socket', 'fstypes', 'allow_fscrypt', 'idle_logoff', 'command_idle_logoff', 'unrecordable'):
         config[key] = data.get(key)
     if not data.get('dir'):
         config['error'] = 'names no dir'

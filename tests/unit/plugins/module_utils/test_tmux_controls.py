@@ -965,3 +965,47 @@ def test_lock_command_problem(command, problem):
         assert found.startswith(problem), found
     else:
         assert found == ''
+
+
+def command_idle(policy_value, config_value='absent'):
+    def apply(p, q):
+        q['session_command_idle_logoff'] = policy_value
+        config = p['session_gate']['config']
+        if config_value == 'absent':
+            config.pop('command_idle_logoff', None)
+        else:
+            config['command_idle_logoff'] = config_value
+    return apply
+
+
+@pytest.mark.parametrize('change, status, observed', [
+    (command_idle(1800, 1800), 'pass', 'command sessions (no pty) after 1800 s without input or output'),
+    (command_idle('1800', 1800), 'pass', 'command sessions (no pty) after 1800 s'),
+    (command_idle(0, 0), 'pass', 'command sessions (no pty) never (tmux_session_command_idle_logoff 0)'),
+    (command_idle(0), 'pass', 'never'),
+    (command_idle(1800), 'fail', 'recorder logs command sessions off after never (0), the policy says 1800 s'),
+    (command_idle(1800, 600), 'fail', 'recorder logs command sessions off after 600 s, the policy says 1800 s'),
+    (command_idle(0, 600), 'fail', 'after 600 s, the policy says never (0)'),
+    (command_idle(1800, '1800'), 'fail', 'command_idle_logoff 1800 in'),
+    (command_idle(1800, True), 'fail', 'command_idle_logoff True in'),
+    (command_idle('soon', 1800), 'fail', 'tmux_session_command_idle_logoff soon is not a whole number'),
+    (command_idle(-1, 1800), 'fail', 'is not a whole number'),
+], ids=['same', 'policy-as-text', 'both-never', 'key-absent-never', 'key-absent-wanted', 'differs', 'never-wanted',
+        'text-in-file', 'bool-in-file', 'policy-not-a-number', 'policy-negative'])
+def test_idle_logoff_command_sessions(change, status, observed):
+    probes, policy = gate_base()
+    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
+    change(probes, policy)
+    rec = tc.tmux_idle_logoff(probes, policy)
+    assert rec['status'] == status, rec
+    assert observed in rec['observed'], rec
+
+
+def test_idle_logoff_command_sessions_not_judged_without_the_policy_key():
+    probes, policy = gate_base()
+    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
+    policy.pop('session_command_idle_logoff', None)
+    probes['session_gate']['config']['command_idle_logoff'] = 5
+    rec = tc.tmux_idle_logoff(probes, policy)
+    assert rec['status'] == 'pass', rec
+    assert 'command sessions' not in rec['observed']
