@@ -103,6 +103,44 @@ def test_bashrc_and_ssh_rc_cannot_escape(host, hostile_dotfiles, escape):
     assert not host.file("%s/ephi-rc-ran" % HOME).exists, "sshd ran ~/.ssh/rc"
 
 
+@pytest.fixture
+def zsh_login_shell(host):
+    """USER's login shell is zsh for the test (the scenario's prepare installs
+    zsh before the role runs, so the role hooked /etc/zsh/zshenv), with a
+    ~/.zshenv that execs bash when it runs under SSH outside the gate (the
+    gate puts EPHI_SESSION_ID into the environment of what it starts), and
+    leaves a file when it does."""
+    host.check_output("usermod -s /bin/zsh %s" % USER)
+    trap = ('if [ -n "$SSH_CONNECTION" ] && [ -z "$EPHI_SESSION_ID" ]; then '
+            'touch $HOME/ephi-zshenv-escaped; exec bash -i; fi\n')
+    host.check_output("printf %%s %s > %s/.zshenv && chown %s: %s/.zshenv" % (sh_quote(trap), HOME, USER, HOME))
+    # A prompt wait_prompt knows (zsh's own ends in %), and no first-run menu.
+    host.check_output("printf %%s %s > %s/.zshrc && chown %s: %s/.zshrc" % (sh_quote("PS1='$ '\n"), HOME, USER, HOME))
+    yield
+    host.run("usermod -s /bin/bash %s; rm -f %s/.zshenv %s/.zshrc %s/ephi-zshenv-escaped" % (USER, HOME, HOME, HOME))
+
+
+def test_zsh_login_shell_cannot_escape(host, zsh_login_shell):
+    # sshd runs the gate as `zsh -c <gate>`; zsh reads /etc/zsh/zshenv and
+    # then ~/.zshenv before the command: the role's block at the top of the
+    # system file execs the gate first. A pty login lands in recorded tmux ...
+    start = login(host, "erin")
+    assert_marker_recorded_in_tmux(host, "erin", start, "zshenv")
+    assert not host.file("%s/ephi-zshenv-escaped" % HOME).exists, "~/.zshenv ran outside the gate"
+    close_terminals(host)
+    kill_users(host, USER)
+    # ... and a command without a pty is a recorded command session, its
+    # output in the recording.
+    before = session_ids(host, USER)
+    typed, needle = split_marker("zsh-command")
+    out = host.run("%s -T %s@127.0.0.1 %s; echo exit=$?" % (SSH, USER, sh_quote(typed)))
+    assert needle in out.stdout and "exit=0" in out.stdout, (out.stdout, out.stderr)
+    started = new_sessions(host, USER, before, kind="command")
+    assert len(started) == 1, started
+    assert wait_recorded(host, USER, needle), recordings_with(host, USER, needle)
+    assert not host.file("%s/ephi-zshenv-escaped" % HOME).exists, "~/.zshenv ran outside the gate"
+
+
 def test_what_runs_inside_the_session_is_recorded(host):
     # Ways to show output past tmux's own pane capture: pipe-pane off, a
     # separate tmux server without the policy, script's own pty, a popup.
