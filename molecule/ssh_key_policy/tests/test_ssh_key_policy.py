@@ -60,7 +60,10 @@ def test_sshd_effective_configuration_is_the_policy(host):
     out = host.check_output("sshd -T -C user=ephi-carol,host=localhost,addr=127.0.0.1")
     effective = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     assert effective["passwordauthentication"] == "no"
-    assert effective["kbdinteractiveauthentication"] == "no"
+    # The scenario turns MFA on: keyboard-interactive serves the TOTP factor only
+    # (tests/test_ssh_mfa.py); carol is exempt from 127.0.0.1.
+    assert effective["kbdinteractiveauthentication"] == "yes"
+    assert effective["authenticationmethods"] == "publickey"
     assert effective["permitemptypasswords"] == "no"
     assert effective["permitrootlogin"] == "no"
     assert effective["pubkeyauthentication"] == "yes"
