@@ -94,7 +94,7 @@ def test_dropin_sorts_first_and_include_is_the_first_line(host):
 def test_key_store_is_root_owned_and_exclusive(host):
     store = host.file(KEY_STORE)
     assert store.user == "root" and store.mode == 0o755
-    assert sorted(host.check_output("ls %s" % KEY_STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol", "ephi-olga"]
+    assert sorted(host.check_output("ls %s" % KEY_STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol", "ephi-mia", "ephi-olga"]
     carol = host.file(KEY_STORE + "/ephi-carol")
     assert carol.user == "root" and carol.group == "root" and carol.mode == 0o644
     assert "owner: Carol Tester" in carol.content_string
