@@ -47,7 +47,7 @@ import base64
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_mfa import (exempt_blocks, methods_for, mfa_users,
-                                                                             pam_stack_problems)
+                                                                              pam_stack_problems)
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (CLASSICAL_KEX, PQ_KEX, SPEC_KEYWORDS,
                                                                                  banner_file_text, max_startups_value)
 

@@ -193,8 +193,8 @@ def test_pam_stack_of_debian_gets_totp_and_never_the_password(release):
     assert mfa.pam_sshd(new, True, USERSFILE, 5, 900) == new
     other = mfa.pam_sshd(new, True, USERSFILE, 3, 60)
     assert 'deny=3 unlock_time=60' in other and other.count(mfa.PAM_BEGIN) == 1
-    assert mfa.pam_stack_problems(other, USERSFILE, 5, 900) == ['pam_faillock preauth is not deny=5 unlock_time=900',
-                                                                 'pam_faillock authfail is not deny=5 unlock_time=900']
+    assert mfa.pam_stack_problems(other, USERSFILE, 5, 900) == [
+        'pam_faillock preauth is not deny=5 unlock_time=900', 'pam_faillock authfail is not deny=5 unlock_time=900']
     assert mfa.pam_sshd(new, False, USERSFILE) == original
     assert mfa.pam_sshd(original, False, USERSFILE) == original
 
