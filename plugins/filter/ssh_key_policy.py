@@ -24,6 +24,13 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
     validate_declared,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_mfa import (
+    exempt_blocks,
+    methods_for,
+    mfa_problems,
+    mfa_users,
+    pam_sshd,
+)
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (
     CLASSICAL_KEX,
     PQ_KEX,
@@ -79,12 +86,17 @@ def ssh_key_policy_validate(users, allowed_types=None, rsa_min_bits=3072, allow_
 
 
 def ssh_key_policy_lockout(validated, login_user, login_info, allow_users=None, allow_groups=None,
-                           deny_users=None, deny_groups=None, key_in_use=None, extra_settings=None):
+                           deny_users=None, deny_groups=None, key_in_use=None, extra_settings=None, mfa=None):
+    """``mfa``: {enabled, exempt, ssh_connection} (Ansible's SSH_CONNECTION, '' when not over SSH)."""
     extra = extra_access_lists(_plain(extra_settings or {}))
+    mfa = _plain(mfa) if mfa else None
+    if mfa:
+        connection = parse_ssh_connection(mfa.get('ssh_connection') or '')
+        mfa['client_addr'] = connection['addr'] if connection else ''
     return lockout_problems(_plain(login_user), _plain(validated), _plain(login_info or {}),
                             _plain(allow_users or []) + extra['allowusers'], _plain(allow_groups or []) + extra['allowgroups'],
                             _plain(deny_users or []) + extra['denyusers'], _plain(deny_groups or []) + extra['denygroups'],
-                            in_use=_plain(key_in_use) if key_in_use else None)
+                            in_use=_plain(key_in_use) if key_in_use else None, mfa=mfa)
 
 
 def ssh_key_policy_key_in_use(journal_json, user, ssh_connection):
@@ -140,15 +152,36 @@ def ssh_key_policy_kex(configured, classical=None, supported=''):
 
 
 def ssh_key_policy_rendered(settings):
-    """{banner, max_startups, forwarding_groups, kex_algorithms} -> what the role writes:
-    {banner (file text), max_startups (start:rate:full), forwarding_blocks, kex_problems}."""
+    """{banner, max_startups, forwarding_groups, kex_algorithms, mfa, mfa_exempt} -> what the role writes:
+    {banner (file text), max_startups (start:rate:full), forwarding_blocks, kex_problems, mfa_blocks}."""
     settings = _plain(settings or {})
     return {
         'banner': banner_file_text(settings.get('banner', '')),
         'max_startups': max_startups_value(settings.get('max_startups', '')),
         'forwarding_blocks': forwarding_blocks(settings.get('forwarding_groups') or []),
         'kex_problems': kex_problems(settings.get('kex_algorithms') or [], []),
+        'mfa_blocks': exempt_blocks(settings.get('mfa_exempt') or []) if settings.get('mfa') else [],
     }
+
+
+def ssh_key_policy_mfa_problems(settings, declared_users=None):
+    """{mfa, exempt, secrets, generate, deny, unlock_time, usersfile, handoff_dir} -> ['variable: problem'] (no secret quoted)."""
+    return mfa_problems(_plain(settings or {}), _plain(declared_users or []))
+
+
+def ssh_key_policy_mfa_users(declared_users, exempt=None):
+    """Declared accounts that need a TOTP secret (all but those exempt from every address)."""
+    return mfa_users(_plain(declared_users or []), _plain(exempt or []))
+
+
+def ssh_key_policy_mfa_methods(user, addr, mfa, exempt=None):
+    """The AuthenticationMethods sshd should apply to USER from ADDR."""
+    return methods_for(_plain(user), _plain(addr), bool(mfa), _plain(exempt or []))
+
+
+def ssh_key_policy_pam_sshd(text, mfa, usersfile, deny=5, unlock_time=900):
+    """/etc/pam.d/sshd with (or, for a managed file, without) the key + TOTP auth stack."""
+    return pam_sshd(_plain(text or ''), bool(mfa), _plain(usersfile), int(deny), int(unlock_time))
 
 
 class FilterModule(object):
@@ -163,4 +196,8 @@ class FilterModule(object):
             'ssh_key_policy_controls': ssh_key_policy_controls,
             'ssh_key_policy_kex': ssh_key_policy_kex,
             'ssh_key_policy_rendered': ssh_key_policy_rendered,
+            'ssh_key_policy_mfa_problems': ssh_key_policy_mfa_problems,
+            'ssh_key_policy_mfa_users': ssh_key_policy_mfa_users,
+            'ssh_key_policy_mfa_methods': ssh_key_policy_mfa_methods,
+            'ssh_key_policy_pam_sshd': ssh_key_policy_pam_sshd,
         }

@@ -41,11 +41,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import effective_drift
 from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import ACCUMULATING
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_mfa import (exempt_blocks, methods_for, mfa_users,
+                                                                              pam_stack_problems)
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (CLASSICAL_KEX, PQ_KEX, SPEC_KEYWORDS,
                                                                                  banner_file_text, max_startups_value)
 
@@ -154,11 +157,37 @@ def _sshd_record(cid, safeguard, hipaa, stig, check, names, probes):
 
 
 def ssh_key_policy_keys_only(probes, policy):
-    return _sshd_record(
+    names = ('PubkeyAuthentication', 'PasswordAuthentication', 'KbdInteractiveAuthentication', 'PermitEmptyPasswords',
+             'HostbasedAuthentication', 'GSSAPIAuthentication', 'KerberosAuthentication')
+    if not policy.get('mfa'):
+        return _sshd_record(
+            'ssh-key-policy-keys-only', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-020330',
+            'sshd accepts public keys only: PasswordAuthentication, KbdInteractiveAuthentication and PermitEmptyPasswords no',
+            names, probes)
+    # MFA: keyboard-interactive is on, for the second factor only; that is
+    # still "no password" only when sshd's PAM auth stack cannot ask one.
+    base = _sshd_record(
         'ssh-key-policy-keys-only', 'person_or_entity_authentication', '164.312(d)', 'RHEL-08-020330',
-        'sshd accepts public keys only: PasswordAuthentication, KbdInteractiveAuthentication and PermitEmptyPasswords no',
-        ('PubkeyAuthentication', 'PasswordAuthentication', 'KbdInteractiveAuthentication', 'PermitEmptyPasswords',
-         'HostbasedAuthentication', 'GSSAPIAuthentication', 'KerberosAuthentication'), probes)
+        'sshd accepts public keys (plus the TOTP second factor) only: PasswordAuthentication and PermitEmptyPasswords no; '
+        'KbdInteractiveAuthentication yes for the second factor, with a PAM auth stack for sshd that cannot ask the '
+        'Unix password (no @include common-auth, no pam_unix, no nullok; pam_oath)', names, probes)
+    pam, why = _pam_text(probes)
+    observed = base['observed']
+    failed = base['status'] == 'fail'
+    if why:
+        observed += '; NOT examined: ' + why
+        failed = True
+    else:
+        bad = [p for p in pam_stack_problems(pam, policy.get('mfa_usersfile'), policy.get('mfa_deny', 5),
+                                             policy.get('mfa_unlock_time', 900))
+               if 'faillock' not in p]
+        if bad:
+            observed += '; the PAM stack of sshd: ' + '; '.join(bad)
+            failed = True
+        else:
+            observed += '; the PAM auth stack of sshd asks a TOTP code only (pam_oath), never the Unix password'
+    return record(base['id'], base['safeguard'], base['hipaa'], base['stig'], base['check'], observed,
+                  'fail' if failed else 'pass')
 
 
 def ssh_key_policy_no_root_login(probes, policy):
@@ -467,6 +496,122 @@ def ssh_key_policy_config_file(probes, policy):
             observed += '; %s only in the drop-in (sshd adds up every line of them) and in no line of %s' % (
                 ', '.join(elsewhere), path)
     return record(*(args + (observed, 'fail' if problems else 'pass')))
+# ---------------------------------------------------------------- issue 13: multi-factor authentication
+
+def _pam_text(probes):
+    """The text of /etc/pam.d/sshd from the registered slurp, or (None, why it cannot be used)."""
+    result = (probes or {}).get('pam_sshd')
+    if probe_failed(result) or 'content' not in result:
+        return None, '/etc/pam.d/sshd could not be read'
+    try:
+        return base64.b64decode(result['content']).decode('utf-8', 'replace'), None
+    except (TypeError, ValueError):
+        return None, '/etc/pam.d/sshd could not be decoded'
+
+
+def _oath_users(probes):
+    """Users with a line in pam_oath's users file, and the file's mode/owner, from the registered listing."""
+    result = (probes or {}).get('oath_users')
+    if probe_failed(result) or 'stdout' not in result or result.get('rc', 1) != 0:
+        return None, None, 'the TOTP users file could not be read%s' % (
+            (': ' + text(result.get('stderr')).strip()) if isinstance(result, dict) and result.get('stderr') else '')
+    lines = text(result['stdout']).splitlines()
+    return lines[0].strip() if lines else '', [u.strip() for u in lines[1:] if u.strip()], None
+
+
+MFA_OFF = ('ssh_key_policy_mfa is false: sshd asks for a key only, no second factor; a stolen private key is a '
+           'full login')
+
+
+def _exemptions(policy):
+    blocks = exempt_blocks(policy.get('mfa_exempt'))
+    return '; '.join('%s (%s) %s' % (text(b['user']), text(b['reason']),
+                                     'from ' + b['match'].split(' Address ', 1)[1] if ' Address ' in b['match']
+                                     else 'from any address') for b in blocks) or 'none'
+
+
+def ssh_key_policy_mfa(probes, policy):
+    """Key + TOTP for every account but the explicit exemptions: per account and address (sshd -T -C),
+    the PAM stack of sshd, and a secret for everyone who needs one."""
+    cid, safeguard, hipaa = 'ssh-key-policy-mfa', 'person_or_entity_authentication', '164.312(d)'
+    check = ('People log in with a key plus a TOTP code (AuthenticationMethods publickey,keyboard-interactive; '
+             'pam_oath with the root-only secrets in %s); key alone only for the exemptions: %s'
+             % (text(policy.get('mfa_usersfile')), _exemptions(policy)))
+    if not policy.get('mfa'):
+        return record(cid, safeguard, hipaa, '', check, MFA_OFF, 'not_applicable')
+    base = _sshd_record(cid, safeguard, hipaa, '', check, ('KbdInteractiveAuthentication', 'UsePAM'), probes)
+    observed, failed = [base['observed']], base['status'] == 'fail'
+    per_spec = (probes or {}).get('sshd_per_spec')
+    methods = per_spec.get('methods') if isinstance(per_spec, dict) else None
+    exempt = _list(policy.get('mfa_exempt'))
+    if not isinstance(methods, dict) or not methods:
+        observed.append('NOT examined: the methods per account and address (sshd -T -C)')
+        failed = True
+    else:
+        wrong, key_only = [], []
+        for spec in sorted(methods):
+            fields = dict(part.split('=', 1) for part in spec.split(',') if '=' in part)
+            want = methods_for(fields.get('user'), fields.get('addr'), True, exempt)
+            got = text(methods[spec])
+            if got != want:
+                wrong.append('%s from %s: %s (policy: %s)' % (text(fields.get('user')), text(fields.get('addr')), got, want))
+            elif got == 'publickey':
+                key_only.append('%s from %s' % (text(fields.get('user')), text(fields.get('addr'))))
+        if wrong:
+            observed.append('methods differ: ' + '; '.join(wrong))
+            failed = True
+        else:
+            observed.append('%d account/address combinations need key + TOTP (sshd -T -C); key alone: %s'
+                            % (len(methods) - len(key_only), ', '.join(key_only) or 'nobody'))
+    pam, why = _pam_text(probes)
+    if why:
+        observed.append('NOT examined: ' + why)
+        failed = True
+    else:
+        bad = pam_stack_problems(pam, policy.get('mfa_usersfile'), policy.get('mfa_deny', 5), policy.get('mfa_unlock_time', 900))
+        if bad:
+            observed.append('PAM stack of sshd: ' + '; '.join(bad))
+            failed = True
+        else:
+            observed.append('PAM auth of sshd: pam_faillock + pam_oath, no password, no nullok')
+    mode, present, why = _oath_users(probes)
+    validated = policy.get('validated') if isinstance(policy.get('validated'), dict) else {}
+    need = mfa_users(list((validated.get('users') or {}).keys()), exempt)
+    if why:
+        observed.append('NOT examined: ' + why)
+        failed = True
+    else:
+        missing = [u for u in need if u not in present]
+        if mode != '600 root':
+            observed.append('the users file is %s, not 600 root' % (mode or 'unreadable'))
+            failed = True
+        if missing:
+            observed.append('no TOTP secret for %s' % ', '.join(missing))
+            failed = True
+        else:
+            observed.append('a TOTP secret for each of %s' % (', '.join(need) or 'nobody'))
+    observed.append('exempt (key only): ' + _exemptions(policy))
+    return record(cid, safeguard, hipaa, '', check, '; '.join(observed), 'fail' if failed else 'pass')
+
+
+def ssh_key_policy_mfa_lockout(probes, policy):
+    """Repeated wrong second factors lock the account for a while (pam_faillock in sshd's stack)."""
+    cid, safeguard, hipaa = 'ssh-key-policy-mfa-lockout', 'person_or_entity_authentication', '164.312(d), 164.308(a)(5)(ii)(C)'
+    check = ('%s wrong TOTP codes in a row lock the account for %s s (pam_faillock preauth/authfail around pam_oath '
+             'in the sshd PAM stack, failures and locks logged to the journal)'
+             % (text(policy.get('mfa_deny')), text(policy.get('mfa_unlock_time'))))
+    if not policy.get('mfa'):
+        return record(cid, safeguard, hipaa, 'RHEL-08-020010', check, MFA_OFF, 'not_applicable')
+    pam, why = _pam_text(probes)
+    if why:
+        return record(cid, safeguard, hipaa, 'RHEL-08-020010', check, 'NOT examined: ' + why, 'fail')
+    bad = [p for p in pam_stack_problems(pam, policy.get('mfa_usersfile'), policy.get('mfa_deny', 5),
+                                         policy.get('mfa_unlock_time', 900)) if 'faillock' in p]
+    if bad:
+        return record(cid, safeguard, hipaa, 'RHEL-08-020010', check, 'PAM stack of sshd: ' + '; '.join(bad), 'fail')
+    return record(cid, safeguard, hipaa, 'RHEL-08-020010', check,
+                  'PAM stack of sshd: pam_faillock preauth and authfail deny=%s unlock_time=%s around pam_oath, '
+                  'pam_faillock in account' % (text(policy.get('mfa_deny')), text(policy.get('mfa_unlock_time'))), 'pass')
 
 
 CONTROLS = (
@@ -485,6 +630,8 @@ CONTROLS = (
     ssh_key_policy_banner,
     ssh_key_policy_post_quantum_kex,
     ssh_key_policy_config_file,
+    ssh_key_policy_mfa,
+    ssh_key_policy_mfa_lockout,
 )
 
 

@@ -32,6 +32,7 @@ import json
 import re
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import effective_drift, parse_sshd_t
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_mfa import lockout_problems as mfa_lockout_problems
 
 # ---------------------------------------------------------------- algorithm allow-lists
 # Only these may be configured, so the "only strong algorithms" evidence is
@@ -287,18 +288,24 @@ def key_in_use(journal_json, user, connection):
 # ---------------------------------------------------------------- lockout
 
 def lockout_problems(login_user, validated, login_info, allow_users=(), allow_groups=(), deny_users=(), deny_groups=(),
-                     in_use=None):
+                     in_use=None, mfa=None):
     """Reasons why the account Ansible connects as would be locked out by the new policy.
 
     ``in_use``: key_in_use()'s result for Ansible's SSH connection, or None
     when Ansible does not log in over SSH (connection local): then one of the
     keys sshd accepts for the account today (``login_info``) must be declared.
+    ``mfa``: {enabled, exempt, client_addr}: the candidate policy must not
+    demand a second factor from that account (Ansible cannot answer one) from
+    the address it connects from.
     """
     if not login_user:
         return ['the account Ansible connects as could not be determined; set ansible_user']
     if login_user == 'root':
         return ['Ansible connects as root, and the policy sets PermitRootLogin no: connect as a named admin with become']
     problems = []
+    if mfa:
+        problems.extend(mfa_lockout_problems(login_user, mfa.get('client_addr') or '', bool(mfa.get('enabled')),
+                                             mfa.get('exempt') or []))
     declared = (validated or {}).get('users', {}).get(login_user)
     wanted = set(k['fingerprint'] for k in (declared or {}).get('keys') or [])
     if not wanted:
@@ -413,7 +420,7 @@ def per_spec_drift(text, wanted, specs=None):
     is an error (the control could not examine it).
     Returns {'drift': [{setting, wanted, found, spec}], 'errors': [...], 'specs': n,
     'forwarding': {user: [what sshd lets that account forward, from any address]
-    or None when sshd -T did not print the forwarding keywords]}}.
+    or None when sshd -T did not print the forwarding keywords]}, 'methods': {spec: AuthenticationMethods}}.
     """
     blocks, failed = parse_per_spec(text)
     subset = dict((k, v) for k, v in (wanted or {}).items() if k in SPEC_KEYWORDS)
@@ -421,6 +428,7 @@ def per_spec_drift(text, wanted, specs=None):
     errors = ['sshd -T -C %s failed: %s' % (spec, err or 'no output') for spec, err in sorted(failed.items())]
     seen_addrs = set()
     drift = []
+    methods = {}
     for spec in sorted(blocks):
         effective = blocks[spec]
         fields = dict(part.split('=', 1) for part in spec.split(',') if '=' in part)
@@ -435,6 +443,8 @@ def per_spec_drift(text, wanted, specs=None):
         if not effective:
             errors.append('sshd -T -C %s printed none of the policy keywords' % spec)
             continue
+        if effective.get('authenticationmethods'):
+            methods[spec] = ' '.join(str(v) for v in effective['authenticationmethods'])
         for item in effective_drift(effective, subset):
             item = dict(item, spec=spec)
             item['found'] = '%s for %s' % (' '.join(str(f) for f in item['found']) if isinstance(item['found'], list)
@@ -449,7 +459,8 @@ def per_spec_drift(text, wanted, specs=None):
         fields = dict(part.split('=', 1) for part in spec.split(',') if '=' in part)
         if fields.get('user'):
             forwarding[fields['user']] = None
-    return {'drift': drift, 'errors': errors, 'specs': len(blocks) + len(failed), 'forwarding': forwarding}
+    return {'drift': drift, 'errors': errors, 'specs': len(blocks) + len(failed), 'forwarding': forwarding,
+            'methods': methods}
 
 
 # ---------------------------------------------------------------- post-quantum key exchange

@@ -107,6 +107,20 @@ CASES = [
     ("dropin-trailing-newline", {"ssh_key_policy_users": GOOD, "ssh_key_policy_dropin_path": "/etc/ssh/sshd_config.d/ephi.conf\n"},
      "ssh_key_policy_dropin_path", []),
     ("reconnect-too-short", {"ssh_key_policy_users": GOOD, "ssh_key_policy_reconnect_timeout": 2}, "ssh_key_policy_rollback_after", []),
+    # Multi-factor authentication: a secret for every account that needs one (never quoted), explicit exemptions.
+    ("mfa-no-secret", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa": True}, "ssh_key_policy_mfa_secrets",
+     ["no TOTP secret for alice"]),
+    ("mfa-short-secret", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa": True, "ssh_key_policy_mfa_secrets": {"alice": "00112233445566778899"}},
+     "ssh_key_policy_mfa_secrets", ["at least 20 bytes"]),
+    ("mfa-secret-not-hex", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa": True, "ssh_key_policy_mfa_secrets": {"alice": "Q" * 40}},
+     "ssh_key_policy_mfa_secrets", ["hexadecimal"]),
+    ("mfa-exempt-without-reason", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa_exempt": [{"user": "alice"}]},
+     "ssh_key_policy_mfa_exempt", ["reason"]),
+    ("mfa-exempt-undeclared", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa_exempt": [{"user": "mallory", "reason": "x"}]},
+     "ssh_key_policy_mfa_exempt", ["not declared"]),
+    ("mfa-exempt-bad-address", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa_exempt": [
+        {"user": "alice", "reason": "x", "from": ["10.0.0.1/8 Address *"]}]}, "ssh_key_policy_mfa_exempt", ["from"]),
+    ("mfa-deny-0", {"ssh_key_policy_users": GOOD, "ssh_key_policy_mfa_deny": 0}, "ssh_key_policy_mfa_deny", []),
 ]
 
 
@@ -128,7 +142,10 @@ def test_good_values_pass_validation(run_play):
                               "ssh_key_policy_kex_classical_algorithms": ["curve25519-sha256"],
                               "ssh_key_policy_forwarding_groups": [{"group": "dba", "forward": ["tcp-local", "agent"],
                                                                     "reason": "database tunnels"}],
-                              "ssh_key_policy_banner": ["Authorized use only.", "", "Activity is recorded."]})
+                              "ssh_key_policy_banner": ["Authorized use only.", "", "Activity is recorded."],
+                              "ssh_key_policy_mfa": True, "ssh_key_policy_mfa_secrets": {"alice": "ab" * 20},
+                              "ssh_key_policy_mfa_generate": True,
+                              "ssh_key_policy_mfa_exempt": [{"user": "bg", "reason": "break-glass", "from": ["10.0.0.0/8"]}]})
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]
     assert "check_vars | Validate the declared keys (type, RSA size, encoding, expiry, duplicates)" in names, names

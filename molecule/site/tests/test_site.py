@@ -52,6 +52,8 @@ CONTROLS = [
     "ssh-key-policy-banner",
     "ssh-key-policy-post-quantum-kex",
     "ssh-key-policy-config-file",
+    "ssh-key-policy-mfa",
+    "ssh-key-policy-mfa-lockout",
     "aide-installed",
     "aide-baseline",
     "aide-scheduled-check",
@@ -62,7 +64,10 @@ CONTROLS = [
 # is exempt with its reason (molecule.yml), everyone else is gated.
 # The site lab keeps the log store on the container's root filesystem
 # (encrypted_logs_store_require_own_fs false, the default): reported, not required.
-NOT_APPLICABLE = {"ssh-key-policy-emergency-access", "encrypted-logs-store-filesystem"}
+# MFA is off in the site lab (ssh_key_policy_mfa false, the default): its two
+# controls say so (molecule/ssh_key_policy tests it on).
+NOT_APPLICABLE = {"ssh-key-policy-emergency-access", "encrypted-logs-store-filesystem", "ssh-key-policy-mfa",
+                  "ssh-key-policy-mfa-lockout"}
 
 # The users made in prepare_tasks.yml, before the AIDE baseline (the tmux
 # user, SITE_TMUX_USER, is shared with test_site_capture_off.py).

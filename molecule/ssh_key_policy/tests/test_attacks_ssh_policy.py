@@ -34,6 +34,7 @@ def policy_users(host, admin_keys, extra_users=()):
         {"name": "ephi-breakglass", "keys": [{"key": root_pub(host, "id_breakglass"), "owner": "Security officer (sealed envelope 7)",
                                              "expires": "20991231", "options": ["no-port-forwarding"]}]},
         {"name": "ephi-olga", "keys": [{"key": root_pub(host, "id_olga"), "owner": "Olga Tester"}]},
+        {"name": "ephi-mia", "keys": [{"key": root_pub(host, "id_mia"), "owner": "Mia Tester"}]},
     ]
     users.extend(extra_users)
     return users

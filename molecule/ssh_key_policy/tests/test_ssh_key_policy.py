@@ -60,7 +60,10 @@ def test_sshd_effective_configuration_is_the_policy(host):
     out = host.check_output("sshd -T -C user=ephi-carol,host=localhost,addr=127.0.0.1")
     effective = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     assert effective["passwordauthentication"] == "no"
-    assert effective["kbdinteractiveauthentication"] == "no"
+    # The scenario turns MFA on: keyboard-interactive serves the TOTP factor only
+    # (tests/test_ssh_mfa.py); carol is exempt from 127.0.0.1.
+    assert effective["kbdinteractiveauthentication"] == "yes"
+    assert effective["authenticationmethods"] == "publickey"
     assert effective["permitemptypasswords"] == "no"
     assert effective["permitrootlogin"] == "no"
     assert effective["pubkeyauthentication"] == "yes"
@@ -91,7 +94,7 @@ def test_dropin_sorts_first_and_include_is_the_first_line(host):
 def test_key_store_is_root_owned_and_exclusive(host):
     store = host.file(KEY_STORE)
     assert store.user == "root" and store.mode == 0o755
-    assert sorted(host.check_output("ls %s" % KEY_STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol", "ephi-olga"]
+    assert sorted(host.check_output("ls %s" % KEY_STORE).split()) == ["ephi-admin", "ephi-breakglass", "ephi-carol", "ephi-mia", "ephi-olga"]
     carol = host.file(KEY_STORE + "/ephi-carol")
     assert carol.user == "root" and carol.group == "root" and carol.mode == 0o644
     assert "owner: Carol Tester" in carol.content_string

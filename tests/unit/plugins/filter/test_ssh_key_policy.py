@@ -30,8 +30,9 @@ def key(name):
 def test_filters_are_exported():
     assert sorted(FILTERS) == ['ssh_key_policy_connection_specs', 'ssh_key_policy_controls', 'ssh_key_policy_input_problems',
                                'ssh_key_policy_kex', 'ssh_key_policy_key_in_use',
-                               'ssh_key_policy_lockout', 'ssh_key_policy_per_spec', 'ssh_key_policy_rendered',
-                               'ssh_key_policy_validate']
+                               'ssh_key_policy_lockout', 'ssh_key_policy_mfa_methods', 'ssh_key_policy_mfa_problems',
+                               'ssh_key_policy_mfa_users', 'ssh_key_policy_pam_sshd', 'ssh_key_policy_per_spec',
+                               'ssh_key_policy_rendered', 'ssh_key_policy_validate']
 
 
 def test_validate_uses_the_current_time_and_policy():
@@ -110,7 +111,7 @@ def test_specs_and_per_spec_filters():
                      'user=admin,host=192.0.2.1,addr=192.0.2.1,laddr=10.0.0.9,lport=22']
     text = ''.join('### %s\npasswordauthentication no\n' % s for s in specs)
     assert FILTERS['ssh_key_policy_per_spec'](text, {'PasswordAuthentication': False}, specs=specs) == \
-        {'drift': [], 'errors': [], 'specs': 3, 'forwarding': {'admin': None}}
+        {'drift': [], 'errors': [], 'specs': 3, 'forwarding': {'admin': None}, 'methods': {}}
 
 
 def test_kex_and_rendered_filters():
