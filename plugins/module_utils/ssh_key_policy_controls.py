@@ -496,6 +496,8 @@ def ssh_key_policy_config_file(probes, policy):
             observed += '; %s only in the drop-in (sshd adds up every line of them) and in no line of %s' % (
                 ', '.join(elsewhere), path)
     return record(*(args + (observed, 'fail' if problems else 'pass')))
+
+
 # ---------------------------------------------------------------- issue 13: multi-factor authentication
 
 def _pam_text(probes):
