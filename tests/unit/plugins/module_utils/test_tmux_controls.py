@@ -885,12 +885,17 @@ CONSOLE_TABLE = [
 ]
 
 
-@pytest.mark.parametrize('change, status, observed', [c[1:] for c in CONSOLE_TABLE], ids=[c[0] for c in CONSOLE_TABLE])
-def test_idle_logoff_console_path(change, status, observed):
+def idle_logoff_after(change):
+    """tmux-idle-logoff's record for the gate-in-force fixture after CHANGE(probes, policy)."""
     probes, policy = gate_base()
     probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
     change(probes, policy)
-    rec = tc.tmux_idle_logoff(probes, policy)
+    return tc.tmux_idle_logoff(probes, policy)
+
+
+@pytest.mark.parametrize('change, status, observed', [c[1:] for c in CONSOLE_TABLE], ids=[c[0] for c in CONSOLE_TABLE])
+def test_idle_logoff_console_path(change, status, observed):
+    rec = idle_logoff_after(change)
     assert rec['status'] == status, rec
     assert observed in rec['observed'], rec
     assert rec['id'] == 'tmux-idle-logoff'
@@ -993,10 +998,7 @@ def command_idle(policy_value, config_value='absent'):
 ], ids=['same', 'policy-as-text', 'both-never', 'key-absent-never', 'key-absent-wanted', 'differs', 'never-wanted',
         'text-in-file', 'bool-in-file', 'policy-not-a-number', 'policy-negative'])
 def test_idle_logoff_command_sessions(change, status, observed):
-    probes, policy = gate_base()
-    probes, policy = copy.deepcopy(probes), copy.deepcopy(policy)
-    change(probes, policy)
-    rec = tc.tmux_idle_logoff(probes, policy)
+    rec = idle_logoff_after(change)
     assert rec['status'] == status, rec
     assert observed in rec['observed'], rec
 
