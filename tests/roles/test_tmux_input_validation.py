@@ -69,6 +69,8 @@ CASES = [
     ("tmux_session_command_idle_logoff", "1h"),
     ("tmux_session_max_per_user", 0),
     ("tmux_session_max_bytes", -1),
+    ("tmux_audit_group", "%admin ALL=(ALL) ALL"),
+    ("tmux_audit_group", ["ephi-auditors"]),
 ]
 
 
