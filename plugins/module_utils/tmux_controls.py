@@ -43,6 +43,9 @@ Probes:
     ``missing``), ``check_config`` (the exit status of ``ephi-tmux-enforcer
     --check-config``, a space, its output on one line) and ``interval`` (the
     policy file's, empty when not found).
+``audit_chain``
+    The ``audit_chain_verify`` result for the recorder's directory, heads from
+    the journal (``failed_when: false``; skipped when ``session_gate`` is off).
 ``console_idle``
     One read-only command (``failed_when: false``) printing ``logind=`` (``systemctl is-active
     systemd-logind.service``), ``stop_idle_usec=`` (logind's StopIdleSessionUSec, read only when it
@@ -346,6 +349,8 @@ def tmux_session_capture(probes, policy):
 
 AUDIT = 'audit_controls'
 AUDIT_HIPAA = '164.312(b)'
+# The chain protects the audit records' integrity: both.
+AUDIT_INTEGRITY = '164.312(b), 164.312(c)(1)'
 GATE_PATH = '/usr/local/lib/ephi-safeguards/ephi-session-gate'
 GATE_OFF = 'session gate disabled by tmux_session_gate'
 
@@ -786,9 +791,62 @@ def tmux_policy_enforcer(probes, policy):
     return record('tmux-policy-enforcer', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020070', check, observed, 'pass')
 
 
+# How many bad recordings the observation names (the rest are counted).
+CHAIN_NAMED = 5
+
+
+def tmux_audit_chain(probes, policy):
+    """Every recording in the store matches the hash chain heads its root recorder logged."""
+    directory = text(policy['capture_dir'])
+    check = ('Every session recording in %s matches the SHA-256 chain heads the root recorder logged '
+             '(only events journald attributes to root): none modified, truncated or deleted, '
+             'no chain event missing, none without a head' % directory)
+    if not _gate_wanted(policy):
+        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                      GATE_OFF + ': nothing is recorded, no recording chain to verify', 'not_applicable')
+    error = session_gate_error(probes)
+    if error:
+        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                      'recordings NOT examined: the store is unknown (%s)' % error, 'fail')
+    store = probes['session_gate'].get('store') or {}
+    if not store.get('encrypted'):
+        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                      'recordings NOT examined: %s is NOT the mounted encrypted file system' % directory, 'fail')
+    chain = probes.get('audit_chain')
+    if probe_failed(chain) or not isinstance(chain, dict) or chain.get('msg') or 'summary' not in chain:
+        why = text(chain.get('msg')) if isinstance(chain, dict) and chain.get('msg') else 'audit_chain_verify did not run'
+        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                      'recordings NOT examined: %s' % why, 'fail')
+    summary = chain['summary']
+    files = chain.get('files') or []
+    bad = [f for f in files if f.get('status') not in ('ok', 'open', 'legacy', 'expired')]
+    counts = '%d recording(s) examined against %d chain head(s) from %s' % (
+        summary.get('examined', 0), chain.get('heads', 0), text(chain.get('source') or 'the journal'))
+    notes = []
+    for status, label in (('open', 'open (no final head yet: running, or its recorder stopped)'),
+                          ('legacy', 'recorded before the chain existed (not verifiable)'),
+                          ('expired', 'older than the journal (their heads are no longer on this host: '
+                                      'verify them against the log host)')):
+        if summary.get(status):
+            notes.append('%d %s' % (summary[status], label))
+    if chain.get('ignored'):
+        notes.append('%d chain event(s) not from root\'s recorder ignored' % chain['ignored'])
+    if summary.get('bad') or bad:
+        named = '; '.join('%s: %s from line %s (chunk %s)' % (
+            text(f.get('path')), text(f.get('status')), text(f.get('line')),
+            '-'.join(text(n) for n in f.get('chunk') or []) or '-') for f in bad[:CHAIN_NAMED])
+        more = len(bad) - CHAIN_NAMED
+        observed = '%s; %d FAIL: %s%s' % (counts, summary.get('bad', len(bad)), named,
+                                          '; and %d more' % more if more > 0 else '')
+        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                      '; '.join([observed] + notes), 'fail')
+    return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
+                  '; '.join(['%s; %d match their chain' % (counts, summary.get('ok', 0))] + notes), 'pass')
+
+
 CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture,
             tmux_session_gate, tmux_session_recorder, tmux_idle_logoff, tmux_session_exemptions,
-            tmux_policy_enforcer)
+            tmux_policy_enforcer, tmux_audit_chain)
 
 
 def build_controls(probes, policy):

@@ -37,6 +37,7 @@ CONTROLS = [
     "tmux-idle-logoff",
     "tmux-session-exemptions",
     "tmux-policy-enforcer",
+    "tmux-audit-chain",
     "ssh-key-policy-keys-only",
     "ssh-key-policy-no-root-login",
     "ssh-key-policy-strong-keys",
@@ -114,6 +115,9 @@ BREAKS = {
         # Automatic logoff: the idle logoff of gated sessions is the
         # recorder's, so it is not in force while the recorder is not.
         "tmux-idle-logoff",
+        # Audit controls: the recordings cannot be compared with their chain
+        # heads while the store is not mounted (NOT examined).
+        "tmux-audit-chain",
     },
     # Authentication: a weak key (RSA 1024) in a user's own authorized_keys,
     # a file sshd does not read under the policy: reported as planted.

@@ -57,10 +57,11 @@ POLICY = {'config_path': '/etc/tmux.conf', 'lock_after_time': 900, 'lock_command
 def test_controls_filter_is_glue():
     """The filter returns build_controls' records; with no probe at all every control fails
     (the session gate is wanted by default: its four controls too; so is the
-    policy enforcer, tmux_live_mode enforce: its control too)."""
+    policy enforcer, tmux_live_mode enforce: its control too; and the recordings'
+    chain check, which cannot examine anything without the gate's probe)."""
     records = tmux_controls({}, POLICY)
     assert records == build_controls({}, POLICY)
-    assert [r['status'] for r in records] == ['fail'] * 10
+    assert [r['status'] for r in records] == ['fail'] * 11
 
 
 def test_controls_filter_errors():

@@ -54,6 +54,10 @@ def probes_policy(inputs):
         # idle logoff probe (added with it); elsewhere tmux-idle-logoff says
         # the console path was NOT examined.
         'console_idle': inputs.get('__tmux_verify_console_idle', {'skipped': True, 'changed': False}),
+        # Only gate-in-force.json has the chain verification (added with it);
+        # elsewhere tmux-audit-chain fails as NOT examined (or is not
+        # applicable with the gate off).
+        'audit_chain': inputs.get('__tmux_verify_audit_chain', {'skipped': True, 'changed': False}),
     }
     policy = {
         'config_path': inputs['tmux_config_path'],
@@ -105,7 +109,7 @@ def test_fixtures_cover_the_lab_and_every_control():
     for cid in ('tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture', 'tmux-session-exemptions'):
         assert (cid, 'not_applicable') in statuses, cid
     for cid in ('tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
-                'tmux-policy-enforcer'):
+                'tmux-policy-enforcer', 'tmux-audit-chain'):
         assert (cid, 'pass') in statuses and (cid, 'fail') in statuses, cid
 
 
@@ -778,7 +782,9 @@ def test_not_examined_never_passes():
                'capture_socket': ('tmux-session-capture',),
                'capture_mounted': ('tmux-session-capture',),
                'session_gate': ('tmux-autostart', 'tmux-session-capture', 'tmux-session-gate',
-                                'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions'),
+                                'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
+                                'tmux-audit-chain'),
+               'audit_chain': ('tmux-audit-chain',),
                'enforcer': ('tmux-policy-enforcer',),
                'console_idle': ('tmux-idle-logoff',)}
     for name, controls in readers.items():
@@ -794,7 +800,7 @@ def test_controls_in_report_order():
     assert [r['id'] for r in tc.build_controls(probes, policy)] == [
         'tmux-lock-policy', 'tmux-live-servers', 'tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture',
         'tmux-session-gate', 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
-        'tmux-policy-enforcer']
+        'tmux-policy-enforcer', 'tmux-audit-chain']
     assert [f.__name__.replace('_', '-') for f in tc.CONTROLS] == [r['id'] for r in tc.build_controls(probes, policy)]
 
 

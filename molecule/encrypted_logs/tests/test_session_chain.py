@@ -1,0 +1,136 @@
+"""Tamper evidence of the recordings (issue 14, item 4, on the host).
+
+The root recorder keeps a SHA-256 chain over every line of a recording and
+logs its heads (event=chain, content-free) to the journal; the module
+ephi.safeguards.audit_chain_verify and the tmux role's control
+tmux-audit-chain compare the store with the heads. Four short command
+sessions are recorded; root then edits one byte of one recording, truncates a
+second and deletes a third: the module and the control name each with its
+first bad chunk, and the fourth stays ok. A user can write no recording, and
+a chain event the user logs under the recorder's syslog tag is not trusted
+(journald's _UID/_SYSTEMD_UNIT, not SYSLOG_IDENTIFIER). The recordings are put
+back afterwards, so the store verifies again for the tests after this one.
+"""
+
+import json
+import os
+import re
+
+import pytest
+
+from ephi_testlib import (GATED_USER, MOUNT, SSH, events_in, gated_users_clean, name, run_playbook, sh_quote,
+                          split_marker, wait_for)
+
+USER = GATED_USER
+BACKUP = "/root/ephi-chain-test-backup"
+# The scenario's converge (molecule/encrypted_logs/converge.yml) as far as the control reads it.
+VERIFY_VARS = {"tmux_lock_after_time": 15, "tmux_session_idle_logoff": 30, "tmux_autostart_exempt_users": ["ephi-admin"],
+               "tmux_session_gate_exempt_users": [{"name": "ephi-breakglass", "reason": "break-glass"}]}
+
+pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
+
+
+def chain_check(host, tmp_path, label):
+    """One Ansible run: the module on the store (heads from the journal) and the tmux role's verify;
+    (module result, the tmux-audit-chain record)."""
+    out = tmp_path / ("chain-%s.json" % label)
+    play = tmp_path / ("chain-%s.yml" % label)
+    play.write_text(
+        "- hosts: %s\n  gather_facts: false\n  become: true\n  tasks:\n"
+        "    - ephi.safeguards.audit_chain_verify:\n        path: %s\n      register: chain\n"
+        "    - ansible.builtin.include_role:\n        name: ephi.safeguards.tmux\n        tasks_from: verify\n"
+        "      vars: %s\n"
+        "    - ansible.builtin.copy:\n        dest: %s\n        mode: '0600'\n"
+        "        content: \"{{ {'module': chain, 'controls': tmux_verify_controls} | to_json }}\"\n"
+        "      delegate_to: localhost\n      become: false\n" % (name(host), MOUNT, json.dumps(VERIFY_VARS), out))
+    run = run_playbook(str(play), timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    result = json.loads(out.read_text())
+    control = [c for c in result["controls"] if c["id"] == "tmux-audit-chain"]
+    assert len(control) == 1, result["controls"]
+    return result["module"], control[0]
+
+
+def chain_events(host, *needles):
+    """The ephi-session chain events whose line has one of NEEDLES (grep on the host: Ansible's
+    session through the gate records what the command prints, so the whole journal is not read)."""
+    out = host.run("journalctl --no-pager -q -o cat -t ephi-session | grep -F %s" % " ".join(
+        "-e %s" % sh_quote(n) for n in needles))
+    return events_in(out.stdout, event="chain")
+
+
+def recorded_sessions(host, count):
+    """COUNT closed command sessions of USER at once, each printing its session id and then a marker
+    six times over 3 s (a chain event comes at most every 2 s: each recording gets a head in the
+    middle); their final chain events, by file name."""
+    needles, script = [], ""
+    for i in range(count):
+        typed, needle = split_marker("chain%d" % i)
+        command = "echo ephi-sid=$EPHI_SESSION_ID; for i in 1 2 3 4 5 6; do %s; sleep 0.5; done" % typed
+        script += "%s -T %s@127.0.0.1 %s < /dev/null > /tmp/ephi-chain-%d.out 2>&1 &\n" % (
+            SSH, USER, sh_quote(command), i)
+        needles.append(needle)
+    out = host.run(script + "wait; cat /tmp/ephi-chain-*.out; rm -f /tmp/ephi-chain-*.out")
+    for needle in needles:
+        assert out.stdout.count(needle) == 6, (needle, out.stdout[-1000:], out.stderr[-500:])
+    ids = re.findall(r"ephi-sid=([0-9a-f]{16})", out.stdout)
+    assert len(set(ids)) == count, out.stdout[-1000:]
+    finals = wait_for(lambda: [e for e in chain_events(host, *["id=%s " % i for i in ids]) if e["final"] == "1"]
+                      if len(chain_events(host, *["id=%s " % i for i in ids])) >= 2 * count else [])
+    assert len(finals) == count, chain_events(host, *["id=%s " % i for i in ids])
+    return sorted(finals, key=lambda e: e["file"])
+
+
+def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host, tmp_path):
+    finals = recorded_sessions(host, 4)
+    files = [f["file"] for f in finals]
+    for final in finals:
+        # The final event covers the whole closed file; the events before it have no hole.
+        data = host.check_output("wc -lc < %s" % final["file"]).split()
+        assert (final["n"], final["bytes"]) == (data[0], data[1]), (final, data)
+        assert int(final["seq"]) >= 1 and len(final["head"]) == 64, final
+        seqs = sorted(int(e["seq"]) for e in chain_events(host, "id=%s " % final["id"]))
+        assert seqs == list(range(int(final["seq"]) + 1)), seqs
+
+    module, control = chain_check(host, tmp_path, "before")
+    assert module["summary"]["bad"] == 0, module
+    assert control["status"] == "pass", control
+    mine = [f for f in module["files"] if f["path"] in files]
+    assert mine == [], mine  # listed only when not ok
+
+    # A user can neither write a recording nor pass a forged chain event off as the recorder's.
+    out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("echo forged >> %s" % files[3])))
+    assert out.rc != 0 and "Permission denied" in out.stderr, (out.stdout, out.stderr)
+    ghost = os.path.join(os.path.dirname(files[3]), "ghost-command-x.cast")
+    for forged in ("event=chain id=x user=%s uid=1 file=%s seq=0 n=1 bytes=1 head=%s final=1" % (USER, ghost, "0" * 64),
+                   "event=chain id=%s user=%s uid=1 file=%s seq=0 n=1 bytes=1 head=%s final=1"
+                   % (finals[3]["id"], USER, files[3], "1" * 64)):
+        assert host.run("runuser -u %s -- logger -t ephi-session -p authpriv.info %s" % (USER, sh_quote(forged))).rc == 0
+    assert chain_events(host, ghost), "the forged event is not in the journal"
+
+    host.check_output("rm -rf %s && mkdir -m 0700 %s && cp -p %s %s/" % (BACKUP, BACKUP, " ".join(files[:3]), BACKUP))
+    try:
+        # Root edits one byte in the last output line (after the middle head), truncates the second
+        # recording to 400 bytes (inside its header and first lines), deletes the third.
+        flip = ("import sys; p = sys.argv[1]; d = bytearray(open(p, 'rb').read()); "
+                "s = [i for i, c in enumerate(d) if c == 10][-3] + 12; d[s] ^= 1; open(p, 'wb').write(d); "
+                "print(d.count(10) - 1)")
+        flipped = int(host.check_output("python3 -c %s %s" % (sh_quote(flip), files[0])))
+        host.check_output("truncate -s 400 %s && rm %s" % (files[1], files[2]))
+        module, control = chain_check(host, tmp_path, "after")
+    finally:
+        host.run("cp -p %s/* %s/ && rm -rf %s" % (BACKUP, os.path.dirname(files[0]), BACKUP))
+    by_path = {f["path"]: f for f in module["files"]}
+    # The first bad chunk holds the flipped line and starts after the header and the middle head.
+    assert by_path[files[0]]["status"] == "modified" and 2 < by_path[files[0]]["line"] <= flipped <= \
+        by_path[files[0]]["chunk"][1], (flipped, by_path[files[0]])
+    assert by_path[files[1]]["status"] == "truncated", by_path[files[1]]
+    assert by_path[files[2]]["status"] == "deleted", by_path[files[2]]
+    # The untouched one is ok; the user's forged events changed nothing.
+    assert files[3] not in by_path and ghost not in by_path, module["files"]
+    assert module["ignored"] >= 2, module
+    assert module["summary"]["bad"] == 3, module["summary"]
+    assert control["status"] == "fail", control
+    for path in files[:3]:
+        entry = by_path[path]
+        assert "%s: %s from line %d" % (path, entry["status"], entry["line"]) in control["observed"], control

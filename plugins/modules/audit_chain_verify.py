@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: audit_chain_verify
+short_description: Verify the hash chains of session recordings against their chain heads
+version_added: 1.1.0
+author: ephi.safeguards maintainers (@ephi-safeguards)
+description:
+  - The tmux role's root session recorder keeps a SHA-256 chain over every line of each recording
+    (asciicast v2) and logs its heads as content-free C(event=chain) events (syslog identifier
+    C(ephi-session)). This module compares the recordings in a store with those heads and names
+    every recording that was modified, truncated or deleted, whose chain has a gap (a missing
+    event), or that has no head at all.
+  - Walks O(path) for C(*.cast) files in C(<path>/<user>/) (a host's store) and in
+    C(<path>/<host>/<user>/) (the log host's layout); symbolic links are not followed. Files are
+    read as a stream, never whole.
+  - Takes the heads from the local journal (one C(journalctl --merge -o json) call, all journal files,
+    also those of an earlier machine id; only events that
+    journald says root wrote (from O(recorder_unit)), so a user's C(logger -t ephi-session) is
+    ignored and counted in RV(ignored); C(_UID) comes from the kernel, and C(_SYSTEMD_UNIT), when journald
+    could still read it, must be O(recorder_unit)) or from O(heads_files) (lines whose message is the chain
+    event, as a log host stores them; such a file is trusted as a whole).
+  - Read-only, also in check mode; C(changed) is always V(false). It fails when the store or the
+    heads cannot be read. The logic is in the collection's C(module_utils/audit_chain.py).
+options:
+  path:
+    description:
+      - The store directory (the recorder's C(dir), e.g. the encrypted directory's mount point).
+    type: path
+    required: true
+  heads_source:
+    description:
+      - Where the chain heads come from - V(journal) (the local journal) or V(files) (O(heads_files)).
+    type: str
+    choices: [journal, files]
+    default: journal
+  heads_files:
+    description:
+      - With O(heads_source=files), the files holding the chain events, one event per line; each
+        line's text from C(event=chain) on is read, what comes before (syslog date, host, tag) is
+        ignored.
+    type: list
+    elements: path
+    default: []
+  recorder_unit:
+    description:
+      - With O(heads_source=journal), the systemd unit whose root processes wrote the heads. An event
+        counts when journald's C(_UID) is 0 and its C(_SYSTEMD_UNIT) is this unit or absent (journald
+        cannot read the unit of a process that has already exited, as a relay has right after its
+        final event; C(_UID) comes with the message itself). With O(heads_source=journal) heads whose
+        C(file) is not under O(path) are ignored.
+    type: str
+    default: ephi-session-recorder.service
+  list_all:
+    description:
+      - Return every recording in RV(files), not only those that are not V(ok).
+    type: bool
+    default: false
+notes:
+  - A head localises a change only to the lines one chain event covers (a chunk of at most a few
+    seconds of output); the C(line) of an entry in RV(files) is the first line of the first bad chunk.
+'''
+
+EXAMPLES = r'''
+- name: Verify the recordings of this host against the heads in its journal
+  ephi.safeguards.audit_chain_verify:
+    path: /var/log/ephi
+  register: chain
+
+- name: On the log host, against the events it received
+  ephi.safeguards.audit_chain_verify:
+    path: /srv/ephi-logs/sessions
+    heads_source: files
+    heads_files: [/srv/ephi-logs/events/lab-1.log, /srv/ephi-logs/events/lab-2.log]
+'''
+
+RETURN = r'''
+summary:
+  description: Counts per status (ok, open, legacy, expired, modified, truncated, deleted, gap, unverified,
+    conflict), C(examined) (files and deleted recordings) and C(bad) (those that fail).
+  returned: always
+  type: dict
+files:
+  description:
+    - The recordings that are not V(ok) (all with O(list_all)), in path order. C(status) is
+      V(ok), V(open) (no final head yet; the lines after the last head are not chained yet),
+      V(legacy) (no head, and the header predates the chain), V(expired) (no head, journal only - the
+      recording started before the oldest C(ephi-session) event the journal still holds, so its heads
+      are gone with the journal's rotation or a volatile journal's reboot), V(modified), V(truncated),
+      V(deleted) (heads and no file; C(path) is the recorder's path), V(gap) (a chain event
+      missing), V(unverified) (no head at all) or V(conflict) (contradicting heads).
+    - C(line) and C(chunk) (first and last line, the header is line 1) name the first bad chunk;
+      C(seq) its head; C(detail) says it in words.
+  returned: always
+  type: list
+  elements: dict
+heads:
+  description: The number of trusted chain heads read.
+  returned: always
+  type: int
+ignored:
+  description: Chain events in the journal not written by root from O(recorder_unit) (forged or foreign).
+  returned: always
+  type: int
+source:
+  description: Where the heads came from (C(journal) or the files).
+  returned: always
+  type: str
+heads_since:
+  description: With the journal, the time (Unix seconds) of the oldest C(ephi-session) event it holds; null otherwise.
+  returned: always
+  type: float
+'''
+
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import (
+    deleted_result, file_heads, group_heads, journal_heads, summarize, verify_recording)
+
+PIECE = 1 << 20
+
+
+def cast_files(root):
+    """[(path, name)] of the *.cast regular files at <root>/<a>/ and <root>/<a>/<b>/ (no links followed)."""
+    found = []
+    level = [root]
+    for depth in (1, 2, 3):
+        deeper = []
+        for directory in level:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth < 3:
+                            deeper.append(entry.path)
+                    elif depth > 1 and entry.name.endswith('.cast') and entry.is_file(follow_symlinks=False):
+                        found.append((entry.path, entry.name))
+        level = deeper
+    return sorted(found)
+
+
+def pieces(path):
+    """The file's lines (a line longer than PIECE in several pieces), opened without following a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError('not a regular file')
+    with os.fdopen(fd, 'rb') as fh:
+        while True:
+            piece = fh.readline(PIECE)
+            if not piece:
+                return
+            yield piece
+
+
+def read_heads(module, params):
+    if params['heads_source'] == 'files':
+        if not params['heads_files']:
+            module.fail_json(msg='heads_source=files needs heads_files')
+        heads = []
+        for path in params['heads_files']:
+            try:
+                with open(path, 'rb') as fh:
+                    heads.extend(file_heads(fh))
+            except (IOError, OSError) as exc:
+                module.fail_json(msg='cannot read the heads file %s: %s' % (path, to_native(exc)))
+        return heads, 0, ', '.join(params['heads_files']), None
+    journalctl = module.get_bin_path('journalctl', required=True)
+    # --merge: every journal file in the journal directories, also those of an
+    # earlier machine id (a container's restart gave it a new one in the lab).
+    argv = [journalctl, '--no-pager', '-q', '--merge', '-o', 'json', '--output-fields=MESSAGE,_UID,_SYSTEMD_UNIT',
+            'SYSLOG_IDENTIFIER=ephi-session']
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg='the journal could not be read (journalctl rc=%d): %s' % (rc, err.strip()[:300]))
+    reach = []
+    heads, ignored = journal_heads(out.splitlines(), params['recorder_unit'], reach)
+    prefix = params['path'].rstrip('/') + '/'
+    heads = [h for h in heads if h['file'].startswith(prefix)]
+    return heads, ignored, 'journal', reach[0] if reach else None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            heads_source=dict(type='str', choices=['journal', 'files'], default='journal'),
+            heads_files=dict(type='list', elements='path', default=[]),
+            recorder_unit=dict(type='str', default='ephi-session-recorder.service'),
+            list_all=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    root = params['path']
+    if not os.path.isdir(root) or os.path.islink(root):
+        module.fail_json(msg='the store %s is not a directory' % root)
+    try:
+        files = cast_files(root)
+    except OSError as exc:
+        module.fail_json(msg='cannot read the store %s: %s' % (root, to_native(exc)))
+    heads, ignored, source, since = read_heads(module, params)
+    grouped = group_heads(heads)
+    results = []
+    seen = set()
+    for path, name in files:
+        seen.add(name)
+        try:
+            result = verify_recording(name, pieces(path), grouped.get(name, []), since)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='cannot read the recording %s: %s' % (path, to_native(exc)))
+        result['path'] = path
+        results.append(result)
+    for name in sorted(set(grouped) - seen):
+        result = deleted_result(name, grouped[name])
+        result['path'] = grouped[name][-1]['file']
+        results.append(result)
+    listed = [r for r in results if params['list_all'] or r['status'] != 'ok']
+    module.exit_json(changed=False, summary=summarize(results), files=listed, heads=len(heads), ignored=ignored,
+                     source=source, heads_since=since)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""plugins/modules/audit_chain_verify.py: walking a store (both layouts), heads
+from a file and from journalctl's JSON, the failures that are not verdicts."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.ephi.safeguards.plugins.modules import audit_chain_verify as mod
+from ansible_collections.ephi.safeguards.tests.unit.plugins.module_utils.test_audit_chain import make
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
+
+NAMES = ['h-pty-%d.cast' % i for i in range(4)]
+
+
+def event(head, host_path):
+    return ('event=chain id=%s user=bob uid=1001 file=%s seq=%d n=%d bytes=%d head=%s final=%d' % (
+        head['id'], host_path, head['seq'], head['n'], head['bytes'], head['head'], 1 if head['final'] else 0))
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """Four closed recordings of bob under tmp_path/store/bob and their chain events (host paths)."""
+    patch_exit_fail(monkeypatch)
+    root = tmp_path / 'store'
+    (root / 'bob').mkdir(parents=True)
+    events = []
+    for name in NAMES:
+        lines, heads = make(8, name=name)
+        (root / 'bob' / name).write_bytes(b''.join(lines))
+        events += [event(h, '%s/bob/%s' % (root, name)) for h in heads]
+    return root, events
+
+
+def run(args, check=True):
+    return run_main(mod.main, args, check=check)
+
+
+def test_heads_file_names_modified_truncated_deleted(store, tmp_path):
+    root, events = store
+    heads = tmp_path / 'heads.log'
+    heads.write_text(''.join('Dec  5 18:00:00 h ephi-session[7]: %s\n' % e for e in events))
+    bob = root / 'bob'
+    data = bytearray((bob / NAMES[0]).read_bytes())
+    data[-20] ^= 1
+    (bob / NAMES[0]).write_bytes(bytes(data))
+    (bob / NAMES[1]).write_bytes((bob / NAMES[1]).read_bytes()[:300])
+    os.unlink(str(bob / NAMES[2]))
+    (bob / 'unheaded.cast').write_bytes(make(2, name='unheaded.cast')[0][0])
+    os.symlink(str(bob / NAMES[3]), str(bob / 'link.cast'))
+    result = run({'path': str(root), 'heads_source': 'files', 'heads_files': [str(heads)]})
+    assert result['changed'] is False and result['source'] == str(heads)
+    by_name = dict((os.path.basename(f['path']), f) for f in result['files'])
+    assert by_name[NAMES[0]]['status'] == 'modified' and by_name[NAMES[0]]['line'] > 1
+    assert by_name[NAMES[1]]['status'] == 'truncated'
+    assert by_name[NAMES[2]]['status'] == 'deleted' and by_name[NAMES[2]]['path'] == str(bob / NAMES[2])
+    assert by_name['unheaded.cast']['status'] == 'unverified'
+    assert NAMES[3] not in by_name and 'link.cast' not in by_name
+    summary = result['summary']
+    assert (summary['ok'], summary['bad'], summary['examined']) == (1, 4, 5), summary
+
+
+def test_log_host_layout_and_list_all(store, tmp_path):
+    root, events = store
+    loghost = tmp_path / 'loghost'
+    (loghost / 'lab-1').mkdir(parents=True)
+    os.rename(str(root / 'bob'), str(loghost / 'lab-1' / 'bob'))
+    heads = tmp_path / 'lab-1.log'
+    heads.write_text('\n'.join(events))
+    result = run({'path': str(loghost), 'heads_source': 'files', 'heads_files': [str(heads)], 'list_all': True})
+    assert [f['status'] for f in result['files']] == ['ok'] * 4
+    assert result['summary']['bad'] == 0
+
+
+def test_journal_heads_trusted_and_forged(store, monkeypatch):
+    root, events = store
+    lines = [json.dumps({'MESSAGE': e, '_UID': '0', '_SYSTEMD_UNIT': 'ephi-session-recorder.service'})
+             for e in events]
+    # The user's `logger -t ephi-session` claiming a head for a changed file.
+    lines.append(json.dumps({'MESSAGE': events[0].replace('seq=0', 'seq=99'), '_UID': '1001'}))
+    lines.append(json.dumps({'MESSAGE': 'event=chain id=x file=/elsewhere/bob/x.cast seq=0 n=1 bytes=1 head=%s final=0'
+                             % ('0' * 64), '_UID': '0', '_SYSTEMD_UNIT': 'ephi-session-recorder.service'}))
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(argv)
+        return 0, '\n'.join(lines) + '\n', ''
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/bin/journalctl')
+    result = run({'path': str(root)})
+    assert len(calls) == 1 and 'SYSLOG_IDENTIFIER=ephi-session' in calls[0] and '--merge' in calls[0]
+    assert result['summary']['ok'] == 4 and result['summary']['bad'] == 0, result
+    assert result['ignored'] == 1 and result['heads'] == len(events) and result['source'] == 'journal'
+    # A volatile journal after a reboot: no heads, and its oldest event is later than the recordings.
+    lines[:] = [json.dumps({'MESSAGE': 'event=session-start id=x', '__REALTIME_TIMESTAMP': '9000000000000000'})]
+    result = run({'path': str(root)})
+    assert result['summary']['expired'] == 4 and result['summary']['bad'] == 0 and result['heads_since'] == 9e9
+    lines[:] = []
+    result = run({'path': str(root)})
+    assert result['summary']['unverified'] == 4 and result['heads_since'] is None
+
+
+def test_journal_unreadable_and_store_missing(store, monkeypatch, tmp_path):
+    root, _events = store
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, argv, **kw: (1, '', 'Permission denied'))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/bin/journalctl')
+    result = run({'path': str(root)})
+    assert result['failed'] and 'journal could not be read' in result['msg'] and 'Permission denied' in result['msg']
+    result = run({'path': str(tmp_path / 'none'), 'heads_source': 'files', 'heads_files': [str(tmp_path / 'x')]})
+    assert result['failed'] and 'not a directory' in result['msg']
+    result = run({'path': str(root), 'heads_source': 'files', 'heads_files': [str(tmp_path / 'x')]})
+    assert result['failed'] and 'cannot read the heads file' in result['msg']
+    result = run({'path': str(root), 'heads_source': 'files'})
+    assert result['failed'] and 'needs heads_files' in result['msg']
+
+
+def test_long_lines_are_read_in_pieces(tmp_path, monkeypatch):
+    monkeypatch.setattr(mod, 'PIECE', 7)
+    path = tmp_path / 'x.cast'
+    path.write_bytes(b'0123456789abcdef\nxy\nlast')
+    assert list(mod.pieces(str(path))) == [b'0123456', b'789abcd', b'ef\n', b'xy\n', b'last']
