@@ -145,6 +145,9 @@ stage_molecule() {
   ephi_images
   ephi_check_podman localhost/ephi-lab:bookworm
   ephi_lab_key
+  # SSH ports on loopback: Debian 12 and 13 default in .config/molecule/config.yml
+  # (EPHI_MOLECULE_PORT_DEBIAN12/13), the site scenario's log host here.
+  export EPHI_MOLECULE_PORT_LOGHOST=${EPHI_MOLECULE_PORT_LOGHOST:-22214}
   local scenarios=${EPHI_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
   local s
   for s in $scenarios; do

@@ -60,6 +60,17 @@ CONTROLS = [
     "aide-scheduled-check",
     "aide-check-clean",
 ]
+# The central audit trail (issue 14): the log host's controls, and every other
+# host's shipping to it (tests/test_log_host.py tests the trail itself).
+LOG_HOST_CONTROLS = ["log-host-receiving", "log-host-certificate"]
+FORWARD_CONTROLS = ["log-forward-shipping", "log-forward-certificate"]
+
+
+def controls_of(hostname):
+    """Every control HOSTNAME reports, in report order."""
+    return CONTROLS + (LOG_HOST_CONTROLS if hostname in inventory_hosts("ephi_log_hosts") else FORWARD_CONTROLS)
+
+
 # The scenario declares no break-glass account (ssh_key_policy_emergency_user).
 # The session gate controls pass: the gate is on, Ansible's account ephi-admin
 # is exempt with its reason (molecule.yml), everyone else is gated.
@@ -118,6 +129,9 @@ BREAKS = {
         # Audit controls: the recordings cannot be compared with their chain
         # heads while the store is not mounted (NOT examined).
         "tmux-audit-chain",
+        # Audit trail: the forwarding instance needs the encrypted directory
+        # (its state and queue are in there), so it stops with it.
+        "log-forward-shipping",
     },
     # Authentication: a weak key (RSA 1024) in a user's own authorized_keys,
     # a file sshd does not read under the policy: reported as planted.
@@ -206,10 +220,10 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
 def test_converged_host_passes_every_control(host, converged):
     assert converged.proc.returncode == 0, converged.tail()
     records = converged.records(name(host))
-    assert [r["id"] for r in records] == CONTROLS
+    assert [r["id"] for r in records] == controls_of(name(host))
     for record in records:
         assert set(record) == RECORD_KEYS, record
-    wanted = {c: "not_applicable" if c in NOT_APPLICABLE else "pass" for c in CONTROLS}
+    wanted = {c: "not_applicable" if c in NOT_APPLICABLE else "pass" for c in controls_of(name(host))}
     assert {r["id"]: r["status"] for r in records} == wanted, [
         (r["id"], r["status"], r["observed"]) for r in records if r["status"] != wanted[r["id"]]]
 
@@ -275,7 +289,7 @@ def test_junit_report_counts_the_failures(host, broken):
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == set(evidence)
     suite = suites[name(host)]
-    assert int(suite.get("tests")) == len(CONTROLS)
+    assert int(suite.get("tests")) == len(controls_of(name(host)))
     assert int(suite.get("failures")) == len(broken.failing(name(host)))
     assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None} == broken.failing(name(host))
     html = os.path.join(broken.report_dir, "evidence.html")

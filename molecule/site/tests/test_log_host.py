@@ -1,0 +1,138 @@
+"""The central audit trail (issue 14): recordings and events shipped from the
+hosts to the log host over RELP with mutual TLS (roles log_forward, log_host).
+
+One gated SSH login of ephi-una per host (from the controller, with its own
+key, as a user logs in) prints a marker made of two halves
+(ephi_testlib.split_marker). Within 10 s of the print the marker is in the
+host's recording on the log host, inside its encrypted directory, and once the
+session has ended that copy is byte for byte the host's file (a chain
+verifier and the auditor tool read both alike); the session's events are in the
+host's events.log. The marker is in plaintext nowhere else on either
+machine's disks (find -xdev skips the FUSE mounts of the encrypted
+directories; their backing stores hold only ciphertext and are searched too).
+A client with a self-made certificate is refused, and the log host logs the
+refusal. Runs once, on the log host (testinfra_hosts); the senders are
+reached through host_by_name.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+from ephi_testlib import CLIENT_OPTIONS, MOUNT, host_by_name, inventory, inventory_hosts, split_marker, wait_for
+
+testinfra_hosts = ["ansible://ephi_log_hosts"]
+
+USER = "ephi-una"
+STORE = MOUNT + "/fleet"
+WORK = MOUNT + "/.ephi-log-host"
+# ephi-una's own key (prepare_tasks.yml).
+USER_KEY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"), "ephi-una_ed25519")
+# Every regular file on the root file system (the encrypted directory is a
+# FUSE mount of its own, so -xdev leaves it out) that contains the needle.
+# The needle is searched as a pattern that does not contain it (ephi-fw[d]-...),
+# or the search's own command line (logged by sudo) would be a hit.
+PLAINTEXT_SEARCH = "find / -xdev -type f -print0 2>/dev/null | xargs -0 grep -lE -s -- %s; true"
+
+
+def pattern(needle):
+    """A grep -E pattern that matches NEEDLE (ephi-<kind>-<token>) but does not contain it."""
+    return "'%s[%s]%s'" % (needle[:6], needle[6], needle[7:])
+
+
+def senders():
+    return [h for h in inventory_hosts("all") if h not in inventory_hosts("ephi_log_hosts")]
+
+
+def gated_print(hostname, typed):
+    """A gated, recorded SSH session of USER on HOSTNAME that runs TYPED; its output."""
+    port = AnsibleRunner(inventory()).get_variables(hostname)["ansible_port"]
+    proc = subprocess.run("ssh %s -i %s -p %s -tt %s@127.0.0.1 %s" % (CLIENT_OPTIONS, USER_KEY, port, USER,
+                                                                      "'%s'" % typed.replace("'", "'\\''")),
+                          shell=True, capture_output=True, text=True, timeout=60, check=False)
+    return proc.stdout + proc.stderr
+
+
+def files_with(target, needle, path):
+    """The files under PATH on TARGET that contain NEEDLE."""
+    return target.run("grep -rlE -- %s %s" % (pattern(needle), path)).stdout.split()
+
+
+def sha256_of(target, path):
+    return target.check_output("sha256sum %s" % path).split()[0]
+
+
+@pytest.fixture(scope="module")
+def shipped(request, host):
+    """{sender: (needle, seconds until the log host had it, local file, stored file)}."""
+    found = {}
+    for sender in senders():
+        typed, needle = split_marker("fwd")
+        # From before the login: the delay includes the login itself.
+        printed = time.monotonic()
+        # The pause lets tmux draw the output before the session ends.
+        output = gated_print(sender, typed + "; sleep 1")
+        assert needle in output, output[-2000:]
+        path = "%s/%s/%s/" % (STORE, sender, USER)
+        stored = wait_for(lambda: files_with(host, needle, path), timeout=10, interval=0.2)
+        delay = time.monotonic() - printed
+        target = host_by_name(request, sender)
+        local = target.check_output("grep -lE -- %s %s/%s/*.cast" % (pattern(needle), MOUNT, USER)).split()
+        found[sender] = (needle, delay, local, stored)
+    return found
+
+
+def test_marker_reaches_the_log_host_within_10_s(shipped):
+    for sender, (needle, delay, local, stored) in shipped.items():
+        assert len(stored) == 1 and delay <= 10, (sender, needle, delay, stored)
+        assert len(local) == 1, (sender, local)
+        assert os.path.basename(stored[0]) == os.path.basename(local[0]), (stored, local)
+
+
+def test_stored_recording_is_the_hosts_file_byte_for_byte(request, host, shipped):
+    for sender, (dummy, dummy2, local, stored) in shipped.items():
+        target = host_by_name(request, sender)
+        want = sha256_of(target, local[0])
+        # The session has ended; its last line (the end event) follows within seconds.
+        got = wait_for(lambda: sha256_of(host, stored[0]) == want, timeout=10)
+        assert got, (sender, local[0], stored[0], target.check_output("wc -c %s" % local[0]),
+                     host.check_output("wc -c %s" % stored[0]))
+        stored_file = host.file(stored[0])
+        assert stored_file.mode == 0o640 and stored_file.user == "root", (stored_file.mode, stored_file.user)
+
+
+def test_session_events_reach_the_hosts_events_log(host, shipped):
+    for sender in shipped:
+        events = host.check_output("cat %s/%s/events.log" % (STORE, sender))
+        # <RFC 3339 time> <host> <identifier>[<pid>]: event=... (the recorder's own line)
+        lines = [line for line in events.splitlines() if " ephi-session[" in line and "event=session-start" in line
+                 and "user=%s" % USER in line]
+        assert lines, events[-2000:]
+        assert lines[-1].split(" ", 2)[1] == sender, lines[-1]
+
+
+def test_marker_is_nowhere_in_plaintext_outside_the_encrypted_directories(request, host, shipped):
+    for sender, (needle, dummy, dummy2, dummy3) in shipped.items():
+        for target in (host, host_by_name(request, sender)):
+            leaks = target.check_output(PLAINTEXT_SEARCH % pattern(needle))
+            assert leaks == "", (sender, leaks)
+
+
+def test_client_with_a_self_made_certificate_is_refused_and_logged(request, host):
+    sender = host_by_name(request, senders()[0])
+    before = int(host.check_output("cat %s/rsyslogd.log 2>/dev/null | wc -l" % WORK))
+    # A self-signed certificate with the host's own name, in a tmpfs directory.
+    out = sender.check_output(
+        "d=$(mktemp -d -p /run) && cd $d && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-subj /CN=%(name)s -addext subjectAltName=DNS:%(name)s -days 2 -keyout k.pem -out c.pem 2>/dev/null && "
+        "timeout 10 openssl s_client -connect ephi-site-loghost:2514 -cert c.pem -key k.pem "
+        "-CAfile /etc/ephi-log-forward/ca.crt </dev/null >out.txt 2>&1; cd / && rm -rf $d; echo exit=$?"
+        % {"name": senders()[0]})
+    assert "exit=" in out
+    refusal = wait_for(lambda: [line for line in host.check_output("cat %s/rsyslogd.log" % WORK).splitlines()[before:]
+                                if "authentication error" in line or "certificate validation failed" in line],
+                       timeout=10)
+    assert refusal, host.check_output("tail -5 %s/rsyslogd.log" % WORK)

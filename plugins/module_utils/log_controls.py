@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Evidence of the central audit trail (roles log_forward and log_host): pure
+functions of what the roles' verify entry points observed. No I/O here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import time
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record
+from ansible_collections.ephi.safeguards.plugins.module_utils.fleet_pki import expiry_verdict
+
+HIPAA_AUDIT = '164.312(b)'
+HIPAA_TRANSMISSION = '164.312(e)(1)'
+
+
+def openssl_enddate(text):
+    """Seconds since the epoch of `openssl x509 -enddate -noout` output (notAfter=Dec  5 18:54:11 2027 GMT), or None."""
+    text = (text or '').strip()
+    if not text.startswith('notAfter='):
+        return None
+    try:
+        return calendar.timegm(time.strptime(' '.join(text[len('notAfter='):].split()), '%b %d %H:%M:%S %Y GMT'))
+    except ValueError:
+        return None
+
+
+def unit_active(result):
+    if probe_failed(result):
+        return None
+    return (result.get('status') or {}).get('ActiveState')
+
+
+def lines_of(result):
+    if probe_failed(result) or result.get('rc') not in (0, None):
+        return None
+    return [line for line in (result.get('stdout') or '').splitlines() if line.strip()]
+
+
+def certificate_control(cid, safeguard, path, result, now, min_days):
+    """Pass while the certificate at PATH is valid for at least MIN_DAYS more days."""
+    check = 'the TLS certificate %s is valid for at least %d more days' % (path, min_days)
+    lines = lines_of(result)
+    not_after = openssl_enddate(lines[0]) if lines else None
+    if not_after is None:
+        return record(cid, safeguard, HIPAA_TRANSMISSION, '', check, 'could not read the certificate\'s expiry', 'fail')
+    verdict, detail = expiry_verdict(not_after, now, min_days)
+    stamp = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(not_after))
+    return record(cid, safeguard, HIPAA_TRANSMISSION, '', check, 'notAfter %s: %s' % (stamp, detail),
+                  'pass' if verdict == 'pass' else 'fail')
+
+
+def forward_controls(probes, policy):
+    """log-forward-shipping and log-forward-certificate."""
+    unit = policy['unit']
+    target = '%s:%s' % (policy['server'], policy['port'])
+    check = ('%s runs, has a connection to the log host %s and its disk queue is below %d MiB'
+             % (unit, target, policy['queue_max_mb']))
+    state = unit_active(probes.get('unit'))
+    conns = lines_of(probes.get('connections'))
+    queue = probes.get('queue')
+    problems = []
+    if state is None:
+        problems.append('could not read the state of %s' % unit)
+    elif state != 'active':
+        problems.append('%s is %s' % (unit, state))
+    if conns is None:
+        problems.append('could not list the connections')
+    elif not conns:
+        problems.append('no connection to %s' % target)
+    if probe_failed(queue):
+        problems.append('could not read the disk queue')
+        size = files = 0
+    else:
+        files = len(queue.get('files') or [])
+        size = sum(f.get('size', 0) for f in queue.get('files') or [])
+        if size > policy['queue_max_mb'] * 1024 * 1024 * 0.9:
+            problems.append('the disk queue is nearly full')
+    observed = '%s %s, %d connection(s) to %s, disk queue %d file(s), %d bytes' % (
+        unit, state or 'unknown', len(conns or []), target, files, size)
+    if problems:
+        observed = '; '.join(problems) + ' (' + observed + ')'
+    return [record('log-forward-shipping', 'audit trail: recordings and events shipped to the log host',
+                   HIPAA_AUDIT, '', check, observed, 'fail' if problems else 'pass'),
+            certificate_control('log-forward-certificate', 'audit trail: the host\'s TLS certificate',
+                                policy['cert'], probes.get('cert'), policy['now'], policy['min_days'])]
+
+
+def host_controls(probes, policy):
+    """log-host-receiving and log-host-certificate."""
+    unit = policy['unit']
+    check = ('%s runs, listens on port %s and stores into %s on the mounted encrypted directory %s'
+             % (unit, policy['port'], policy['store'], policy['encrypted_dir']))
+    state = unit_active(probes.get('unit'))
+    listening = lines_of(probes.get('listening'))
+    mount = lines_of(probes.get('mount'))
+    problems = []
+    if state is None:
+        problems.append('could not read the state of %s' % unit)
+    elif state != 'active':
+        problems.append('%s is %s' % (unit, state))
+    if not listening:
+        problems.append('nothing listens on port %s' % policy['port'])
+    target = mount[0].split() if mount else []
+    if len(target) != 2 or target[0] != policy['encrypted_dir']:
+        problems.append('the store is not on the mounted encrypted directory (%s)' % (' '.join(target) or 'no mount'))
+    observed = '%s %s, listening: %s, store on %s' % (
+        unit, state or 'unknown', 'yes' if listening else 'no', ' '.join(target) or 'unknown')
+    if problems:
+        observed = '; '.join(problems) + ' (' + observed + ')'
+    return [record('log-host-receiving', 'audit trail: the central log host receives into encrypted storage',
+                   HIPAA_AUDIT, '', check, observed, 'fail' if problems else 'pass'),
+            certificate_control('log-host-certificate', 'audit trail: the log host\'s TLS certificate',
+                                policy['cert'], probes.get('cert'), policy['now'], policy['min_days'])]

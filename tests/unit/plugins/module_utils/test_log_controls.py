@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Evidence of the central audit trail: forwarding, receiving and certificate expiry."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.log_controls import (
+    forward_controls,
+    host_controls,
+    openssl_enddate,
+)
+
+NOW = 1800000000  # 2027-01-15T08:00:00Z
+VALID = {'rc': 0, 'stdout': 'notAfter=Dec  5 18:54:11 2027 GMT\n'}
+SOON = {'rc': 0, 'stdout': 'notAfter=Jan 20 08:00:00 2027 GMT\n'}
+FWD_POLICY = {'unit': 'ephi-log-forward.service', 'server': 'lh', 'port': 2514, 'queue_max_mb': 1024,
+              'cert': '/etc/ephi-log-forward/host.crt', 'now': NOW, 'min_days': 14}
+HOST_POLICY = {'unit': 'ephi-log-host.service', 'port': 2514, 'store': '/var/log/ephi/fleet',
+               'encrypted_dir': '/var/log/ephi', 'cert': '/etc/ephi-log-host/host.crt', 'now': NOW, 'min_days': 14}
+
+
+def fwd_probes(**kw):
+    probes = {'unit': {'status': {'ActiveState': 'active'}},
+              'connections': {'rc': 0, 'stdout': 'ESTAB 0 0 10.0.0.2:40000 10.0.0.5:2514\n'},
+              'queue': {'files': []}, 'cert': VALID}
+    probes.update(kw)
+    return probes
+
+
+def host_probes(**kw):
+    probes = {'unit': {'status': {'ActiveState': 'active'}},
+              'listening': {'rc': 0, 'stdout': 'LISTEN 0 25 0.0.0.0:2514 0.0.0.0:*\n'},
+              'mount': {'rc': 0, 'stdout': '/var/log/ephi fuse.gocryptfs\n'}, 'cert': VALID}
+    probes.update(kw)
+    return probes
+
+
+def statuses(records):
+    return {r['id']: r['status'] for r in records}
+
+
+def test_openssl_enddate():
+    assert openssl_enddate('notAfter=Dec  5 18:54:11 2027 GMT') == 1828032851
+    assert openssl_enddate('') is None
+    assert openssl_enddate('notAfter=garbage') is None
+
+
+def test_forwarding_passes_when_running_connected_and_valid():
+    assert statuses(forward_controls(fwd_probes(), FWD_POLICY)) == {
+        'log-forward-shipping': 'pass', 'log-forward-certificate': 'pass'}
+
+
+def test_forwarding_fails_without_connection_or_unit_or_probe():
+    for probes in (fwd_probes(connections={'rc': 0, 'stdout': ''}),
+                   fwd_probes(unit={'status': {'ActiveState': 'inactive'}}),
+                   fwd_probes(unit={'skipped': True}),
+                   fwd_probes(queue={'failed': True}),
+                   fwd_probes(queue={'files': [{'size': 1000 * 1024 * 1024}]}),
+                   fwd_probes(connections={'failed': True})):
+        records = forward_controls(probes, FWD_POLICY)
+        assert records[0]['status'] == 'fail', records[0]
+
+
+def test_forwarding_observation_names_the_problem():
+    record = forward_controls(fwd_probes(connections={'rc': 0, 'stdout': ''}), FWD_POLICY)[0]
+    assert record['observed'].startswith('no connection to lh:2514')
+
+
+def test_certificate_fails_before_it_lapses_and_when_unreadable():
+    assert forward_controls(fwd_probes(cert=SOON), FWD_POLICY)[1]['status'] == 'fail'
+    assert 'expires in' in forward_controls(fwd_probes(cert=SOON), FWD_POLICY)[1]['observed']
+    assert forward_controls(fwd_probes(cert={'rc': 1, 'stdout': ''}), FWD_POLICY)[1]['status'] == 'fail'
+
+
+def test_log_host_passes_and_fails():
+    assert statuses(host_controls(host_probes(), HOST_POLICY)) == {
+        'log-host-receiving': 'pass', 'log-host-certificate': 'pass'}
+    for probes in (host_probes(listening={'rc': 0, 'stdout': ''}),
+                   host_probes(mount={'rc': 1, 'stdout': ''}),
+                   host_probes(mount={'rc': 0, 'stdout': '/ overlay\n'}),
+                   host_probes(unit={'status': {'ActiveState': 'failed'}})):
+        assert host_controls(probes, HOST_POLICY)[0]['status'] == 'fail'
