@@ -152,7 +152,7 @@ newest_controller_image() {
 }
 
 newest_lab_env() {
-  export EPHI_LAB_NAME=ephi-newest EPHI_LAB_LABEL=newest EPHI_LAB_HOSTS="bookworm trixie" \
+  export EPHI_LAB_NAME=ephi-newest EPHI_LAB_LABEL=newest EPHI_LAB_HOSTS="bookworm trixie" EPHI_LAB_LOG_HOST= \
     EPHI_LAB_PORT_BASE=$newest_lab_ports EPHI_LAB_INVENTORY=$NEWEST_WORK/inventory/hosts.yml
 }
 

@@ -209,3 +209,14 @@ def test_stream_search_text_drops_escapes_but_misses_what_only_the_screen_assemb
     got = list(AUDIT.stream_lines(cast(events)))
     assert got == [(0.1, ' ', 'hello world'), (0.2, ' ', 'next'), (0.3, ' ', 'cretse')]
     assert 'secret' in shown(events)[-5:]
+
+
+def test_fleet_configuration_must_exist(tmp_path, monkeypatch):
+    """--fleet reads the log host's own configuration; without it the tool
+    refuses instead of falling back to the host's recordings."""
+    monkeypatch.setattr(AUDIT, 'FLEET_CONF', str(tmp_path / 'ephi-audit-fleet.json'))
+    with pytest.raises(AUDIT.AuditError, match='no fleet store'):
+        AUDIT.load_conf(AUDIT.FLEET_CONF)
+    (tmp_path / 'ephi-audit-fleet.json').write_text(json.dumps({'store': '/srv/fleet', 'layout': 'central'}))
+    conf = AUDIT.load_conf(AUDIT.FLEET_CONF)
+    assert (conf['store'], conf['layout']) == ('/srv/fleet', 'central')
