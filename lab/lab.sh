@@ -85,6 +85,11 @@ up() {
     echo "    ansible_python_interpreter: /usr/bin/python3"
     echo "    ansible_ssh_private_key_file: $key"
     echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    # Ansible's account goes through the session gate here: without a pty
+    # (ssh -tt, which Ansible asks for when it cannot pipeline, e.g. the aide
+    # role's async tasks) its commands stay command sessions instead of
+    # running inside the recorded tmux session (docs/session-gate.md).
+    echo "    ansible_ssh_use_tty: false"
     [ -z "$log_suite" ] || echo "    log_forward_server: $log_name   # how the hosts reach the log host (its certificate's name)"
     echo "  hosts:"
   } > "$inventory.tmp"
