@@ -95,8 +95,12 @@ def test_a_full_store_loses_a_bounded_amount_refuses_logins_and_break_glass_gets
         assert len(lost) == 1 and 0 < int(lost[0]["bytes"]) <= CHUNK, lost
         ended = wait_for(lambda: session_events(root, event="session-end", id=start["id"]))
         assert ended and ended[-1]["reason"] == "capture-failed", session_events(root, id=start["id"])
+        # The total: the failed write's chunk and at most one more, what the
+        # program had written when the relay stopped (drained, never shown
+        # either; measured under load: 2 x 66 bytes).
         total = session_events(root, event="capture-lost", id=start["id"], reason="session-total")
-        assert total and int(total[-1]["bytes"]) == int(lost[0]["bytes"]), session_events(root, id=start["id"])
+        assert total and int(lost[0]["bytes"]) <= int(total[-1]["bytes"]) <= int(lost[0]["bytes"]) + CHUNK, \
+            session_events(root, id=start["id"])
         assert wait_for(lambda: exit_status(root, "erin") is not None), screen(root, "erin")
         shown = screen(root, "erin")
         assert "cannot be recorded any more" in shown, shown
