@@ -130,17 +130,24 @@ def test_lock_and_unlock_are_events_without_content(host):
 
 def test_collector_restart_loses_nothing(host):
     login(host)
-    # Numbered lines stream while every collector is stopped (as a restart or
-    # an upgrade does): the old collector keeps what it had taken, the client
-    # sends the rest to a new one, whose log is marked resumed=1.
-    type_line(host, "erin", "for i in $(seq 300); do echo ephi-seq-$i; sleep 0.01; done")
-    time.sleep(0.5)
+    # Numbered lines stream until the user creates STOP; every collector is
+    # stopped while they flow (as a restart or an upgrade does): the old
+    # collector keeps what it had taken, the client sends the rest to a new
+    # one, whose log is marked resumed=1. The stream is only ended after the
+    # stop, so a slow host cannot finish it before the collectors go away.
+    stop = "/tmp/ephi-seq-stop-%s" % uuid.uuid4().hex[:8]
+    type_line(host, "erin", "i=0; until [ -e %s ]; do i=$((i+1)); echo ephi-seq-$i; sleep 0.01; done; echo ephi-seq-las''t-$i" % stop)
+    logs = "cat %s/%s/*.log" % (MOUNT, USER)
+    count = logs + " | grep -ao 'ephi-seq-[0-9][0-9]*' | sort -u | wc -l"
+    assert wait_for(lambda: int(host.check_output(count)) >= 20, timeout=30), host.check_output(count)
     host.check_output("systemctl stop 'ephi-capture@*.service'")
-    count = "cat %s/%s/*.log | grep -ao 'ephi-seq-[0-9][0-9]*' | sort -u | wc -l" % (MOUNT, USER)
-    assert wait_for(lambda: host.check_output(count) == "300", timeout=30), host.check_output(count)
+    host.check_output("runuser -u %s -- touch %s" % (USER, stop))
+    last = logs + " | grep -ao 'ephi-seq-last-[0-9][0-9]*' | cut -d- -f4"
+    assert wait_for(lambda: host.check_output(last), timeout=30), host.check_output(count)
+    assert host.check_output(count) == host.check_output(last)
     heads = host.check_output("head -qn 1 %s/%s/*.log" % (MOUNT, USER))
     assert " resumed=1" in heads, heads
-    assert "reason=collector-stopped" in host.check_output("cat %s/%s/*.log | grep -a '^# ephi-capture end'" % (MOUNT, USER))
+    assert "reason=collector-stopped" in host.check_output(logs + " | grep -a '^# ephi-capture end'")
     assert host.check_output("runuser -u %s -- tmux list-panes -a -F '#{pane_pipe}'" % USER) == "1"
     typed, marker = new_marker("resumed")
     type_line(host, "erin", typed)

@@ -156,10 +156,27 @@ def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
     user = "ephi-bob"
     for i in range(30):
         assert user_tmux(host, user, "new-session -d -s s%d" % i).rc == 0
-    pattern = r"^ *[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +/usr/bin/tmux -S \./"
-    out = host.run("end=$(( $(date +%%s) + %d )); while [ $(date +%%s) -lt $end ]; do "
-                   "ps -e -o ruid=,euid=,rgid=,egid=,args= | grep -E '%s'; "
-                   "runuser -u %s -- tmux set-option -g lock-after-time 0; done; true" % (WITHIN, pattern, user))
+    # The command line is read before the identity: once it is tmux's, the
+    # child has exec'd, so the identity read after it is the client's (ps
+    # reads them the other way round and can pair a just-forked child's root
+    # identity with the command line it exec'd a moment later).
+    scan = (
+        "import os, re, subprocess, time\n"
+        "end = time.monotonic() + %d\n"
+        "while time.monotonic() < end:\n"
+        "    for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "        try:\n"
+        "            if not open('/proc/%%s/cmdline' %% pid, 'rb').read().startswith(b'/usr/bin/tmux\\0-S\\0./'):\n"
+        "                continue\n"
+        "            status = open('/proc/%%s/status' %% pid).read()\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        ids = [re.search(r'^%%s:\\s+(\\d+)\\s+(\\d+)' %% key, status, re.M).groups() for key in ('Uid', 'Gid')]\n"
+        "        print(*ids[0], *ids[1])\n"
+        "    subprocess.run(['runuser', '-u', %r, '--', 'tmux', 'set-option', '-g', 'lock-after-time', '0'])\n"
+    ) % (WITHIN, user)
+    out = host.run("python3 -c %s" % sh_quote(scan))
+    assert out.rc == 0, out.stderr
     seen = set(tuple(line.split()[:4]) for line in out.stdout.splitlines())
     assert seen, "no tmux client of the enforcer was seen"
     # Each client has one identity (real = effective), never root's; bob's
