@@ -327,11 +327,14 @@ def journal_heads(lines, unit='ephi-session-recorder.service', reach=None):
 
 def file_heads(lines):
     """Heads from lines of a heads file (syslog lines whose message is the chain event, e.g. the log
-    host's per-host file). The file is trusted as a whole: only the recorder's events may reach it."""
+    host's per-host events.log, where the forwarder sends only root's events unmarked). A line
+    marked ``from-uid=`` (an event a user other than root logged) is never a head."""
     heads = []
     for line in lines:
         if isinstance(line, bytes):
             line = line.decode('utf-8', 'replace')
+        if 'from-uid=' in line[:max(line.find('event=chain '), 0)]:
+            continue
         head = head_of(line)
         if head is not None:
             heads.append(head)

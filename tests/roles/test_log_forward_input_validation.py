@@ -25,6 +25,7 @@ CASES = [
     ("log_forward_identifiers", []),
     ("log_forward_identifiers", ['ephi-session"] then { stop } #']),
     ("log_forward_queue_max_mb", 1),
+    ("log_forward_user_queue_max_mb", 0),
     ("log_forward_service_name", "x.service\nExecStart=/bin/sh"),
 ]
 

@@ -11,7 +11,11 @@ host's events.log. The marker is in plaintext nowhere else on either
 machine's disks (find -xdev skips the FUSE mounts of the encrypted
 directories; their backing stores hold only ciphertext and are searched too).
 A client with a self-made certificate is refused, and the log host logs the
-refusal. Runs once, on the log host (testinfra_hosts); the senders are
+refusal. With the log host stopped for 60 s, a session prints numbered lines
+and a user floods the journal with forged chain heads: afterwards the stored
+recording is the host's file byte for byte, root's events are in events.log,
+the user's only in user-events.log (marked with their uid), and their queue
+never outgrew its limit. Runs once, on the log host (testinfra_hosts); the senders are
 reached through host_by_name.
 """
 
@@ -27,6 +31,9 @@ from ephi_testlib import CLIENT_OPTIONS, MOUNT, host_by_name, inventory, invento
 testinfra_hosts = ["ansible://ephi_log_hosts"]
 
 USER = "ephi-una"
+LOG_HOST_UNIT = "ephi-log-host.service"
+SENDER_WORK = MOUNT + "/.ephi-log-forward"
+USER_QUEUE_MAX = 2 * 1024 * 1024  # log_forward_user_queue_max_mb in molecule.yml
 STORE = MOUNT + "/fleet"
 WORK = MOUNT + "/.ephi-log-host"
 # ephi-una's own key (prepare_tasks.yml).
@@ -136,3 +143,58 @@ def test_client_with_a_self_made_certificate_is_refused_and_logged(request, host
                                 if "authentication error" in line or "certificate validation failed" in line],
                        timeout=10)
     assert refusal, host.check_output("tail -5 %s/rsyslogd.log" % WORK)
+
+
+def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, host):
+    sender_name = senders()[0]
+    sender = host_by_name(request, sender_name)
+    uid = sender.user(USER).uid
+    port = AnsibleRunner(inventory()).get_variables(sender_name)["ansible_port"]
+    # The lines are counted by a pattern the command line itself does not match.
+    typed = "for i in $(seq 40); do echo ephi-outag''e-$i; sleep 1; done; sleep 1"
+    forged = ("import syslog\nsyslog.openlog('ephi-session')\nfor i in range(6000):\n"
+              "    syslog.syslog('event=chain id=x user=root uid=0 file=/var/log/ephi/root/forged.cast seq=0 n=1 "
+              "bytes=1 head=' + '0' * 64 + ' final=0 pad=' + 'x' * 1500)\n")
+    host.check_output("systemctl stop %s" % LOG_HOST_UNIT)
+    stopped = time.monotonic()
+    try:
+        session = subprocess.Popen("ssh %s -i %s -p %s -tt %s@127.0.0.1 %s" % (CLIENT_OPTIONS, USER_KEY, port, USER,
+                                                                             "'%s'" % typed.replace("'", "'\\''")),
+                                   shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        flood = sender.run("runuser -u %s -- python3 -c \"%s\"" % (USER, forged))
+        assert flood.rc == 0, flood.stderr
+        peak = 0
+        while time.monotonic() - stopped < 60:
+            size = sender.check_output("cat %s/ephi_fwd_user.* 2>/dev/null | wc -c" % SENDER_WORK)
+            peak = max(peak, int(size))
+            time.sleep(2)
+        output = session.communicate(timeout=60)[0]
+    finally:
+        host.check_output("systemctl start %s" % LOG_HOST_UNIT)
+    assert "ephi-outage-40" in output, output[-2000:]
+    # The user's queue was used and stayed within its limit (and one file).
+    assert 0 < peak <= USER_QUEUE_MAX + 256 * 1024, peak
+    logged = int(sender.check_output("journalctl -q --no-pager -o cat _UID=%d -t ephi-session | grep -c pad=x; true" % uid))
+    assert logged == 6000, logged
+    # Everything printed while the log host was away arrives, in order: the
+    # stored recording becomes the host's file byte for byte.
+    local = sender.check_output("grep -l -- 'ephi-outage-40' %s/%s/*.cast" % (MOUNT, USER)).split()
+    assert len(local) == 1, local
+    stored = "%s/%s/%s/%s" % (STORE, sender_name, USER, os.path.basename(local[0]))
+    want = sha256_of(sender, local[0])
+    assert wait_for(lambda: host.run("sha256sum %s" % stored).stdout.split()[:1] == [want], timeout=90, interval=2), \
+        host.run("wc -c %s" % stored).stdout
+    # Root's events of that session are in events.log; not one forged head is,
+    # and the user's events that arrived are marked with their uid elsewhere.
+    events = host.check_output("cat %s/%s/events.log" % (STORE, sender_name))
+    # <host>-<kind>-<time>-<id>.cast
+    session_id = os.path.basename(local[0])[:-len(".cast")].rsplit("-", 1)[1]
+    assert "pad=x" not in events
+    ends = [line for line in events.splitlines() if "event=session-end" in line and " id=%s " % session_id in line]
+    assert ends, (session_id, events[-2000:])
+    user_events = host.check_output("cat %s/%s/user-events.log" % (STORE, sender_name))
+    forged_lines = [line for line in user_events.splitlines() if "pad=x" in line]
+    assert forged_lines and all(" from-uid=%d event=chain " % uid in line for line in forged_lines), user_events[-500:]
+    # Some of the flood was dropped at the full queue, not queued without limit.
+    assert len(forged_lines) < 6000, len(forged_lines)
+

@@ -234,6 +234,10 @@ def test_file_heads():
     lines = [b'Dec  5 18:00:00 lab-1 ephi-session[1]: ' + EVENT.encode(), 'lab-1 other: event=session-end x=1', '']
     assert [h['seq'] for h in ac.file_heads(lines)] == [3]
 
+    # A user's forged head, marked by the forwarder, is not a head.
+    forged = '2026-12-05T18:00:00+00:00 lab-1 ephi-session[9]: from-uid=1001 ' + EVENT
+    assert ac.file_heads([forged]) == []
+
 
 def test_summarize():
     summary = ac.summarize([{'status': 'ok'}, {'status': 'open'}, {'status': 'modified'}, {'status': 'deleted'}])
