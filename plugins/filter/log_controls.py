@@ -22,7 +22,7 @@ def _check_args(name, probes, policy):
 
 
 def log_forward_controls(probes, policy):
-    """The log_forward role's evidence records (log-forward-shipping, log-forward-certificate)."""
+    """The log_forward role's evidence records (log-forward-shipping, log-forward-certificate, log-forward-chain)."""
     _check_args('log_forward_controls', probes, policy)
     return forward_controls(probes, policy)
 

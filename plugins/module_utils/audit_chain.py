@@ -39,6 +39,8 @@ import json
 import posixpath
 import re
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, text
+
 TAG = b'ephi-chain-v1'
 # The recorder's header names the scheme (a recording without it predates the chain).
 HEADER_MARK = b'"chain":"ephi-chain-v1"'
@@ -349,3 +351,40 @@ def summarize(results):
     summary['examined'] = len(results)
     summary['bad'] = sum(summary[status] for status in BAD)
     return summary
+
+
+# How many bad recordings an evidence record names (the rest are counted).
+CHAIN_NAMED = 5
+
+
+def chain_verdict(chain, default_source, expired_label):
+    """(verdict, observed) of an evidence record from audit_chain_verify's result CHAIN.
+
+    Fails when the module did not run or failed (the recordings were not
+    examined) and when a recording is bad (the first CHAIN_NAMED named with
+    the first bad chunk); EXPIRED_LABEL says what an expired recording is for
+    this heads source."""
+    if probe_failed(chain) or chain.get('msg') or 'summary' not in chain:
+        why = text(chain.get('msg')) if isinstance(chain, dict) and chain.get('msg') else 'audit_chain_verify did not run'
+        return 'fail', 'recordings NOT examined: %s' % why
+    summary = chain['summary']
+    bad = [f for f in chain.get('files') or [] if f.get('status') not in GOOD]
+    counts = '%d recording(s) examined against %d chain head(s) from %s' % (
+        summary.get('examined', 0), chain.get('heads', 0), text(chain.get('source') or default_source))
+    notes = []
+    for status, label in (('open', 'open (no final head yet: running, or its recorder stopped)'),
+                          ('legacy', 'recorded before the chain existed (not verifiable)'),
+                          ('expired', expired_label)):
+        if summary.get(status):
+            notes.append('%d %s' % (summary[status], label))
+    if chain.get('ignored'):
+        notes.append('%d chain event(s) not from root\'s recorder ignored' % chain['ignored'])
+    if summary.get('bad') or bad:
+        named = '; '.join('%s: %s from line %s (chunk %s)' % (
+            text(f.get('path')), text(f.get('status')), text(f.get('line')),
+            '-'.join(text(n) for n in f.get('chunk') or []) or '-') for f in bad[:CHAIN_NAMED])
+        more = len(bad) - CHAIN_NAMED
+        observed = '%s; %d FAIL: %s%s' % (counts, summary.get('bad', len(bad)), named,
+                                          '; and %d more' % more if more > 0 else '')
+        return 'fail', '; '.join([observed] + notes)
+    return 'pass', '; '.join(['%s; %d match their chain' % (counts, summary.get('ok', 0))] + notes)

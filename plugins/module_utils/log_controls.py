@@ -14,7 +14,8 @@ __metaclass__ = type
 import calendar
 import time
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record
+from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import chain_verdict
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text
 from ansible_collections.ephi.safeguards.plugins.module_utils.fleet_pki import expiry_verdict
 
 HIPAA_AUDIT = '164.312(b)'
@@ -58,7 +59,7 @@ def certificate_control(cid, safeguard, path, result, now, min_days):
 
 
 def forward_controls(probes, policy):
-    """log-forward-shipping and log-forward-certificate."""
+    """log-forward-shipping, log-forward-certificate and (with a log host to ask) log-forward-chain."""
     unit = policy['unit']
     target = '%s:%s' % (policy['server'], policy['port'])
     check = ('%s runs, has a connection to the log host %s and its disk queue is below %d MiB'
@@ -87,10 +88,33 @@ def forward_controls(probes, policy):
         unit, state or 'unknown', len(conns or []), target, files, size)
     if problems:
         observed = '; '.join(problems) + ' (' + observed + ')'
-    return [record('log-forward-shipping', 'audit trail: recordings and events shipped to the log host',
-                   HIPAA_AUDIT, '', check, observed, 'fail' if problems else 'pass'),
-            certificate_control('log-forward-certificate', 'audit trail: the host\'s TLS certificate',
-                                policy['cert'], probes.get('cert'), policy['now'], policy['min_days'])]
+    records = [record('log-forward-shipping', 'audit trail: recordings and events shipped to the log host',
+                      HIPAA_AUDIT, '', check, observed, 'fail' if problems else 'pass'),
+               certificate_control('log-forward-certificate', 'audit trail: the host\'s TLS certificate',
+                                   policy['cert'], probes.get('cert'), policy['now'], policy['min_days'])]
+    if policy.get('chain_log_host'):
+        records.append(chain_control(probes, policy))
+    return records
+
+
+def chain_control(probes, policy):
+    """log-forward-chain: the recordings here against the chain heads held on the log host."""
+    log_host = policy['chain_log_host']
+    check = ('Every session recording in %s matches the SHA-256 chain heads the log host %s received from '
+             'this host (root\'s events only): none modified, truncated or deleted here, no chain event '
+             'missing, none without a head' % (policy['recordings'], log_host))
+    heads = probes.get('heads')
+    heads = heads if isinstance(heads, dict) else {'skipped': True}
+    if heads.get('unreachable'):
+        verdict, observed = 'fail', 'recordings NOT examined: the log host %s was unreachable' % log_host
+    elif heads.get('skipped') or heads.get('rc') not in (0, 1):
+        why = text(heads.get('stderr') or heads.get('msg') or 'not run').strip()[:200]
+        verdict, observed = 'fail', 'recordings NOT examined: the chain heads on %s could not be read (%s)' % (log_host, why)
+    else:
+        verdict, observed = chain_verdict(probes.get('chain'), log_host,
+                                          'without heads on the log host and older than them')
+    return record('log-forward-chain', 'audit trail: recordings match the chain heads held off the host',
+                  '164.312(b), 164.312(c)(1)', '', check, observed, verdict)
 
 
 def host_controls(probes, policy):

@@ -70,6 +70,7 @@ import posixpath
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import chain_verdict
 from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed, record, text, truncate
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict, recorder_verdict
 
@@ -792,9 +793,6 @@ def tmux_policy_enforcer(probes, policy):
 
 
 # How many bad recordings the observation names (the rest are counted).
-CHAIN_NAMED = 5
-
-
 def tmux_audit_chain(probes, policy):
     """Every recording in the store matches the hash chain heads its root recorder logged."""
     directory = text(policy['capture_dir'])
@@ -812,36 +810,10 @@ def tmux_audit_chain(probes, policy):
     if not store.get('encrypted'):
         return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
                       'recordings NOT examined: %s is NOT the mounted encrypted file system' % directory, 'fail')
-    chain = probes.get('audit_chain')
-    if probe_failed(chain) or not isinstance(chain, dict) or chain.get('msg') or 'summary' not in chain:
-        why = text(chain.get('msg')) if isinstance(chain, dict) and chain.get('msg') else 'audit_chain_verify did not run'
-        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
-                      'recordings NOT examined: %s' % why, 'fail')
-    summary = chain['summary']
-    files = chain.get('files') or []
-    bad = [f for f in files if f.get('status') not in ('ok', 'open', 'legacy', 'expired')]
-    counts = '%d recording(s) examined against %d chain head(s) from %s' % (
-        summary.get('examined', 0), chain.get('heads', 0), text(chain.get('source') or 'the journal'))
-    notes = []
-    for status, label in (('open', 'open (no final head yet: running, or its recorder stopped)'),
-                          ('legacy', 'recorded before the chain existed (not verifiable)'),
-                          ('expired', 'older than the journal (their heads are no longer on this host: '
-                                      'verify them against the log host)')):
-        if summary.get(status):
-            notes.append('%d %s' % (summary[status], label))
-    if chain.get('ignored'):
-        notes.append('%d chain event(s) not from root\'s recorder ignored' % chain['ignored'])
-    if summary.get('bad') or bad:
-        named = '; '.join('%s: %s from line %s (chunk %s)' % (
-            text(f.get('path')), text(f.get('status')), text(f.get('line')),
-            '-'.join(text(n) for n in f.get('chunk') or []) or '-') for f in bad[:CHAIN_NAMED])
-        more = len(bad) - CHAIN_NAMED
-        observed = '%s; %d FAIL: %s%s' % (counts, summary.get('bad', len(bad)), named,
-                                          '; and %d more' % more if more > 0 else '')
-        return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
-                      '; '.join([observed] + notes), 'fail')
-    return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check,
-                  '; '.join(['%s; %d match their chain' % (counts, summary.get('ok', 0))] + notes), 'pass')
+    verdict, observed = chain_verdict(probes.get('audit_chain'), 'the journal',
+                                      'older than the journal (their heads are no longer on this host: '
+                                      'verify them against the log host)')
+    return record('tmux-audit-chain', AUDIT, AUDIT_INTEGRITY, 'none', check, observed, verdict)
 
 
 CONTROLS = (tmux_lock_policy, tmux_live_servers, tmux_autostart, tmux_not_a_shell, tmux_session_capture,

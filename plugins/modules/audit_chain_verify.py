@@ -27,8 +27,10 @@ description:
     also those of an earlier machine id; only events that
     journald says root wrote (from O(recorder_unit)), so a user's C(logger -t ephi-session) is
     ignored and counted in RV(ignored); C(_UID) comes from the kernel, and C(_SYSTEMD_UNIT), when journald
-    could still read it, must be O(recorder_unit)) or from O(heads_files) (lines whose message is the chain
-    event, as a log host stores them; such a file is trusted as a whole).
+    could still read it, must be O(recorder_unit)), from O(heads_files) on this host, or from O(heads_text)
+    (lines whose message is the chain event, as the log host stores them in C(<store>/<host>/events.log);
+    such lines are trusted, except those marked C(from-uid=), which the forwarder gives the events of
+    users other than root).
   - Read-only, also in check mode; C(changed) is always V(false). It fails when the store or the
     heads cannot be read. The logic is in the collection's C(module_utils/audit_chain.py).
 options:
@@ -39,9 +41,10 @@ options:
     required: true
   heads_source:
     description:
-      - Where the chain heads come from - V(journal) (the local journal) or V(files) (O(heads_files)).
+      - Where the chain heads come from - V(journal) (the local journal), V(files) (O(heads_files)) or
+        V(text) (O(heads_text), e.g. read from the log host by a delegated task).
     type: str
-    choices: [journal, files]
+    choices: [journal, files, text]
     default: journal
   heads_files:
     description:
@@ -51,6 +54,16 @@ options:
     type: list
     elements: path
     default: []
+  heads_text:
+    description:
+      - With O(heads_source=text), the chain events, one a line (as in O(heads_files)). Content-free.
+    type: str
+    default: ''
+  heads_label:
+    description:
+      - With O(heads_source=text), where the text came from, returned as RV(source).
+    type: str
+    default: the given heads
   recorder_unit:
     description:
       - With O(heads_source=journal), the systemd unit whose root processes wrote the heads. An event
@@ -81,6 +94,12 @@ EXAMPLES = r'''
     path: /srv/ephi-logs/sessions
     heads_source: files
     heads_files: [/srv/ephi-logs/events/lab-1.log, /srv/ephi-logs/events/lab-2.log]
+- name: On a host, against its heads held on the log host (read there by a delegated task)
+  ephi.safeguards.audit_chain_verify:
+    path: /var/log/ephi
+    heads_source: text
+    heads_text: "{{ heads_on_the_log_host.stdout }}"
+    heads_label: loghost1
 '''
 
 RETURN = r'''
@@ -112,7 +131,7 @@ ignored:
   returned: always
   type: int
 source:
-  description: Where the heads came from (C(journal) or the files).
+  description: Where the heads came from (C(journal), the files, or O(heads_label)).
   returned: always
   type: str
 heads_since:
@@ -166,6 +185,8 @@ def pieces(path):
 
 
 def read_heads(module, params):
+    if params['heads_source'] == 'text':
+        return file_heads(params['heads_text'].splitlines()), 0, params['heads_label'], None
     if params['heads_source'] == 'files':
         if not params['heads_files']:
             module.fail_json(msg='heads_source=files needs heads_files')
@@ -196,8 +217,10 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path', required=True),
-            heads_source=dict(type='str', choices=['journal', 'files'], default='journal'),
+            heads_source=dict(type='str', choices=['journal', 'files', 'text'], default='journal'),
             heads_files=dict(type='list', elements='path', default=[]),
+            heads_text=dict(type='str', default=''),
+            heads_label=dict(type='str', default='the given heads'),
             recorder_unit=dict(type='str', default='ephi-session-recorder.service'),
             list_all=dict(type='bool', default=False),
         ),

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ephi_testlib import MOUNT, RECORD_KEYS, SITE_TMUX_USER, host_by_name, inventory_hosts, name, verify, wait_for
+from ephi_testlib import MOUNT, RECORD_KEYS, SITE_TMUX_USER, host_by_name, inventory_hosts, name, sh_quote, verify, wait_for
 
 # Every control the four roles report, in report order.
 CONTROLS = [
@@ -63,7 +63,7 @@ CONTROLS = [
 # The central audit trail (issue 14): the log host's controls, and every other
 # host's shipping to it (tests/test_log_host.py tests the trail itself).
 LOG_HOST_CONTROLS = ["log-host-receiving", "log-host-certificate"]
-FORWARD_CONTROLS = ["log-forward-shipping", "log-forward-certificate"]
+FORWARD_CONTROLS = ["log-forward-shipping", "log-forward-certificate", "log-forward-chain"]
 
 
 def controls_of(hostname):
@@ -132,11 +132,18 @@ BREAKS = {
         # Audit trail: the forwarding instance needs the encrypted directory
         # (its state and queue are in there), so it stops with it.
         "log-forward-shipping",
+        # Audit trail: the log host holds heads of recordings that are not
+        # in the (unmounted, empty) directory: deleted, as far as it can tell.
+        "log-forward-chain",
     },
     # Authentication: a weak key (RSA 1024) in a user's own authorized_keys,
     # a file sshd does not read under the policy: reported as planted.
     "weak-key": {"ssh-key-policy-no-weak-or-planted-keys"},
 }
+# On the Debian 12 instance, one break: a byte changed in a closed recording
+# (one tests/test_log_host.py made). Both chain checks name it: against the
+# heads in the host's journal, and against those the log host received.
+TAMPER_BREAKS = {"tmux-audit-chain", "log-forward-chain"}
 
 
 def changes(run, host):
@@ -161,6 +168,14 @@ def broken_host():
 
 
 @pytest.fixture(scope="module")
+def tamper_host():
+    """The Debian 12 instance: a recording of it is changed."""
+    hosts = inventory_hosts("debian12")
+    assert len(hosts) == 1, hosts
+    return hosts[0]
+
+
+@pytest.fixture(scope="module")
 def converged(tmp_path_factory):
     return verify(tmp_path_factory.mktemp("verify"), "-e", "ephi_report_fail_on_findings=false")
 
@@ -171,17 +186,29 @@ def checked(converged, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def broken(request, converged, checked, broken_host, tmp_path_factory):
-    """Break one control per safeguard on the Debian 13 instance, run verify
-    (failing hosts with findings, the default), and revert afterwards."""
+def broken(request, converged, checked, broken_host, tamper_host, tmp_path_factory):
+    """Break one control per safeguard on the Debian 13 instance and a
+    recording on the Debian 12 one, run verify (failing hosts with findings,
+    the default), and revert afterwards."""
     target = host_by_name(request, broken_host)
+    other = host_by_name(request, tamper_host)
+    # The middle byte of the first closed recording, changed in place (the
+    # original byte is put back afterwards; no copy of the recording is made).
+    recording = other.check_output("ls -1 %s/*/*.cast | head -n 1" % MOUNT)
+    assert recording, "no recording on %s to change" % tamper_host
+    flip = ("import sys\np = sys.argv[1]\nf = open(p, 'r+b')\ndata = f.read()\ni = len(data) // 2\n"
+            "while data[i:i + 1] in (b'\\n', b'\\\\', b'\\x22'):\n    i += 1\n"
+            "f.seek(i)\nf.write(bytes([data[i] ^ 1]))\nprint(i, data[i])\n")
+    restore = "import sys\nf = open(sys.argv[1], 'r+b')\nf.seek(int(sys.argv[2]))\nf.write(bytes([int(sys.argv[3])]))\n"
     keydir = tmp_path_factory.mktemp("weak-key")
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-C", "weak-rsa1024",
                     "-f", str(keydir / "id_rsa")], check=True, timeout=60)
     weak_pub = (keydir / "id_rsa.pub").read_text().strip()
     weak_fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "id_rsa.pub")], check=True, timeout=60,
                              capture_output=True, text=True).stdout.split()[1]
+    flipped = None
     try:
+        flipped = other.check_output("python3 -c %s %s" % (sh_quote(flip), recording)).split()
         # Encryption at rest first: a tmux server started while the directory
         # is mounted would hold a capture file open in it and keep it busy.
         target.check_output("systemctl stop %s" % MOUNT_UNIT)
@@ -206,9 +233,11 @@ def broken(request, converged, checked, broken_host, tmp_path_factory):
                             " && chown %s: %s/authorized_keys && chmod 0600 %s/authorized_keys"
                             % (KEY_USER, KEY_USER, home, weak_pub, home, KEY_USER, home, home))
         run = verify(tmp_path_factory.mktemp("verify-broken"))
-        run.broken_host, run.weak_fp = broken_host, weak_fp
+        run.broken_host, run.weak_fp, run.tamper_host, run.recording = broken_host, weak_fp, tamper_host, recording
         yield run
     finally:
+        if flipped:
+            other.run("python3 -c %s %s %s %s" % (sh_quote(restore), recording, flipped[0], flipped[1]))
         target.run("runuser -u %s -- tmux kill-server" % SITE_TMUX_USER)
         target.run("pkill -KILL -u %s" % SITE_TMUX_USER)
         target.run("rm -f /home/%s/.tmux.conf %s && rm -rf /home/%s/.ssh" % (SITE_TMUX_USER, SSHD_DROPIN, KEY_USER))
@@ -252,7 +281,8 @@ def same_but_live_figures(records):
 
 def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
     me = name(host)
-    expected = set().union(*BREAKS.values()) if me == broken.broken_host else set()
+    expected = (set().union(*BREAKS.values()) if me == broken.broken_host
+                else TAMPER_BREAKS if me == broken.tamper_host else set())
     failing = broken.failing(me)
     by_id = broken.by_id(me)
     assert failing == expected, {
@@ -271,10 +301,13 @@ def test_one_break_per_safeguard_fails_exactly_its_controls(host, broken):
         assert "/home/%s/.ssh/authorized_keys %s (RSA key has 1024 bits, fewer than 3072)" % (KEY_USER, broken.weak_fp) in \
             by_id["ssh-key-policy-no-weak-or-planted-keys"]["observed"]
         assert SSHD_DROPIN in by_id["aide-check-clean"]["observed"]
+    if me == broken.tamper_host:
+        for control in TAMPER_BREAKS:
+            assert "%s: modified from line" % broken.recording in by_id[control]["observed"], by_id[control]
     # The run fails the broken host, and only it (ephi_report_fail_on_findings
     # defaults to true), after writing the report.
     assert broken.proc.returncode == 2, broken.tail()
-    assert broken.report["stats"][me]["failures"] == (1 if me == broken.broken_host else 0)
+    assert broken.report["stats"][me]["failures"] == (1 if me in (broken.broken_host, broken.tamper_host) else 0)
 
 
 def test_junit_report_counts_the_failures(host, broken):

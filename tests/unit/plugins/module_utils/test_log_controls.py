@@ -77,6 +77,46 @@ def test_certificate_fails_before_it_lapses_and_when_unreadable():
     assert forward_controls(fwd_probes(cert={'rc': 1, 'stdout': ''}), FWD_POLICY)[1]['status'] == 'fail'
 
 
+CHAIN_POLICY = dict(FWD_POLICY, chain_log_host='loghost1', recordings='/var/log/ephi')
+CHAIN_OK = {'changed': False, 'summary': {'examined': 3, 'ok': 2, 'open': 1, 'bad': 0}, 'files': [], 'heads': 9,
+            'source': 'loghost1:/var/log/ephi/fleet/h1/events.log', 'ignored': 0}
+CHAIN_BAD = dict(CHAIN_OK, summary={'examined': 3, 'ok': 2, 'modified': 1, 'bad': 1},
+                 files=[{'path': '/var/log/ephi/bob/h1-pty-1.cast', 'status': 'modified', 'line': 7, 'chunk': [5, 9]}])
+
+
+def chain(records):
+    return [r for r in records if r['id'] == 'log-forward-chain']
+
+
+def test_chain_control_only_with_a_log_host_to_ask():
+    assert chain(forward_controls(fwd_probes(), FWD_POLICY)) == []
+    assert chain(forward_controls(fwd_probes(), dict(CHAIN_POLICY, chain_log_host=''))) == []
+
+
+def test_chain_control_passes_and_names_the_first_bad_chunk():
+    [ok] = chain(forward_controls(fwd_probes(heads={'rc': 0, 'stdout': '...'}, chain=CHAIN_OK), CHAIN_POLICY))
+    assert ok['status'] == 'pass', ok
+    assert ok['observed'].startswith('3 recording(s) examined against 9 chain head(s) from loghost1:'), ok
+    # No heads for this host at all (grep's rc 1) is examined too: the module decides.
+    [none] = chain(forward_controls(fwd_probes(heads={'rc': 1, 'stdout': ''}, chain=CHAIN_OK), CHAIN_POLICY))
+    assert none['status'] == 'pass'
+    [bad] = chain(forward_controls(fwd_probes(heads={'rc': 0, 'stdout': '...'}, chain=CHAIN_BAD), CHAIN_POLICY))
+    assert bad['status'] == 'fail'
+    assert '/var/log/ephi/bob/h1-pty-1.cast: modified from line 7 (chunk 5-9)' in bad['observed'], bad
+
+
+def test_chain_control_fails_when_nothing_was_examined():
+    for heads, chain_result, why in (
+            ({'unreachable': True, 'msg': 'timeout'}, {'skipped': True}, 'loghost1 was unreachable'),
+            ({'rc': 2, 'stderr': 'grep: /x/events.log: No such file or directory'}, {'skipped': True},
+             'No such file'),
+            ({'skipped': True}, {'skipped': True}, 'could not be read'),
+            ({'rc': 0, 'stdout': ''}, {'failed': True, 'msg': 'the store /var/log/ephi is not a directory'},
+             'is not a directory')):
+        [record] = chain(forward_controls(fwd_probes(heads=heads, chain=chain_result), CHAIN_POLICY))
+        assert record['status'] == 'fail' and 'NOT examined' in record['observed'] and why in record['observed'], record
+
+
 def test_log_host_passes_and_fails():
     assert statuses(host_controls(host_probes(), HOST_POLICY)) == {
         'log-host-receiving': 'pass', 'log-host-certificate': 'pass'}

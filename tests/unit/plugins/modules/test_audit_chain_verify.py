@@ -83,6 +83,22 @@ def test_log_host_layout_and_list_all(store, tmp_path):
     assert result['summary']['bad'] == 0
 
 
+def test_heads_text_from_the_log_host(store):
+    root, events = store
+    bob = root / 'bob'
+    (bob / NAMES[1]).write_bytes((bob / NAMES[1]).read_bytes()[:300])
+    lines = ['2026-12-05T18:00:00.1+00:00 lab-1 ephi-session[7]: %s' % e for e in events]
+    # A user's forged final head for a recording of its own, marked by the forwarder: not a head.
+    forged = events[-1].replace('final=0', 'final=1')
+    lines.append('2026-12-05T18:00:01.1+00:00 lab-1 ephi-session[9]: from-uid=1001 %s' % forged)
+    result = run({'path': str(root), 'heads_source': 'text', 'heads_text': '\n'.join(lines), 'heads_label': 'loghost1'})
+    assert result['source'] == 'loghost1' and result['heads'] == len(events)
+    assert [(os.path.basename(f['path']), f['status']) for f in result['files']] == [(NAMES[1], 'truncated')]
+    # No heads at all: every recording is unverified.
+    result = run({'path': str(root), 'heads_source': 'text', 'heads_text': ''})
+    assert result['summary']['unverified'] == 4 and result['source'] == 'the given heads'
+
+
 def test_journal_heads_trusted_and_forged(store, monkeypatch):
     root, events = store
     lines = [json.dumps({'MESSAGE': e, '_UID': '0', '_SYSTEMD_UNIT': 'ephi-session-recorder.service'})
