@@ -158,9 +158,9 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     host.check_output("systemctl stop %s" % LOG_HOST_UNIT)
     stopped = time.monotonic()
     try:
-        session = subprocess.Popen("ssh %s -i %s -p %s -tt %s@127.0.0.1 %s" % (CLIENT_OPTIONS, USER_KEY, port, USER,
-                                                                             "'%s'" % typed.replace("'", "'\\''")),
-                                   shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        quoted = "'%s'" % typed.replace("'", "'\\''")
+        command = "ssh %s -i %s -p %s -tt %s@127.0.0.1 %s" % (CLIENT_OPTIONS, USER_KEY, port, USER, quoted)
+        session = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         flood = sender.run("runuser -u %s -- python3 -c \"%s\"" % (USER, forged))
         assert flood.rc == 0, flood.stderr
         peak = 0
@@ -197,4 +197,3 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     assert forged_lines and all(" from-uid=%d event=chain " % uid in line for line in forged_lines), user_events[-500:]
     # Some of the flood was dropped at the full queue, not queued without limit.
     assert len(forged_lines) < 6000, len(forged_lines)
-
