@@ -151,44 +151,50 @@ def test_unset_capture_hooks_are_set_again(host, policy):
 def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
     # While a server with many sessions keeps the enforcer busy (and its user
     # keeps weakening it), every client the enforcer starts (`tmux -S ./NAME`,
-    # relative to the opened socket directory, its working directory) runs
-    # with the real and effective uid of that directory's owner and never
-    # with root's gid in a user's directory. (Root's own servers, such as the
-    # tests' outer terminal server, are examined by clients of root's.)
+    # relative to the opened socket directory) runs with a user's real and
+    # effective uid and gid. Root's own servers (the tests' outer terminal
+    # server in /tmp/tmux-0) are rightly examined by root's clients: a root
+    # client is allowed only for a socket name that root's directory holds
+    # and no user's does.
     user = "ephi-bob"
     for i in range(30):
         assert user_tmux(host, user, "new-session -d -s s%d" % i).rc == 0
-    # The command line is read first: once it is tmux's, the child has
-    # exec'd, so the identity and directory read after it are the client's
-    # (ps reads the identity first and can pair a just-forked child's root
-    # identity with the command line it exec'd a moment later).
+    # The command line is read before the identity: once it is tmux's, the
+    # child has exec'd, so the identity read after it is the client's (ps
+    # reads them the other way round and can pair a just-forked child's root
+    # identity with the command line it exec'd a moment later). A client's
+    # working directory cannot be read here (no CAP_SYS_PTRACE in the
+    # container), hence the socket names.
     scan = (
         "import os, re, subprocess, time\n"
         "end = time.monotonic() + %d\n"
         "while time.monotonic() < end:\n"
         "    for pid in filter(str.isdigit, os.listdir('/proc')):\n"
         "        try:\n"
-        "            if not open('/proc/%%s/cmdline' %% pid, 'rb').read().startswith(b'/usr/bin/tmux\\0-S\\0./'):\n"
+        "            argv = open('/proc/%%s/cmdline' %% pid, 'rb').read().split(b'\\0')\n"
+        "            if argv[:2] != [b'/usr/bin/tmux', b'-S'] or not argv[2].startswith(b'./'):\n"
         "                continue\n"
         "            status = open('/proc/%%s/status' %% pid).read()\n"
-        "            owner = os.stat('/proc/%%s/cwd' %% pid).st_uid\n"
-        "        except OSError:\n"
+        "        except (OSError, IndexError):\n"
         "            continue\n"
         "        ids = [re.search(r'^%%s:\\s+(\\d+)\\s+(\\d+)' %% key, status, re.M).groups() for key in ('Uid', 'Gid')]\n"
-        "        print(*ids[0], *ids[1], owner)\n"
+        "        print(*ids[0], *ids[1], argv[2][2:].decode())\n"
         "    subprocess.run(['runuser', '-u', %r, '--', 'tmux', 'set-option', '-g', 'lock-after-time', '0'])\n"
     ) % (WITHIN, user)
     out = host.run("python3 -c %s" % sh_quote(scan))
     assert out.rc == 0, out.stderr
     seen = set(tuple(line.split()[:5]) for line in out.stdout.splitlines())
     assert seen, "no tmux client of the enforcer was seen"
-    # Each client has one identity (real = effective), its directory's
-    # owner's; in a user's directory never root's gid either.
-    assert all(ruid == euid == owner and rgid == egid and (owner == "0" or rgid != "0")
-               for ruid, euid, rgid, egid, owner in seen), seen
+    root_names = set(host.run("ls -A /tmp/tmux-0").stdout.split())
+    user_names = set(host.run("ls -A /tmp/tmux-[1-9]*/").stdout.split())
+    # Each client has one identity (real = effective); root's only in root's
+    # own servers, never root's gid with a user's uid.
+    assert all(ruid == euid and rgid == egid and (ruid != "0") == (rgid != "0") for ruid, euid, rgid, egid, _ in seen), seen
+    assert all(name in root_names and name not in user_names for ruid, _, _, _, name in seen if ruid == "0"), \
+        (seen, root_names, user_names)
     # bob's busy server was examined by clients of his.
     entry = host.user(user)
-    assert (str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid), str(entry.uid)) in seen, seen
+    assert (str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid)) in set(c[:4] for c in seen), seen
 
 
 def test_hostile_hooks_are_removed_write_nothing_as_root_and_the_lock_is_restored(host):
