@@ -28,7 +28,7 @@ def log_forward_controls(probes, policy):
 
 
 def log_host_controls(probes, policy):
-    """The log_host role's evidence records (log-host-receiving, log-host-certificate)."""
+    """The log_host role's evidence records (log-host-receiving, log-host-certificate, log-host-retention)."""
     _check_args('log_host_controls', probes, policy)
     return host_controls(probes, policy)
 

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import json
 import time
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import chain_verdict
@@ -118,7 +119,7 @@ def chain_control(probes, policy):
 
 
 def host_controls(probes, policy):
-    """log-host-receiving and log-host-certificate."""
+    """log-host-receiving, log-host-certificate and log-host-retention."""
     unit = policy['unit']
     check = ('%s runs, listens on port %s and stores into %s on the mounted encrypted directory %s'
              % (unit, policy['port'], policy['store'], policy['encrypted_dir']))
@@ -142,4 +143,53 @@ def host_controls(probes, policy):
     return [record('log-host-receiving', 'audit trail: the central log host receives into encrypted storage',
                    HIPAA_AUDIT, '', check, observed, 'fail' if problems else 'pass'),
             certificate_control('log-host-certificate', 'audit trail: the log host\'s TLS certificate',
-                                policy['cert'], probes.get('cert'), policy['now'], policy['min_days'])]
+                                policy['cert'], probes.get('cert'), policy['now'], policy['min_days']),
+            retention_control(probes, policy)]
+
+
+def systemctl_show(result):
+    """{property: value} of `systemctl show -p ...` output; None when the probe failed."""
+    if probe_failed(result) or result.get('rc') != 0:
+        return None
+    return dict(line.split('=', 1) for line in (result.get('stdout') or '').splitlines() if '=' in line)
+
+
+def retention_control(probes, policy):
+    """log-host-retention: the daily timer runs with the policy's retention, and its last run succeeded."""
+    days = policy['retention_days']
+    check = ('ephi-log-host-retention.timer is enabled and active, runs with %d days of retention '
+             '(compression after %d), and its last run, if any, succeeded'
+             % (days, policy['compress_after_days']))
+    timer = systemctl_show(probes.get('retention_timer'))
+    service = systemctl_show(probes.get('retention_service'))
+    conf_probe = probes.get('retention_conf')
+    problems = []
+    if timer is None:
+        problems.append('could not read the timer')
+    elif (timer.get('ActiveState'), timer.get('UnitFileState')) != ('active', 'enabled'):
+        problems.append('the timer is %s and %s' % (timer.get('ActiveState') or 'unknown', timer.get('UnitFileState') or 'unknown'))
+    conf = None
+    if not probe_failed(conf_probe) and conf_probe.get('rc') == 0:
+        try:
+            conf = json.loads(conf_probe.get('stdout') or '')
+        except ValueError:
+            conf = None
+    if not isinstance(conf, dict):
+        problems.append('could not read its settings')
+    elif (conf.get('retention_days'), conf.get('compress_after_days')) != (days, policy['compress_after_days']):
+        problems.append('it runs with %s days of retention (compression after %s)'
+                        % (conf.get('retention_days'), conf.get('compress_after_days')))
+    last = 'not run yet'
+    if service is None:
+        problems.append('could not read the retention service')
+    elif service.get('ExecMainExitTimestamp'):
+        last = 'last run %s: %s' % (service['ExecMainExitTimestamp'], service.get('Result', 'unknown'))
+        if service.get('Result') != 'success':
+            problems.append('its last run failed (%s)' % service.get('Result', 'unknown'))
+    observed = 'timer %s/%s, %s days of retention, %s' % (
+        (timer or {}).get('ActiveState', 'unknown'), (timer or {}).get('UnitFileState', 'unknown'),
+        conf.get('retention_days') if isinstance(conf, dict) else 'unknown', last)
+    if problems:
+        observed = '; '.join(problems) + ' (' + observed + ')'
+    return record('log-host-retention', 'audit trail: the log host keeps recordings and events for the retention period',
+                  '164.312(b), 164.316(b)(2)', '', check, observed, 'fail' if problems else 'pass')

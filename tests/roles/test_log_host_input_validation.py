@@ -21,6 +21,9 @@ CASES = [
     ("log_host_store", "/srv/fleet"),
     ("log_host_store", "/var/log/ephi"),
     ("log_host_store", "/var/log/ephi/.ephi-log-host"),
+    ("log_host_retention_days", 0),
+    # Compression must come before deletion.
+    ("log_host_compress_after_days", 2190),
     ("log_host_store", "/var/log/ephi/../plain"),
     ("log_host_service_name", "a b"),
 ]

@@ -197,3 +197,40 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     assert forged_lines and all(" from-uid=%d event=chain " % uid in line for line in forged_lines), user_events[-500:]
     # Some of the flood was dropped at the full queue, not queued without limit.
     assert len(forged_lines) < 6000, len(forged_lines)
+    # RELP reconnects when there is something to send: a root event on every
+    # sender brings each connection back (verify's log-forward-shipping wants
+    # one; an idle sender has none until it next logs, see docs/audit-trail.md).
+    for name in senders():
+        other = host_by_name(request, name)
+        other.check_output("logger -t ephi-session -p authpriv.info event=test-reconnect")
+        assert wait_for(lambda: other.check_output("ss -Htn state established '( dport = :2514 )'"), timeout=30)
+
+
+def test_retention_compresses_rotates_and_expires_without_loss(host):
+    sender_name = senders()[0]
+    base = "%s/ephi-retention-test/%s" % (STORE, USER)
+    host.check_output("install -d -m 0750 %s && cd %s && printf 'header\\nline 1\\n' > idle.cast && "
+                      "touch -d '2 days ago' idle.cast && printf 'x\\n' | gzip > expired.cast.gz && "
+                      "touch -d '7 years ago' expired.cast.gz && printf 'header\\n' > fresh.cast" % (base, base))
+    events = "%s/%s/events.log" % (STORE, sender_name)
+    before = host.check_output("cat %s" % events)
+    assert "event=session-start" in before
+    host.check_output("systemctl start ephi-log-host-retention.service")
+    assert host.check_output("ls %s" % base).split() == ["fresh.cast", "idle.cast.gz"]
+    assert host.check_output("zcat %s/idle.cast.gz" % base) == "header\nline 1"
+    rotated = host.check_output("ls %s-*.gz" % events).split()
+    assert len(rotated) == 1, rotated
+    assert host.check_output("zcat %s" % rotated[0]).startswith(before)
+    # rsyslog closed the old file: the next events of the host go to a new events.log.
+    typed, needle = split_marker("ret")
+    assert needle in gated_print(sender_name, typed + "; sleep 1")
+    assert wait_for(lambda: "event=session-start" in host.run("cat %s" % events).stdout, timeout=10), \
+        host.run("ls -la %s/%s" % (STORE, sender_name)).stdout
+    # Lines that arrive after the compression are appended to the .gz by the next run.
+    host.check_output("cd %s && printf 'line 2\\n' > idle.cast && touch -d '2 days ago' idle.cast" % base)
+    host.check_output("systemctl start ephi-log-host-retention.service")
+    assert host.check_output("zcat %s/idle.cast.gz" % base) == "header\nline 1\nline 2"
+    assert host.check_output("ls %s" % base).split() == ["fresh.cast", "idle.cast.gz"]
+    summary = host.check_output("journalctl -q --no-pager -o cat -t ephi-log-host | grep 'event=retention ' | tail -n 1")
+    assert " compressed=" in summary and " errors=0" in summary, summary
+    host.check_output("rm -rf %s/ephi-retention-test" % STORE)

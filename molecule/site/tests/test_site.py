@@ -62,7 +62,7 @@ CONTROLS = [
 ]
 # The central audit trail (issue 14): the log host's controls, and every other
 # host's shipping to it (tests/test_log_host.py tests the trail itself).
-LOG_HOST_CONTROLS = ["log-host-receiving", "log-host-certificate"]
+LOG_HOST_CONTROLS = ["log-host-receiving", "log-host-certificate", "log-host-retention"]
 FORWARD_CONTROLS = ["log-forward-shipping", "log-forward-certificate", "log-forward-chain"]
 
 

@@ -189,9 +189,8 @@ def test_no_tmux_client_of_the_enforcer_runs_as_root(host):
     user_names = set(host.run("ls -A /tmp/tmux-[1-9]*/").stdout.split())
     # Each client has one identity (real = effective); root's only in root's
     # own servers, never root's gid with a user's uid.
-    assert all(ruid == euid and rgid == egid and (ruid != "0") == (rgid != "0") for ruid, euid, rgid, egid, _ in seen), seen
-    assert all(name in root_names and name not in user_names for ruid, _, _, _, name in seen if ruid == "0"), \
-        (seen, root_names, user_names)
+    assert all(c[0] == c[1] and c[2] == c[3] and (c[0] != "0") == (c[2] != "0") for c in seen), seen
+    assert all(c[4] in root_names and c[4] not in user_names for c in seen if c[0] == "0"), (seen, root_names, user_names)
     # bob's busy server was examined by clients of his.
     entry = host.user(user)
     assert (str(entry.uid), str(entry.uid), str(entry.gid), str(entry.gid)) in set(c[:4] for c in seen), seen

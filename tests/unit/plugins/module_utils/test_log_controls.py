@@ -21,7 +21,12 @@ SOON = {'rc': 0, 'stdout': 'notAfter=Jan 20 08:00:00 2027 GMT\n'}
 FWD_POLICY = {'unit': 'ephi-log-forward.service', 'server': 'lh', 'port': 2514, 'queue_max_mb': 1024,
               'cert': '/etc/ephi-log-forward/host.crt', 'now': NOW, 'min_days': 14}
 HOST_POLICY = {'unit': 'ephi-log-host.service', 'port': 2514, 'store': '/var/log/ephi/fleet',
-               'encrypted_dir': '/var/log/ephi', 'cert': '/etc/ephi-log-host/host.crt', 'now': NOW, 'min_days': 14}
+               'encrypted_dir': '/var/log/ephi', 'cert': '/etc/ephi-log-host/host.crt', 'now': NOW, 'min_days': 14,
+               'retention_days': 2190, 'compress_after_days': 1}
+TIMER_OK = {'rc': 0, 'stdout': 'ActiveState=active\nUnitFileState=enabled\n'}
+NEVER_RUN = {'rc': 0, 'stdout': 'Result=success\nExecMainExitTimestamp=\n'}
+RAN_OK = {'rc': 0, 'stdout': 'Result=success\nExecMainExitTimestamp=Sat 2026-12-05 00:12:01 UTC\n'}
+CONF_OK = {'rc': 0, 'stdout': '{"retention_days": 2190, "compress_after_days": 1, "store": "/var/log/ephi/fleet"}'}
 
 
 def fwd_probes(**kw):
@@ -35,7 +40,8 @@ def fwd_probes(**kw):
 def host_probes(**kw):
     probes = {'unit': {'status': {'ActiveState': 'active'}},
               'listening': {'rc': 0, 'stdout': 'LISTEN 0 25 0.0.0.0:2514 0.0.0.0:*\n'},
-              'mount': {'rc': 0, 'stdout': '/var/log/ephi fuse.gocryptfs\n'}, 'cert': VALID}
+              'mount': {'rc': 0, 'stdout': '/var/log/ephi fuse.gocryptfs\n'}, 'cert': VALID,
+              'retention_timer': TIMER_OK, 'retention_service': NEVER_RUN, 'retention_conf': CONF_OK}
     probes.update(kw)
     return probes
 
@@ -119,9 +125,34 @@ def test_chain_control_fails_when_nothing_was_examined():
 
 def test_log_host_passes_and_fails():
     assert statuses(host_controls(host_probes(), HOST_POLICY)) == {
-        'log-host-receiving': 'pass', 'log-host-certificate': 'pass'}
+        'log-host-receiving': 'pass', 'log-host-certificate': 'pass', 'log-host-retention': 'pass'}
     for probes in (host_probes(listening={'rc': 0, 'stdout': ''}),
                    host_probes(mount={'rc': 1, 'stdout': ''}),
                    host_probes(mount={'rc': 0, 'stdout': '/ overlay\n'}),
                    host_probes(unit={'status': {'ActiveState': 'failed'}})):
         assert host_controls(probes, HOST_POLICY)[0]['status'] == 'fail'
+
+
+def retention(probes):
+    return [r for r in host_controls(probes, HOST_POLICY) if r['id'] == 'log-host-retention'][0]
+
+
+def test_retention_passes_before_and_after_a_good_run():
+    assert 'not run yet' in retention(host_probes())['observed']
+    ran = retention(host_probes(retention_service=RAN_OK))
+    assert ran['status'] == 'pass' and 'last run Sat 2026-12-05 00:12:01 UTC: success' in ran['observed'], ran
+
+
+def test_retention_fails_on_a_stopped_timer_a_failed_run_or_other_settings():
+    for probes, why in (
+            (host_probes(retention_timer={'rc': 0, 'stdout': 'ActiveState=inactive\nUnitFileState=disabled\n'}),
+             'the timer is inactive and disabled'),
+            (host_probes(retention_timer={'failed': True}), 'could not read the timer'),
+            (host_probes(retention_service={'rc': 0, 'stdout': 'Result=exit-code\nExecMainExitTimestamp=Sat 2026-12-05\n'}),
+             'its last run failed (exit-code)'),
+            (host_probes(retention_conf={'rc': 0, 'stdout': '{"retention_days": 30, "compress_after_days": 1}'}),
+             'it runs with 30 days of retention'),
+            (host_probes(retention_conf={'rc': 1, 'stdout': ''}), 'could not read its settings'),
+            (host_probes(retention_conf={'rc': 0, 'stdout': 'not json'}), 'could not read its settings')):
+        record = retention(probes)
+        assert record['status'] == 'fail' and why in record['observed'], (why, record)
