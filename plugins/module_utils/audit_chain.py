@@ -49,7 +49,7 @@ _FIELD = re.compile(r'([A-Za-z_][\w-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 HEAD_KEYS = ('seq', 'n', 'bytes', 'head', 'final')
 # Verdicts: which ones fail the control.
 BAD = ('modified', 'truncated', 'deleted', 'gap', 'unverified', 'conflict')
-GOOD = ('ok', 'open', 'legacy', 'expired')
+GOOD = ('ok', 'open', 'legacy', 'expired', 'recent')
 # A recording without heads that started this many seconds before the oldest
 # event the heads' source holds is older than that source (expired), not unverified.
 EXPIRY_SLACK = 2
@@ -153,7 +153,7 @@ def header_time(line):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def verify_recording(name, pieces, heads, heads_since=None):
+def verify_recording(name, pieces, heads, heads_since=None, recent_after=None):
     """Verify one recording against its heads.
 
     NAME: the recording's file name (basename); PIECES: its bytes as an
@@ -163,8 +163,10 @@ def verify_recording(name, pieces, heads, heads_since=None):
     head yet, the lines after the last head unchained; legacy: no heads and a
     header without the chain mark; expired: no heads, and the header's start
     time is more than EXPIRY_SLACK s before HEADS_SINCE, the time of the oldest
-    event the heads' source still holds (the local journal's reach); unverified:
-    no heads; modified, truncated, gap, conflict), ``line`` and ``chunk`` ([first, last] line numbers, 1 is
+    event the heads' source still holds (the local journal's reach); recent: no
+    heads, and the header's start time is at or after RECENT_AFTER (heads read
+    elsewhere may still be on their way); unverified: no heads; modified,
+    truncated, gap, conflict), ``line`` and ``chunk`` ([first, last] line numbers, 1 is
     the header) of the first bad chunk, ``seq`` of its head, ``lines``,
     ``bytes``, ``heads``, ``final``, ``bad_chunks``, ``missing_seq`` and a
     ``detail`` text."""
@@ -241,10 +243,13 @@ def verify_recording(name, pieces, heads, heads_since=None):
             result['detail'] += ' (%d bad chunks in all)' % bad_chunks
         return result
     if not heads:
-        started = header_time(first) if heads_since is not None else None
+        started = header_time(first) if heads_since is not None or recent_after is not None else None
         if lines and not marked:
             result.update(status='legacy', detail='%s: no chain (recorded before the chain existed)' % name)
-        elif started is not None and started + EXPIRY_SLACK < heads_since:
+        elif started is not None and recent_after is not None and started >= recent_after:
+            result.update(status='recent', detail='%s: no chain head yet (started %d, at or after %d: its heads '
+                                                  'may still be on their way)' % (name, started, recent_after))
+        elif started is not None and heads_since is not None and started + EXPIRY_SLACK < heads_since:
             result.update(status='expired', detail='%s: no chain head left in the source (started %d, it reaches '
                                                    'back to %d)' % (name, started, heads_since))
         else:
@@ -374,7 +379,8 @@ def chain_verdict(chain, default_source, expired_label):
     notes = []
     for status, label in (('open', 'open (no final head yet: running, or its recorder stopped)'),
                           ('legacy', 'recorded before the chain existed (not verifiable)'),
-                          ('expired', expired_label)):
+                          ('expired', expired_label),
+                          ('recent', 'started moments ago, no head received yet')):
         if summary.get(status):
             notes.append('%d %s' % (summary[status], label))
     if chain.get('ignored'):

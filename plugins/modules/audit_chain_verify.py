@@ -64,6 +64,13 @@ options:
       - With O(heads_source=text), where the text came from, returned as RV(source).
     type: str
     default: the given heads
+  recent_seconds:
+    description:
+      - A recording without any head that started at most this many seconds ago is V(recent) (counted, not a
+        failure) instead of V(unverified) - with heads read elsewhere (the log host) a moment before, a session that
+        has just begun (this module's own, through a session gate) has none there yet. V(0) - off.
+    type: int
+    default: 0
   recorder_unit:
     description:
       - With O(heads_source=journal), the systemd unit whose root processes wrote the heads. An event
@@ -104,7 +111,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 summary:
-  description: Counts per status (ok, open, legacy, expired, modified, truncated, deleted, gap, unverified,
+  description: Counts per status (ok, open, legacy, expired, recent, modified, truncated, deleted, gap, unverified,
     conflict), C(examined) (files and deleted recordings) and C(bad) (those that fail).
   returned: always
   type: dict
@@ -112,7 +119,8 @@ files:
   description:
     - The recordings that are not V(ok) (all with O(list_all)), in path order. C(status) is
       V(ok), V(open) (no final head yet; the lines after the last head are not chained yet),
-      V(legacy) (no head, and the header predates the chain), V(expired) (no head, journal only - the
+      V(legacy) (no head, and the header predates the chain), V(recent) (no head, started within O(recent_seconds)),
+      V(expired) (no head, journal only - the
       recording started before the oldest C(ephi-session) event the journal still holds, so its heads
       are gone with the journal's rotation or a volatile journal's reboot), V(modified), V(truncated),
       V(deleted) (heads and no file; C(path) is the recorder's path), V(gap) (a chain event
@@ -142,6 +150,7 @@ heads_since:
 
 import os
 import stat
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -221,6 +230,7 @@ def main():
             heads_files=dict(type='list', elements='path', default=[]),
             heads_text=dict(type='str', default=''),
             heads_label=dict(type='str', default='the given heads'),
+            recent_seconds=dict(type='int', default=0),
             recorder_unit=dict(type='str', default='ephi-session-recorder.service'),
             list_all=dict(type='bool', default=False),
         ),
@@ -235,13 +245,14 @@ def main():
     except OSError as exc:
         module.fail_json(msg='cannot read the store %s: %s' % (root, to_native(exc)))
     heads, ignored, source, since = read_heads(module, params)
+    recent_after = time.time() - params['recent_seconds'] if params['recent_seconds'] > 0 else None
     grouped = group_heads(heads)
     results = []
     seen = set()
     for path, name in files:
         seen.add(name)
         try:
-            result = verify_recording(name, pieces(path), grouped.get(name, []), since)
+            result = verify_recording(name, pieces(path), grouped.get(name, []), since, recent_after)
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read the recording %s: %s' % (path, to_native(exc)))
         result['path'] = path

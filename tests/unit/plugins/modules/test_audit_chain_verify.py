@@ -99,6 +99,23 @@ def test_heads_text_from_the_log_host(store):
     assert result['summary']['unverified'] == 4 and result['source'] == 'the given heads'
 
 
+def test_a_recording_without_heads_is_recent_only_within_recent_seconds(store, monkeypatch):
+    root, events = store
+    young, old = make(2, name='young.cast')[0], make(2, name='old.cast')[0]
+    (root / 'bob' / 'young.cast').write_bytes(b''.join(young))
+    (root / 'bob' / 'old.cast').write_bytes(b''.join(old))
+    started = json.loads(young[0])['timestamp']
+    monkeypatch.setattr(mod.time, 'time', lambda: started + 60)
+    args = {'path': str(root), 'heads_source': 'text', 'heads_text': '\n'.join(events)}
+    # Both headers carry the same start: 60 s ago.
+    result = run(dict(args, recent_seconds=120))
+    assert sorted(f['status'] for f in result['files']) == ['recent', 'recent'] and result['summary']['bad'] == 0
+    result = run(dict(args, recent_seconds=30))
+    assert sorted(f['status'] for f in result['files']) == ['unverified', 'unverified']
+    result = run(args)
+    assert result['summary']['unverified'] == 2
+
+
 def test_journal_heads_trusted_and_forged(store, monkeypatch):
     root, events = store
     lines = [json.dumps({'MESSAGE': e, '_UID': '0', '_SYSTEMD_UNIT': 'ephi-session-recorder.service'})
