@@ -153,7 +153,7 @@ def header_time(line):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def verify_recording(name, pieces, heads, heads_since=None, recent_after=None):
+def verify_recording(name, pieces, heads, heads_since=None, recent_after=None, recent_before=None):
     """Verify one recording against its heads.
 
     NAME: the recording's file name (basename); PIECES: its bytes as an
@@ -164,8 +164,10 @@ def verify_recording(name, pieces, heads, heads_since=None, recent_after=None):
     header without the chain mark; expired: no heads, and the header's start
     time is more than EXPIRY_SLACK s before HEADS_SINCE, the time of the oldest
     event the heads' source still holds (the local journal's reach); recent: no
-    heads, and the header's start time is at or after RECENT_AFTER (heads read
-    elsewhere may still be on their way); unverified: no heads; modified,
+    heads, and the header's start time is at or after RECENT_AFTER and, when
+    given, not after RECENT_BEFORE (a start in the future is not recent but
+    forged or a wrong clock; heads read elsewhere may still be on their way);
+    unverified: no heads; modified,
     truncated, gap, conflict), ``line`` and ``chunk`` ([first, last] line numbers, 1 is
     the header) of the first bad chunk, ``seq`` of its head, ``lines``,
     ``bytes``, ``heads``, ``final``, ``bad_chunks``, ``missing_seq`` and a
@@ -246,7 +248,8 @@ def verify_recording(name, pieces, heads, heads_since=None, recent_after=None):
         started = header_time(first) if heads_since is not None or recent_after is not None else None
         if lines and not marked:
             result.update(status='legacy', detail='%s: no chain (recorded before the chain existed)' % name)
-        elif started is not None and recent_after is not None and started >= recent_after:
+        elif started is not None and recent_after is not None and started >= recent_after \
+                and (recent_before is None or started <= recent_before):
             result.update(status='recent', detail='%s: no chain head yet (started %d, at or after %d: its heads '
                                                   'may still be on their way)' % (name, started, recent_after))
         elif started is not None and heads_since is not None and started + EXPIRY_SLACK < heads_since:

@@ -68,7 +68,8 @@ options:
     description:
       - A recording without any head that started at most this many seconds ago is V(recent) (counted, not a
         failure) instead of V(unverified) - with heads read elsewhere (the log host) a moment before, a session that
-        has just begun (this module's own, through a session gate) has none there yet. V(0) - off.
+        has just begun (this module's own, through a session gate) has none there yet. A start more than a minute in
+        the future is not recent. V(0) - off.
     type: int
     default: 0
   recorder_unit:
@@ -245,14 +246,17 @@ def main():
     except OSError as exc:
         module.fail_json(msg='cannot read the store %s: %s' % (root, to_native(exc)))
     heads, ignored, source, since = read_heads(module, params)
-    recent_after = time.time() - params['recent_seconds'] if params['recent_seconds'] > 0 else None
+    now = time.time()
+    recent_after = now - params['recent_seconds'] if params['recent_seconds'] > 0 else None
+    # A header dated in the future (beyond a minute of clock skew) is never recent.
+    recent_before = now + 60
     grouped = group_heads(heads)
     results = []
     seen = set()
     for path, name in files:
         seen.add(name)
         try:
-            result = verify_recording(name, pieces(path), grouped.get(name, []), since, recent_after)
+            result = verify_recording(name, pieces(path), grouped.get(name, []), since, recent_after, recent_before)
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read the recording %s: %s' % (path, to_native(exc)))
         result['path'] = path

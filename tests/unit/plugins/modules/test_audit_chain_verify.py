@@ -112,6 +112,10 @@ def test_a_recording_without_heads_is_recent_only_within_recent_seconds(store, m
     assert sorted(f['status'] for f in result['files']) == ['recent', 'recent'] and result['summary']['bad'] == 0
     result = run(dict(args, recent_seconds=30))
     assert sorted(f['status'] for f in result['files']) == ['unverified', 'unverified']
+    # A header dated in the future (a forged recording hiding from the check) is never recent.
+    monkeypatch.setattr(mod.time, 'time', lambda: started - 3600)
+    result = run(dict(args, recent_seconds=120))
+    assert sorted(f['status'] for f in result['files']) == ['unverified', 'unverified']
     result = run(args)
     assert result['summary']['unverified'] == 2
 
