@@ -59,12 +59,50 @@ def certificate_control(cid, safeguard, path, result, now, min_days):
                   'pass' if verdict == 'pass' else 'fail')
 
 
+def last_delivery(result):
+    """(log host's now, newest write to this host's events.log or None) from the delegated probe's
+    ``ephi-delivery now=`` and ``ephi-delivery last=`` lines; None when the probe did not run."""
+    if not isinstance(result, dict) or result.get('unreachable') or result.get('rc') not in (0, 1):
+        return None
+    now, last = None, None
+    for line in (result.get('stdout') or '').splitlines():
+        key, _sep, value = line.partition('=')
+        if not value.isdigit():
+            continue
+        if key == 'ephi-delivery now':
+            now = int(value)
+        elif key == 'ephi-delivery last':
+            last = max(last or 0, int(value))
+    return None if now is None else (now, last)
+
+
+def delivery_problem(probes, policy):
+    """(problem or None, observation) of the last delivery the log host received from this host."""
+    log_host = policy['chain_log_host']
+    limit = 3 * int(policy.get('heartbeat_seconds', 60))
+    seen = last_delivery(probes.get('heads'))
+    if seen is None:
+        return 'could not ask the log host %s for the last delivery' % log_host, 'last delivery unknown'
+    now, last = seen
+    if last is None:
+        return 'the log host %s holds no events from this host' % log_host, 'no delivery'
+    age = now - last
+    observed = 'last delivery %d s ago' % age
+    if age > limit:
+        return 'nothing reached the log host %s for %d s (a heartbeat is due every %d s)' % (
+            log_host, age, limit // 3), observed
+    return None, observed
+
+
 def forward_controls(probes, policy):
     """log-forward-shipping, log-forward-certificate and (with a log host to ask) log-forward-chain."""
     unit = policy['unit']
     target = '%s:%s' % (policy['server'], policy['port'])
     check = ('%s runs, has a connection to the log host %s and its disk queue is below %d MiB'
              % (unit, target, policy['queue_max_mb']))
+    if policy.get('chain_log_host'):
+        check += (', and the log host %s received something from it within the last %d s (three heartbeats)'
+                  % (policy['chain_log_host'], 3 * int(policy.get('heartbeat_seconds', 60))))
     state = unit_active(probes.get('unit'))
     conns = lines_of(probes.get('connections'))
     queue = probes.get('queue')
@@ -87,6 +125,11 @@ def forward_controls(probes, policy):
             problems.append('the disk queue is nearly full')
     observed = '%s %s, %d connection(s) to %s, disk queue %d file(s), %d bytes' % (
         unit, state or 'unknown', len(conns or []), target, files, size)
+    if policy.get('chain_log_host'):
+        problem, seen = delivery_problem(probes, policy)
+        observed += ', ' + seen
+        if problem:
+            problems.append(problem)
     if problems:
         observed = '; '.join(problems) + ' (' + observed + ')'
     records = [record('log-forward-shipping', 'audit trail: recordings and events shipped to the log host',

@@ -19,6 +19,7 @@ never outgrew its limit. Runs once, on the log host (testinfra_hosts); the sende
 reached through host_by_name.
 """
 
+import datetime
 import os
 import subprocess
 import time
@@ -197,19 +198,27 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     assert forged_lines and all(" from-uid=%d event=chain " % uid in line for line in forged_lines), user_events[-500:]
     # Some of the flood was dropped at the full queue, not queued without limit.
     assert len(forged_lines) < 6000, len(forged_lines)
-    # RELP reconnects only when there is something to send: after the log
-    # host's restart an idle sender's first event finds its session broken
-    # and suspends the action, which rsyslog retries when the next message
-    # comes (measured in the lab; docs/audit-trail.md, known issues). A root
-    # event every 5 s, as a heartbeat would send, brings every sender back
-    # before verify.yml runs (log-forward-shipping wants a connection).
+    # rsyslog retries a suspended RELP action only when a message comes: an
+    # idle sender's first message after the log host's restart finds its
+    # session broken, and only the next one reconnects. The heartbeat
+    # (log_forward_heartbeat_seconds: 20 here) is that message: every sender
+    # is back, and its heartbeat on the log host, within about two of them,
+    # with nothing sent by the test.
+    restarted = time.time()
     for name in senders():
         other = host_by_name(request, name)
+        assert wait_for(lambda: other.check_output("ss -Htn state established '( dport = :2514 )'"),
+                        timeout=90, interval=2), name
+    for name in senders():
+        assert wait_for(lambda: heartbeat_after(host, name, restarted), timeout=60, interval=2), name
 
-        def connected():
-            other.check_output("logger -t ephi-session -p authpriv.info event=test-reconnect")
-            return other.check_output("ss -Htn state established '( dport = :2514 )'")
-        assert wait_for(connected, timeout=90, interval=5), name
+
+def heartbeat_after(host, sender_name, since):
+    """Whether the log host stored a heartbeat from SENDER_NAME (its rsyslog's counters of the main
+    queue) that the sender made after SINCE (epoch seconds; the lab's instances share one clock)."""
+    lines = host.check_output("tail -n 200 %s/%s/events.log" % (STORE, sender_name)).splitlines()
+    beats = [line for line in lines if " rsyslogd-pstats" in line and "ephi_relp queue: origin=core.queue size=" in line]
+    return bool(beats) and datetime.datetime.fromisoformat(beats[-1].split()[0]).timestamp() >= since
 
 
 def test_retention_compresses_rotates_and_expires_without_loss(host):

@@ -123,6 +123,37 @@ def test_chain_control_fails_when_nothing_was_examined():
         assert record['status'] == 'fail' and 'NOT examined' in record['observed'] and why in record['observed'], record
 
 
+def delivered(age, now=NOW):
+    return {'rc': 0, 'stdout': 'ephi-delivery now=%d\nephi-delivery last=%d\nephi-delivery last=%d\n'
+                                '2027-01-15T07:59:00+00:00 h1 ephi-session[1]: event=chain id=1 ...\n'
+                                % (now, now - 86400, now - age)}
+
+
+def shipping(probes, policy=CHAIN_POLICY):
+    return forward_controls(probes, policy)[0]
+
+
+def test_shipping_wants_a_recent_delivery_on_the_log_host():
+    ok = shipping(fwd_probes(heads=delivered(45)))
+    assert ok['status'] == 'pass' and ok['observed'].endswith(', last delivery 45 s ago'), ok
+    assert 'received something from it within the last 180 s' in ok['check']
+    # Older than three heartbeats (the rotated file's older write does not count).
+    late = shipping(fwd_probes(heads=delivered(181)))
+    assert late['status'] == 'fail', late
+    assert late['observed'].startswith('nothing reached the log host loghost1 for 181 s (a heartbeat is due every 60 s)')
+    assert shipping(fwd_probes(heads=delivered(181)), dict(CHAIN_POLICY, heartbeat_seconds=300))['status'] == 'pass'
+    # No events.log for this host there, an unreachable log host, a probe that did not run.
+    for heads, why in (({'rc': 1, 'stdout': 'ephi-delivery now=%d\n' % NOW}, 'holds no events from this host'),
+                       ({'unreachable': True, 'msg': 'timeout'}, 'could not ask the log host loghost1'),
+                       ({'rc': 2, 'stdout': '', 'stderr': 'cd: no such directory'}, 'could not ask'),
+                       ({'skipped': True}, 'could not ask'),
+                       ({'rc': 0, 'stdout': 'ephi-delivery now=x\nephi-delivery last=1\n'}, 'could not ask')):
+        record = shipping(fwd_probes(heads=heads))
+        assert record['status'] == 'fail' and why in record['observed'], (heads, record)
+    # Without a log host to ask, the delivery is not part of the check.
+    assert 'received something' not in shipping(fwd_probes(), FWD_POLICY)['check']
+
+
 def test_log_host_passes_and_fails():
     assert statuses(host_controls(host_probes(), HOST_POLICY)) == {
         'log-host-receiving': 'pass', 'log-host-certificate': 'pass', 'log-host-retention': 'pass'}
