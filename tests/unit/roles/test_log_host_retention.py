@@ -38,7 +38,7 @@ def setup(tmp_path):
     return store, work, conf
 
 
-def run(conf, busy=(), hups=None):
+def run(conf, busy=(), hups=None, pid=0):
     """A pass at NOW; BUSY: paths rsyslog holds open (by inode, as /proc shows them)."""
     inodes = set()
     for path in busy:
@@ -46,7 +46,7 @@ def run(conf, busy=(), hups=None):
         inodes.add((st.st_dev, st.st_ino))
     hups = [] if hups is None else hups
     return RETENTION.run(conf, now=NOW, inodes=lambda pid: inodes, hup=lambda: hups.append(1),
-                         sleep=lambda s: None, wait=0)
+                         sleep=lambda s: None, wait=0, pid=pid)
 
 
 def test_idle_recordings_compressed_fresh_ones_left_and_late_lines_appended(tmp_path):
@@ -72,8 +72,7 @@ def test_event_logs_rotated_and_compressed_own_logs_too(tmp_path):
     write(store / 'lab-1' / 'user-events.log', b'', 0)
     write(work / 'rsyslogd.log', b'r1\n', 0)
     hups = []
-    open(str(tmp_path / 'rsyslog.pid'), 'w').write('4242\n')
-    counts = run(dict(conf, pid_file=str(tmp_path / 'rsyslog.pid')), hups=hups)
+    counts = run(conf, hups=hups, pid=4242)
     assert hups == [1] and counts['renamed'] == 2 and counts['compressed'] == 2, counts
     host = sorted(os.listdir(str(store / 'lab-1')))
     assert host == ['events.log-20270115T080000Z.gz', 'user-events.log'], host
@@ -81,18 +80,23 @@ def test_event_logs_rotated_and_compressed_own_logs_too(tmp_path):
     assert sorted(os.listdir(str(work))) == ['rsyslogd.log-20270115T080000Z.gz']
 
 
+def test_a_stale_pid_file_is_not_signalled(tmp_path):
+    # This test's own process is no rsyslogd.
+    (tmp_path / 'stale.pid').write_text('%d\n' % os.getpid())
+    assert RETENTION.read_pid(str(tmp_path / 'stale.pid')) == 0
+    assert RETENTION.read_pid(str(tmp_path / 'missing.pid')) == 0
+
+
 def test_nothing_is_compressed_while_rsyslog_holds_it_open(tmp_path):
     store, _work, conf = setup(tmp_path)
     rec = write(store / 'lab-1' / 'erin' / 'old.cast', b'header\n', 2)
     events = write(store / 'lab-1' / 'events.log', b'e1\n', 0)
-    open(str(tmp_path / 'rsyslog.pid'), 'w').write('4242\n')
-    conf = dict(conf, pid_file=str(tmp_path / 'rsyslog.pid'))
     # The renamed files keep their inodes: rsyslog still writing to them.
-    counts = run(conf, busy=[rec, events])
+    counts = run(conf, busy=[rec, events], pid=4242)
     assert counts['compressed'] == 0 and counts['deferred'] == 2, counts
     assert (store / 'lab-1' / 'erin' / 'old.cast.compressing').read_bytes() == b'header\n'
     # Closed by the next run: compressed then, nothing lost.
-    counts = run(conf)
+    counts = run(conf, pid=4242)
     assert counts['compressed'] == 2 and counts['deferred'] == 0, counts
     assert gzip.decompress((store / 'lab-1' / 'erin' / 'old.cast.gz').read_bytes()) == b'header\n'
 
