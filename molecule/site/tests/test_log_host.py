@@ -15,7 +15,10 @@ refusal. With the log host stopped for 60 s, a session prints numbered lines
 and a user floods the journal with forged chain heads: afterwards the stored
 recording is the host's file byte for byte, root's events are in events.log,
 the user's only in user-events.log (marked with their uid), and their queue
-never outgrew its limit. Runs once, on the log host (testinfra_hosts); the senders are
+never outgrew its limit (the forged heads would otherwise fail test_site.py's
+log-forward-chain as deleted recordings); every sender reconnects by its own
+heartbeat. Retention compresses, rotates and expires without loss, and a user
+of the log host can neither read nor plant anything in the store. Runs once, on the log host (testinfra_hosts); the senders are
 reached through host_by_name.
 """
 
@@ -260,3 +263,19 @@ def retention_second_half(host, sender_name, base, events, rotated, before):
     assert host.check_output("ls %s" % base).split() == ["fresh.cast", "idle.cast.gz"]
     summary = host.check_output("journalctl -q --no-pager -o cat -t ephi-log-host | grep 'event=retention ' | tail -n 1")
     assert " compressed=" in summary and " errors=0" in summary, summary
+
+
+def test_a_user_on_the_log_host_can_neither_read_nor_plant_in_the_store(host):
+    """The retention runs as root over the store: a user of the log host (ephi-una, no auditor) tries
+    to hand it a file of theirs (a symlink named like a rotated day, a planted recording), to move
+    a host's events.log away, and to read it. Every try is refused."""
+    hostdir = "%s/%s" % (STORE, senders()[0])
+    planted = ["%s/events.log-20000101T000000Z" % hostdir, "%s/%s/planted.cast" % (hostdir, USER)]
+    tries = ["ln -s /etc/shadow %s" % planted[0], "touch %s" % planted[1],
+             "mv %s/events.log %s/moved.log" % (hostdir, hostdir), "cat %s/events.log" % hostdir,
+             "ls %s" % STORE]
+    for attempt in tries:
+        result = host.run("runuser -u %s -- %s" % (USER, attempt))
+        assert result.rc != 0 and "Permission denied" in result.stderr, (attempt, result.rc, result.stderr)
+    assert host.run("ls -d %s" % " ".join(planted)).rc != 0
+    assert host.run("test -f %s/events.log" % hostdir).rc == 0

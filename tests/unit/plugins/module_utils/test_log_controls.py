@@ -124,13 +124,13 @@ def test_chain_control_fails_when_nothing_was_examined():
 
 
 def delivered(age, now=NOW):
-    return {'rc': 0, 'stdout': 'ephi-delivery now=%d\nephi-delivery last=%d\nephi-delivery last=%d\n'
-                                '2027-01-15T07:59:00+00:00 h1 ephi-session[1]: event=chain id=1 ...\n'
-                                % (now, now - 86400, now - age)}
+    lines = ('ephi-delivery now=%d' % now, 'ephi-delivery last=%d' % (now - 86400), 'ephi-delivery last=%d' % (now - age),
+             '2027-01-15T07:59:00+00:00 h1 ephi-session[1]: event=chain id=1 ...')
+    return {'rc': 0, 'stdout': '\n'.join(lines) + '\n'}
 
 
-def shipping(probes, policy=CHAIN_POLICY):
-    return forward_controls(probes, policy)[0]
+def shipping(probes, policy=None):
+    return forward_controls(probes, policy or CHAIN_POLICY)[0]
 
 
 def test_shipping_wants_a_recent_delivery_on_the_log_host():
