@@ -18,8 +18,9 @@ the user's only in user-events.log (marked with their uid), and their queue
 never outgrew its limit (the forged heads would otherwise fail test_site.py's
 log-forward-chain as deleted recordings); every sender reconnects by its own
 heartbeat. Retention compresses, rotates and expires without loss, and a user
-of the log host can neither read nor plant anything in the store. Runs once, on the log host (testinfra_hosts); the senders are
-reached through host_by_name.
+of the log host can neither read nor plant anything in the store. Runs once,
+on the log host (testinfra_hosts); the senders are reached through
+host_by_name.
 """
 
 import datetime
@@ -207,13 +208,13 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     # (log_forward_heartbeat_seconds: 20 here) is that message: every sender
     # is back, and its heartbeat on the log host, within about two of them,
     # with nothing sent by the test.
-    restarted = time.time()
+    since = time.time()
     for name in senders():
         other = host_by_name(request, name)
         assert wait_for(lambda: other.check_output("ss -Htn state established '( dport = :2514 )'"),
                         timeout=90, interval=2), name
     for name in senders():
-        assert wait_for(lambda: heartbeat_after(host, name, restarted), timeout=60, interval=2), name
+        assert wait_for(lambda: heartbeat_after(host, name, since), timeout=60, interval=2), name
 
 
 def heartbeat_after(host, sender_name, since):
