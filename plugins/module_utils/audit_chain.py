@@ -49,7 +49,7 @@ _FIELD = re.compile(r'([A-Za-z_][\w-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 HEAD_KEYS = ('seq', 'n', 'bytes', 'head', 'final')
 # Verdicts: which ones fail the control.
 BAD = ('modified', 'truncated', 'deleted', 'gap', 'unverified', 'conflict')
-GOOD = ('ok', 'open', 'legacy', 'expired', 'recent')
+GOOD = ('ok', 'open', 'legacy', 'expired', 'recent', 'pruned')
 # A recording without heads that started this many seconds before the oldest
 # event the heads' source holds is older than that source (expired), not unverified.
 EXPIRY_SLACK = 2
@@ -105,6 +105,44 @@ def head_of(message):
         return None
     head['name'] = posixpath.basename(head['file'])
     return head
+
+
+def file_chain(name, pieces):
+    """(lines, bytes, final head as hex or None) of a whole recording called NAME, chained as the
+    recorder chains it (PIECES as for verify_recording)."""
+    head, digest = None, None
+    lines = size = 0
+    for piece in pieces:
+        if not piece:
+            continue
+        if digest is None:
+            digest = hashlib.sha256(head) if lines else hashlib.sha256(TAG + b'\n' + name.encode('utf-8') + b'\n')
+        digest.update(piece)
+        size += len(piece)
+        if piece.endswith(b'\n'):
+            lines, head, digest = lines + 1, digest.digest(), None
+    if digest is not None:
+        lines, head = lines + 1, digest.digest()
+    return lines, size, head.hex() if head is not None else None
+
+
+def pruned_of(message):
+    """A ``pruned`` event's message (the host deleted its copy of a recording the log host held
+    identically) -> dict (file, name, n, bytes, head); None otherwise."""
+    text = message if isinstance(message, str) else (message or b'').decode('utf-8', 'replace')
+    start = text.find('event=pruned ')
+    if start < 0:
+        return None
+    fields = parse_fields(text[start:])
+    try:
+        pruned = {'file': str(fields['file']), 'n': int(fields['n']), 'bytes': int(fields['bytes']),
+                  'head': str(fields['head'])}
+    except (KeyError, ValueError):
+        return None
+    if not HEX.match(pruned['head']) or not pruned['file'] or pruned['file'] == '-':
+        return None
+    pruned['name'] = posixpath.basename(pruned['file'])
+    return pruned
 
 
 def group_heads(heads):
@@ -291,13 +329,31 @@ def deleted_result(name, heads):
                        name, len(heads), last['seq'], last['n'], last['bytes']))
 
 
-def journal_heads(lines, unit='ephi-session-recorder.service', reach=None):
+def pruned_result(name, heads, pruned):
+    """The verdict of heads whose recording is not in the store but was pruned (PRUNED: its root
+    ``pruned`` event): pruned when the event names the final head, n and bytes (the host deleted the
+    whole recording as chained, after the log host showed an identical copy); deleted otherwise."""
+    unique, missing, conflict = check_heads(sorted(heads, key=lambda h: (h['seq'], h['n'])))
+    last = unique[-1]
+    if (last['final'] and not missing and not conflict
+            and (pruned['n'], pruned['bytes'], pruned['head']) == (last['n'], last['bytes'], last['head'])):
+        return _result('pruned', lines=last['n'], bytes=last['bytes'], heads=len(unique), final=True,
+                       detail='%s: pruned here once the log host held an identical copy (%d lines, final head '
+                              'seq %d)' % (name, last['n'], last['seq']))
+    result = deleted_result(name, heads)
+    result['detail'] += '; its prune event names %d lines, %d bytes and another head' % (pruned['n'], pruned['bytes'])
+    return result
+
+
+def journal_heads(lines, unit='ephi-session-recorder.service', reach=None, pruned=None):
     """(heads, ignored) from ``journalctl -o json`` lines: a chain event counts only when journald
     says root wrote it (_UID 0, from the sender's socket credentials: the kernel's word) and, when
     journald could read it, from the recorder's unit (_SYSTEMD_UNIT; read from /proc, so missing for
     a relay that exited right after its final event - measured on Debian 12). SYSLOG_IDENTIFIER is
     the sender's claim: anyone's ``logger -t ephi-session`` has it. IGNORED counts the chain events
-    that fail this. REACH, a list, gets the time (Unix seconds) of the oldest entry appended."""
+    that fail this. REACH, a list, gets the time (Unix seconds) of the oldest entry appended.
+    PRUNED, a dict, gets {file name: pruned_of dict} of the ``pruned`` events root logged (any unit:
+    the log_forward role's module, run by Ansible)."""
     oldest = None
     heads, ignored = [], 0
     for line in lines:
@@ -321,6 +377,11 @@ def journal_heads(lines, unit='ephi-session-recorder.service', reach=None):
                 message = bytes(message).decode('utf-8', 'replace')
             except (TypeError, ValueError):
                 continue
+        if pruned is not None and isinstance(message, str) and entry.get('_UID') == '0':
+            prune = pruned_of(message)
+            if prune is not None:
+                pruned[prune['name']] = prune
+                continue
         if not isinstance(message, str) or 'event=chain ' not in message:
             continue
         head = head_of(message)
@@ -335,16 +396,22 @@ def journal_heads(lines, unit='ephi-session-recorder.service', reach=None):
     return heads, ignored
 
 
-def file_heads(lines):
+def file_heads(lines, pruned=None):
     """Heads from lines of a heads file (syslog lines whose message is the chain event, e.g. the log
     host's per-host events.log, where the forwarder sends only root's events unmarked). A line
-    marked ``from-uid=`` (an event a user other than root logged) is never a head."""
+    marked ``from-uid=`` (an event a user other than root logged) is never a head, nor a prune.
+    PRUNED, a dict, gets {file name: pruned_of dict} of the ``pruned`` events."""
     heads = []
     for line in lines:
         if isinstance(line, bytes):
             line = line.decode('utf-8', 'replace')
-        if 'from-uid=' in line[:max(line.find('event=chain '), 0)]:
+        if 'from-uid=' in line[:max(line.find('event=chain '), line.find('event=pruned '), 0)]:
             continue
+        if pruned is not None and 'event=pruned ' in line:
+            prune = pruned_of(line)
+            if prune is not None:
+                pruned[prune['name']] = prune
+                continue
         head = head_of(line)
         if head is not None:
             heads.append(head)
@@ -383,7 +450,8 @@ def chain_verdict(chain, default_source, expired_label):
     for status, label in (('open', 'open (no final head yet: running, or its recorder stopped)'),
                           ('legacy', 'recorded before the chain existed (not verifiable)'),
                           ('expired', expired_label),
-                          ('recent', 'started moments ago, no head received yet')):
+                          ('recent', 'started moments ago, no head received yet'),
+                          ('pruned', 'pruned here once the log host held an identical copy')):
         if summary.get(status):
             notes.append('%d %s' % (summary[status], label))
     if chain.get('ignored'):

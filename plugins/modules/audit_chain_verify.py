@@ -31,6 +31,10 @@ description:
     (lines whose message is the chain event, as the log host stores them in C(<store>/<host>/events.log);
     such lines are trusted, except those marked C(from-uid=), which the forwarder gives the events of
     users other than root).
+  - A recording with heads and no file is V(deleted), unless a C(event=pruned) event from the same
+    source (root's, in the journal) names its final head, lines and bytes - the log_forward role's
+    module M(ephi.safeguards.recording_buffer) deleted it after the log host showed an identical copy - then
+    it is V(pruned), which passes.
   - Read-only, also in check mode; C(changed) is always V(false). It fails when the store or the
     heads cannot be read. The logic is in the collection's C(module_utils/audit_chain.py).
 options:
@@ -112,8 +116,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 summary:
-  description: Counts per status (ok, open, legacy, expired, recent, modified, truncated, deleted, gap, unverified,
-    conflict), C(examined) (files and deleted recordings) and C(bad) (those that fail).
+  description: Counts per status (ok, open, legacy, expired, recent, pruned, modified, truncated, deleted, gap,
+    unverified, conflict), C(examined) (files and deleted recordings) and C(bad) (those that fail).
   returned: always
   type: dict
 files:
@@ -124,7 +128,8 @@ files:
       V(expired) (no head, journal only - the
       recording started before the oldest C(ephi-session) event the journal still holds, so its heads
       are gone with the journal's rotation or a volatile journal's reboot), V(modified), V(truncated),
-      V(deleted) (heads and no file; C(path) is the recorder's path), V(gap) (a chain event
+      V(deleted) (heads and no file; C(path) is the recorder's path), V(pruned) (heads and no file, and a
+      prune event naming the final head), V(gap) (a chain event
       missing), V(unverified) (no head at all) or V(conflict) (contradicting heads).
     - C(line) and C(chunk) (first and last line, the header is line 1) name the first bad chunk;
       C(seq) its head; C(detail) says it in words.
@@ -157,7 +162,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import (
-    deleted_result, file_heads, group_heads, journal_heads, summarize, verify_recording)
+    deleted_result, file_heads, group_heads, journal_heads, pruned_result, summarize, verify_recording)
 
 PIECE = 1 << 20
 
@@ -194,9 +199,10 @@ def pieces(path):
             yield piece
 
 
-def read_heads(module, params):
+def read_heads(module, params, pruned):
+    """(heads, ignored, source label, oldest time the source holds); PRUNED gets the prune events."""
     if params['heads_source'] == 'text':
-        return file_heads(params['heads_text'].splitlines()), 0, params['heads_label'], None
+        return file_heads(params['heads_text'].splitlines(), pruned), 0, params['heads_label'], None
     if params['heads_source'] == 'files':
         if not params['heads_files']:
             module.fail_json(msg='heads_source=files needs heads_files')
@@ -204,7 +210,7 @@ def read_heads(module, params):
         for path in params['heads_files']:
             try:
                 with open(path, 'rb') as fh:
-                    heads.extend(file_heads(fh))
+                    heads.extend(file_heads(fh, pruned))
             except (IOError, OSError) as exc:
                 module.fail_json(msg='cannot read the heads file %s: %s' % (path, to_native(exc)))
         return heads, 0, ', '.join(params['heads_files']), None
@@ -217,7 +223,7 @@ def read_heads(module, params):
     if rc != 0:
         module.fail_json(msg='the journal could not be read (journalctl rc=%d): %s' % (rc, err.strip()[:300]))
     reach = []
-    heads, ignored = journal_heads(out.splitlines(), params['recorder_unit'], reach)
+    heads, ignored = journal_heads(out.splitlines(), params['recorder_unit'], reach, pruned)
     prefix = params['path'].rstrip('/') + '/'
     heads = [h for h in heads if h['file'].startswith(prefix)]
     return heads, ignored, 'journal', reach[0] if reach else None
@@ -245,7 +251,8 @@ def main():
         files = cast_files(root)
     except OSError as exc:
         module.fail_json(msg='cannot read the store %s: %s' % (root, to_native(exc)))
-    heads, ignored, source, since = read_heads(module, params)
+    pruned = {}
+    heads, ignored, source, since = read_heads(module, params, pruned)
     now = time.time()
     recent_after = now - params['recent_seconds'] if params['recent_seconds'] > 0 else None
     # A header dated in the future (beyond a minute of clock skew) is never recent.
@@ -262,7 +269,10 @@ def main():
         result['path'] = path
         results.append(result)
     for name in sorted(set(grouped) - seen):
-        result = deleted_result(name, grouped[name])
+        if name in pruned:
+            result = pruned_result(name, grouped[name], pruned[name])
+        else:
+            result = deleted_result(name, grouped[name])
         result['path'] = grouped[name][-1]['file']
         results.append(result)
     listed = [r for r in results if params['list_all'] or r['status'] != 'ok']

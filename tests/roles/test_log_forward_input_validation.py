@@ -28,6 +28,7 @@ CASES = [
     ("log_forward_user_queue_max_mb", 0),
     ("log_forward_heartbeat_seconds", 5),
     ("log_forward_heartbeat_seconds", "60 s"),
+    ("log_forward_local_keep_days", -1),
     ("log_forward_service_name", "x.service\nExecStart=/bin/sh"),
 ]
 
@@ -53,6 +54,7 @@ def test_good_values_pass_validation(run_play):
         "log_forward_key_file": "/pki/h1.key",
         "log_forward_identifiers": ["ephi-session"],
         "log_forward_heartbeat_seconds": 3600,
+        "log_forward_local_keep_days": 0,
     })
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]

@@ -31,7 +31,8 @@ import time
 import pytest
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from ephi_testlib import CLIENT_OPTIONS, MOUNT, host_by_name, inventory, inventory_hosts, split_marker, wait_for
+from ephi_testlib import (CLIENT_OPTIONS, MOUNT, host_by_name, inventory, inventory_hosts, run_playbook, split_marker,
+                          wait_for)
 
 testinfra_hosts = ["ansible://ephi_log_hosts"]
 
@@ -280,3 +281,47 @@ def test_a_user_on_the_log_host_can_neither_read_nor_plant_in_the_store(host):
         assert result.rc != 0 and "Permission denied" in result.stderr, (attempt, result.rc, result.stderr)
     assert host.run("ls -d %s" % " ".join(planted)).rc != 0
     assert host.run("test -f %s/events.log" % hostdir).rc == 0
+
+
+BUFFER_PLAY = """- name: The log_forward role's short local buffer, alone
+  hosts: all:!ephi_log_hosts
+  gather_facts: false
+  tasks:
+    - name: Keep the local buffer
+      ansible.builtin.include_role:
+        name: ephi.safeguards.log_forward
+        tasks_from: buffer
+"""
+
+
+def test_local_buffer_deletes_only_what_the_log_host_holds_identically(request, host, tmp_path):
+    """Two closed recordings of a sender made 40 days old (log_forward_local_keep_days is 30): the one
+    whose copy is on the log host goes, after a prune event that reaches the log host; the one whose
+    copy the log host does not show (moved away for the run) stays. test_site.py's verify then finds
+    the first pruned, not deleted, in both chain checks."""
+    sender_name = senders()[0]
+    sender = host_by_name(request, sender_name)
+    closed = sender.check_output("grep -l -- 'ephi-end reason=' %s/%s/*.cast" % (MOUNT, USER)).split()
+    assert len(closed) >= 2, closed
+    pruned, kept = closed[0], closed[1]
+    stored = {path: "%s/%s/%s/%s" % (STORE, sender_name, USER, os.path.basename(path)) for path in closed[:2]}
+    for path in (pruned, kept):
+        want = sha256_of(sender, path)
+        assert wait_for(lambda: host.run("sha256sum %s" % stored[path]).stdout.split()[:1] == [want],
+                        timeout=30, interval=1), path
+    play = tmp_path / "buffer.yml"
+    play.write_text(BUFFER_PLAY)
+    host.check_output("mv %s %s.away" % (stored[kept], stored[kept]))
+    try:
+        sender.check_output("touch -d '40 days ago' %s %s" % (pruned, kept))
+        run = run_playbook(play, limit=sender_name)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-1000:]
+    finally:
+        host.check_output("mv %s.away %s" % (stored[kept], stored[kept]))
+        sender.check_output("touch %s" % kept)
+    assert sender.run("test -e %s" % pruned).rc == 1
+    assert sender.run("test -e %s" % kept).rc == 0
+    assert host.run("test -f %s" % stored[pruned]).rc == 0
+    events = "%s/%s/events.log" % (STORE, sender_name)
+    assert wait_for(lambda: "event=pruned file=%s " % pruned in host.run("cat %s" % events).stdout,
+                    timeout=15, interval=1)

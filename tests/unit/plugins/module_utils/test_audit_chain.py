@@ -239,6 +239,55 @@ def test_file_heads():
     assert ac.file_heads([forged]) == []
 
 
+def test_file_chain_is_the_final_head():
+    lines, heads = make(7)
+    assert ac.file_chain(NAME, iter(lines)) == (heads[-1]['n'], heads[-1]['bytes'], heads[-1]['head'])
+    # A last line without its newline counts; nothing at all has no head.
+    assert ac.file_chain(NAME, iter([HEADER, b'[1', b'.0, "o"]']))[:2] == (2, len(HEADER) + 10)
+    assert ac.file_chain(NAME, iter([])) == (0, 0, None)
+
+
+def prune_event(heads, **change):
+    fields = dict(n=heads[-1]['n'], bytes=heads[-1]['bytes'], head=heads[-1]['head'])
+    fields.update(change)
+    return ('event=pruned file=/var/log/ephi/bob/%s n=%d bytes=%d head=%s sha256=%s'
+            % (NAME, fields['n'], fields['bytes'], fields['head'], 'cd' * 32))
+
+
+def test_pruned_only_with_the_final_head():
+    lines, heads = make(7)
+    pruned = ac.pruned_of('2026-12-05T18:00:00+00:00 lab-1 ephi-session[1]: ' + prune_event(heads))
+    assert pruned['name'] == NAME and pruned['n'] == len(lines)
+    result = ac.pruned_result(NAME, heads, pruned)
+    assert result['status'] == 'pruned' and 'pruned here' in result['detail']
+    # Another head, fewer lines, or a recording that never got its final head: deleted.
+    for event, some in ((prune_event(heads, head='ef' * 32), heads), (prune_event(heads, n=3), heads),
+                        (prune_event(heads[:-1]), heads[:-1])):
+        result = ac.pruned_result(NAME, some, ac.pruned_of(event))
+        assert result['status'] == 'deleted', result
+    assert 'another head' in ac.pruned_result(NAME, heads, ac.pruned_of(prune_event(heads, n=3)))['detail']
+    assert ac.pruned_of('event=pruned file=- n=1 bytes=1 head=' + 'ab' * 32) is None
+    assert ac.pruned_of(prune_event(heads, head='zz')) is None
+    assert ac.pruned_of('event=chain x=1') is None
+
+
+def test_prune_events_from_root_only():
+    _lines, heads = make(4)
+    event = prune_event(heads)
+    pruned = {}
+    ac.file_heads(['2026-12-05T18:00:00+00:00 lab-1 ephi-session[9]: from-uid=1001 ' + event], pruned)
+    assert pruned == {}
+    ac.file_heads(['2026-12-05T18:00:00+00:00 lab-1 ephi-session[9]: ' + event, EVENT], pruned)
+    assert list(pruned) == [NAME]
+    pruned = {}
+    ac.journal_heads([journal_line(event, uid='1001', unit=None)], pruned=pruned)
+    assert pruned == {}
+    # Root's, from any unit (the log_forward role's module runs under Ansible's session).
+    heads_found, _ignored = ac.journal_heads([journal_line(event, unit='session-4.scope'), journal_line(EVENT)],
+                                             pruned=pruned)
+    assert list(pruned) == [NAME] and len(heads_found) == 1
+
+
 def test_summarize():
     summary = ac.summarize([{'status': 'ok'}, {'status': 'open'}, {'status': 'modified'}, {'status': 'deleted'}])
     assert summary['examined'] == 4 and summary['bad'] == 2 and summary['ok'] == 1 and summary['truncated'] == 0
