@@ -118,6 +118,7 @@ for r in $(seq "$rounds"); do
     t0=$(date +%s.%N)
     TERM=xterm "${ssh_[@]}" -tt "$user@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null
     t1=$(date +%s.%N)
+    sleep 0.5  # the relay writes the end line and exits
     recording=$(newest_recording)
     if [ "$mode" = on ]; then
       lag=$(delivered "$recording")
