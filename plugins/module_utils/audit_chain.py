@@ -84,16 +84,20 @@ def parse_fields(message):
     return fields
 
 
-def head_of(message):
-    """A chain event's message -> head dict (file, name, id, seq, n, bytes, head, final); None otherwise.
-
-    Only the part from ``event=chain`` on is read, so a syslog line with its
-    date, host and tag in front works as well as journald's MESSAGE."""
+def event_fields(message, event):
+    """The fields of MESSAGE (str or bytes) when it is an ``event=EVENT`` event, else None. Only the
+    part from ``event=`` on is read, so a syslog line with its date, host and tag in front works as
+    well as journald's MESSAGE."""
     text = message if isinstance(message, str) else (message or b'').decode('utf-8', 'replace')
-    start = text.find('event=chain ')
-    if start < 0:
+    start = text.find('event=%s ' % event)
+    return None if start < 0 else parse_fields(text[start:])
+
+
+def head_of(message):
+    """A chain event's message -> head dict (file, name, id, seq, n, bytes, head, final); None otherwise."""
+    fields = event_fields(message, 'chain')
+    if fields is None:
         return None
-    fields = parse_fields(text[start:])
     try:
         head = {'file': str(fields['file']), 'id': str(fields.get('id', '')),
                 'seq': int(fields['seq']), 'n': int(fields['n']), 'bytes': int(fields['bytes']),
@@ -129,11 +133,9 @@ def file_chain(name, pieces):
 def pruned_of(message):
     """A ``pruned`` event's message (the host deleted its copy of a recording the log host held
     identically) -> dict (file, name, n, bytes, head); None otherwise."""
-    text = message if isinstance(message, str) else (message or b'').decode('utf-8', 'replace')
-    start = text.find('event=pruned ')
-    if start < 0:
+    fields = event_fields(message, 'pruned')
+    if fields is None:
         return None
-    fields = parse_fields(text[start:])
     try:
         pruned = {'file': str(fields['file']), 'n': int(fields['n']), 'bytes': int(fields['bytes']),
                   'head': str(fields['head'])}
