@@ -92,7 +92,7 @@ newest_recording() {
 delivered() {  # path
   local size name waited
   size=$(podman exec "$sender" stat -c %s "$1") name=$(basename "$1")
-  waited=$(podman exec "$loghost" python3 - "$store/$sender/$user/$name" "$size" <<'PY'
+  waited=$(podman exec -i "$loghost" python3 - "$store/$sender/$user/$name" "$size" <<'PY'
 import os, sys, time
 path, size, start = sys.argv[1], int(sys.argv[2]), time.monotonic()
 while time.monotonic() - start < 600:
@@ -131,11 +131,12 @@ for r in $(seq "$rounds"); do
     [ "$mode" = on ] || f0=0  # a new process after the start
     bytes=$(podman exec "$sender" stat -c %s "$recording")
     rows+=("$mode $t0 $t1 $lag $f0 $f1 $h0 $h1 $g0 $g1 $bytes")
+    echo "round $r: ${rows[-1]}" >&2
   done
 done
 
 # Event latency: the log host follows events.log from its end; the sender logs.
-podman exec "$loghost" sh -c "cat > /run/ephi-bench-follow.py" <<'PY'
+podman exec -i "$loghost" sh -c "cat > /run/ephi-bench-follow.py" <<'PY'
 import os, re, sys, time
 path, count, found = sys.argv[1], int(sys.argv[2]), {}
 fh = open(path, "rb")
