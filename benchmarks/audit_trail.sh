@@ -111,12 +111,17 @@ PY
 
 rows=()
 for r in $(seq "$rounds"); do
+  for kind in nopty pty; do
   for mode in on off; do
     if [ "$mode" = off ]; then podman exec "$sender" systemctl stop ephi-log-forward.service; fi
     read -r f0 < <(cpu "$sender" ephi-log-forward.service)
     read -r h0 g0 < <(cpu "$loghost" ephi-log-host.service ephi-encrypted-logs.service)
     t0=$(date +%s.%N)
-    TERM=xterm "${ssh_[@]}" -tt "$user@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null
+    if [ "$kind" = pty ]; then
+      TERM=xterm "${ssh_[@]}" -tt "$user@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null
+    else
+      "${ssh_[@]}" "$user@127.0.0.1" 'cat /var/tmp/big' </dev/null >/dev/null
+    fi
     t1=$(date +%s.%N)
     sleep 0.5  # the relay writes the end line and exits
     recording=$(newest_recording)
@@ -130,8 +135,9 @@ for r in $(seq "$rounds"); do
     read -r h1 g1 < <(cpu "$loghost" ephi-log-host.service ephi-encrypted-logs.service)
     [ "$mode" = on ] || f0=0  # a new process after the start
     bytes=$(podman exec "$sender" stat -c %s "$recording")
-    rows+=("$mode $t0 $t1 $lag $f0 $f1 $h0 $h1 $g0 $g1 $bytes")
+    rows+=("$kind:$mode $t0 $t1 $lag $f0 $f1 $h0 $h1 $g0 $g1 $bytes")
     echo "round $r: ${rows[-1]}" >&2
+  done
   done
 done
 
@@ -174,30 +180,31 @@ latency=$(podman exec "$loghost" cat /run/ephi-bench-latency.txt)
 python3 - "$mib" "$events" "$latency" "${rows[@]}" <<'PY'
 import math, statistics, sys
 mib, events, latency = float(sys.argv[1]), int(sys.argv[2]), [float(x) for x in sys.argv[3].split()]
-data = {"on": [], "off": []}
+data = {}
 for row in sys.argv[4:]:
-    mode, *v = row.split()
+    key, *v = row.split()
     t0, t1, lag, f0, f1, h0, h1, g0, g1, size = map(float, v)
-    data[mode].append({"wall": t1 - t0, "lag": lag, "fwd": f1 - f0, "recv": h1 - h0, "gcfs": g1 - g0, "mib": size / 1048576})
+    data.setdefault(key, []).append({"wall": t1 - t0, "lag": lag, "fwd": f1 - f0, "recv": h1 - h0, "gcfs": g1 - g0,
+                                     "mib": size / 1048576})
 med = statistics.median
-print("| cat of %d MiB in a gated pty session | wall (s) | median MiB/s | sender forwarder CPU s | log host rsyslogd CPU s |"
-      " log host gocryptfs CPU s | recording MiB | delivery after the session (s) |" % mib)
+print("| cat of %d MiB in a gated session | wall (s) | median MiB/s | sender forwarder CPU s | log host rsyslogd CPU s |"
+      " log host gocryptfs CPU s | recording MiB | delivered after the session (s) |" % mib)
 print("|---|---|---|---|---|---|---|---|")
-for mode, label in (("on", "forwarding on"), ("off", "forwarding off (backlog shipped after)")):
-    rows = data[mode]
-    col = lambda k: [r[k] for r in rows]
-    print("| %s | %s | %.1f | %.2f | %.2f | %.2f | %.1f | %s |" % (
-        label, " ".join("%.2f" % w for w in col("wall")), mib / med(col("wall")), med(col("fwd")), med(col("recv")),
-        med(col("gcfs")), med(col("mib")), " ".join("%.1f" % x for x in col("lag"))))
-ratio = med([r["wall"] for r in data["off"]]) / med([r["wall"] for r in data["on"]])
+labels = {"on": "forwarding on", "off": "forwarding off (backlog shipped after; its CPU)"}
+for kind, what in (("nopty", "no pty (output recorded as it is)"), ("pty", "pty (tmux's screen recorded)")):
+    for mode in ("on", "off"):
+        rows = data[kind + ":" + mode]
+        col = lambda k: [r[k] for r in rows]
+        print("| %s, %s | %s | %.1f | %.2f | %.2f | %.2f | %.1f | %s |" % (
+            what, labels[mode], " ".join("%.2f" % w for w in col("wall")), mib / med(col("wall")), med(col("fwd")),
+            med(col("recv")), med(col("gcfs")), med(col("mib")), " ".join("%.1f" % x for x in col("lag"))))
 print()
-print("recording throughput, forwarding on / off: %.2fx" % ratio)
-per50 = lambda k: med([r[k] / r["mib"] * 50 for r in data["on"] if r["mib"]])
-print("CPU seconds per 50 MiB recorded (forwarding on): sender forwarder %.2f, log host rsyslogd %.2f, log host gocryptfs %.2f"
-      % (per50("fwd"), per50("recv"), per50("gcfs")))
-catch = [r["mib"] / r["lag"] for r in data["off"] if r["lag"] == r["lag"] and r["lag"] > 0]
-if catch:
-    print("backlog catch-up after the forwarder's start: median %.1f MiB/s" % med(catch))
+for kind in ("nopty", "pty"):
+    on, off = data[kind + ":on"], data[kind + ":off"]
+    ratio = med([r["wall"] for r in off]) / med([r["wall"] for r in on])
+    per50 = lambda k: med([r[k] / r["mib"] * 50 for r in on if r["mib"]])
+    print("%s: recording throughput with forwarding on / off %.2fx; CPU s per 50 MiB recorded (on): sender forwarder "
+          "%.2f, log host rsyslogd %.2f, log host gocryptfs %.2f" % (kind, ratio, per50("fwd"), per50("recv"), per50("gcfs")))
 print()
 if latency:
     q = sorted(latency)
