@@ -199,12 +199,14 @@ for kind, what in (("nopty", "no pty (output recorded as it is)"), ("pty", "pty 
             what, labels[mode], " ".join("%.2f" % w for w in col("wall")), mib / med(col("wall")), med(col("fwd")),
             med(col("recv")), med(col("gcfs")), med(col("mib")), " ".join("%.1f" % x for x in col("lag"))))
 print()
-for kind in ("nopty", "pty"):
+# Without a pty the recording is the output (per 50 MiB recorded); with one it
+# is tmux's screen updates, many small lines (per session).
+for kind, scale, unit in (("nopty", True, "per 50 MiB recorded"), ("pty", False, "per session")):
     on, off = data[kind + ":on"], data[kind + ":off"]
     ratio = med([r["wall"] for r in off]) / med([r["wall"] for r in on])
-    per50 = lambda k: med([r[k] / r["mib"] * 50 for r in on if r["mib"]])
-    print("%s: recording throughput with forwarding on / off %.2fx; CPU s per 50 MiB recorded (on): sender forwarder "
-          "%.2f, log host rsyslogd %.2f, log host gocryptfs %.2f" % (kind, ratio, per50("fwd"), per50("recv"), per50("gcfs")))
+    cost = lambda k: med([r[k] / r["mib"] * 50 if scale else r[k] for r in on if r["mib"]])
+    print("%s: recording throughput with forwarding on / off %.2fx; CPU s %s (on): sender forwarder "
+          "%.2f, log host rsyslogd %.2f, log host gocryptfs %.2f" % (kind, ratio, unit, cost("fwd"), cost("recv"), cost("gcfs")))
 print()
 if latency:
     q = sorted(latency)
