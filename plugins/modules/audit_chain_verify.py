@@ -155,7 +155,6 @@ heads_since:
 '''
 
 import os
-import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -163,8 +162,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import (
     deleted_result, file_heads, group_heads, journal_heads, pruned_result, summarize, verify_recording)
-
-PIECE = 1 << 20
+from ansible_collections.ephi.safeguards.plugins.module_utils.recording_files import pieces
 
 
 def cast_files(root):
@@ -183,20 +181,6 @@ def cast_files(root):
                         found.append((entry.path, entry.name))
         level = deeper
     return sorted(found)
-
-
-def pieces(path):
-    """The file's lines (a line longer than PIECE in several pieces), opened without following a link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError('not a regular file')
-    with os.fdopen(fd, 'rb') as fh:
-        while True:
-            piece = fh.readline(PIECE)
-            if not piece:
-                return
-            yield piece
 
 
 def read_heads(module, params, pruned):

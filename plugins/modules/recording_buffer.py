@@ -24,7 +24,8 @@ description:
     authpriv) C(event=pruned file=... n=... bytes=... head=... sha256=...) naming the recording's final
     chain head. The chain checks (M(ephi.safeguards.audit_chain_verify)) take a recording with heads, no
     file and such an event naming its final head as V(pruned) instead of V(deleted).
-  - Symbolic links are not followed; files are read as a stream. A missing O(path) (the encrypted
+  - Only root's directories and files are candidates (the recorder keeps them root-owned); symbolic links
+    are not followed; files are read as a stream. A missing O(path) (the encrypted
     directory not made yet, e.g. check mode on a new host) has no candidates. Supports check mode
     (reports what it would delete) and diff mode (none).
 options:
@@ -84,7 +85,6 @@ kept:
 '''
 
 import os
-import stat
 import syslog
 import time
 
@@ -93,18 +93,9 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.recording_buffer import (
     closed, digest, parse_confirmed, prune_message, rel_name)
+from ansible_collections.ephi.safeguards.plugins.module_utils.recording_files import open_regular, read_pieces
 
-PIECE = 1 << 20
 TAIL = 1 << 16
-
-
-def open_file(path):
-    """A read-only descriptor of the regular file PATH (no link followed)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError('%s is not a regular file' % path)
-    return fd
 
 
 def log_event(message):
@@ -113,41 +104,35 @@ def log_event(message):
     syslog.syslog(syslog.LOG_INFO, message)
 
 
-def pieces(fh):
-    while True:
-        piece = fh.readline(PIECE)
-        if not piece:
-            return
-        yield piece
-
-
 def examine(path, name):
     """(sha256, lines, bytes, head) of the recording when it is closed, else None."""
-    with os.fdopen(open_file(path), 'rb') as fh:
+    with os.fdopen(open_regular(path), 'rb') as fh:
         size = os.fstat(fh.fileno()).st_size
         fh.seek(max(0, size - TAIL))
         if not closed(fh.read()):
             return None
         fh.seek(0)
-        return digest(name, pieces(fh))
+        return digest(name, read_pieces(fh))
 
 
 def candidates(root, older_than, limit):
     """[(path, rel, (sha256, lines, bytes, head))] of the LIMIT oldest closed recordings last written
-    before OLDER_THAN."""
+    before OLDER_THAN. Only root's: the recorder keeps every user directory and recording root-owned,
+    and this runs as root, so a directory or file anyone else owns is left alone, never deleted in."""
     old = []
     with os.scandir(root) as users:
         for user in users:
-            if user.name.startswith('.') or not user.is_dir(follow_symlinks=False):
+            if (user.name.startswith('.') or not user.is_dir(follow_symlinks=False)
+                    or user.stat(follow_symlinks=False).st_uid != 0):
                 continue
             with os.scandir(user.path) as entries:
                 for entry in entries:
                     rel = rel_name(user.name, entry.name)
                     if rel is None or not entry.is_file(follow_symlinks=False):
                         continue
-                    mtime = entry.stat(follow_symlinks=False).st_mtime
-                    if mtime < older_than:
-                        old.append((mtime, entry.path, rel, entry.name))
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_uid == 0 and info.st_mtime < older_than:
+                        old.append((info.st_mtime, entry.path, rel, entry.name))
     found = []
     for _mtime, path, rel, name in sorted(old):
         facts = examine(path, name) if len(found) < limit else None

@@ -17,6 +17,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.ephi.safeguards.plugins.module_utils import recording_files
 from ansible_collections.ephi.safeguards.plugins.modules import audit_chain_verify as mod
 from ansible_collections.ephi.safeguards.tests.unit.plugins.module_utils.test_audit_chain import make
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
@@ -163,7 +164,7 @@ def test_journal_unreadable_and_store_missing(store, monkeypatch, tmp_path):
 
 
 def test_long_lines_are_read_in_pieces(tmp_path, monkeypatch):
-    monkeypatch.setattr(mod, 'PIECE', 7)
+    monkeypatch.setattr(recording_files, 'PIECE', 7)
     path = tmp_path / 'x.cast'
     path.write_bytes(b'0123456789abcdef\nxy\nlast')
     assert list(mod.pieces(str(path))) == [b'0123456', b'789abcd', b'ef\n', b'xy\n', b'last']

@@ -35,7 +35,8 @@ def write(path, lines, mtime=OLD):
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """tmp_path/store with bob's recordings: old-1 and old-2 closed and 40 days old, open (no end
-    line), new (closed, today), a link, the forwarder's dot directory. {rel: sha256} of old-1/2."""
+    line), new (closed, today), a link, one owned by a user, the forwarder's dot directory, and
+    a user-owned directory of old closed recordings. {rel: sha256} of old-1/2."""
     patch_exit_fail(monkeypatch)
     logged = []
     monkeypatch.setattr(mod, 'log_event', logged.append)
@@ -50,6 +51,11 @@ def store(tmp_path, monkeypatch):
     write(bob / 'new.cast', make(5, name='new.cast', final=False)[0] + [END], mtime=time.time())
     write(root / '.ephi-log-forward' / 'q.cast', [END])
     os.symlink(str(bob / 'old-1.cast'), str(bob / 'link.cast'))
+    write(bob / 'planted.cast', make(5, name='planted.cast', final=False)[0] + [END])
+    os.chown(str(bob / 'planted.cast'), 1001, 1001)
+    (root / 'eve').mkdir()
+    write(root / 'eve' / 'old.cast', make(5, name='old.cast', final=False)[0] + [END])
+    os.chown(str(root / 'eve'), 1001, 1001)
     return root, sums, logged
 
 
