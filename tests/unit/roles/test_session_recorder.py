@@ -186,6 +186,23 @@ def test_read_chunk_coalesces_and_ends():
         writer.close()
 
 
+def test_holder_sends_the_first_piece_at_once_and_holds_a_stream():
+    """After a quiet moment a piece goes at once (typing is echoed without
+    delay); pieces that follow within the window are held and go together when
+    it ends, or as soon as limit bytes are held; take() keeps their order."""
+    held = rec.Holder(window=0.01, limit=10)
+    assert held.add(b'a', 100.0) is True
+    assert held.take(100.0) == b'a' and held.due is None
+    assert held.add(b'b', 100.002) is False
+    assert held.add(b'c', 100.004) is False
+    assert held.due == 100.01 and held.size == 2
+    assert held.take(100.01) == b'bc' and held.size == 0 and held.due is None
+    assert held.add(b'12345', 100.011) is False
+    assert held.add(b'67890', 100.012) is True  # limit reached before the window ends
+    assert held.take(100.012) == b'1234567890'
+    assert held.add(b'late', 100.5) is True  # quiet again
+
+
 def test_proc_start_and_parse_state():
     assert rec.proc_start(os.getpid()) is not None
     assert rec.proc_start(os.getpid()) == rec.proc_start(os.getpid())
