@@ -67,12 +67,13 @@ mkdir -p "$snap"
 git -C "$EPHI_ROOT" ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- "$EPHI_ROOT/" "$snap/"
 revision="$(git -C "$EPHI_ROOT" rev-parse --short HEAD)$(git -C "$EPHI_ROOT" diff --quiet HEAD -- roles playbooks plugins || echo '+local changes')"
 export ANSIBLE_COLLECTIONS_PATH=$tmp/collections
-cat > "$tmp/ansible.cfg" <<'CFG'
+cat > "$tmp/ansible.cfg" <<CFG
 [defaults]
 inject_facts_as_vars = false
 interpreter_python = auto_silent
 forks = 8
-callbacks_enabled = ansible.posix.profile_tasks
+callbacks_enabled = ansible.posix.profile_tasks, ephi_cpu
+callback_plugins = $EPHI_ROOT/benchmarks/callback_plugins
 retry_files_enabled = false
 host_key_checking = false
 
@@ -120,6 +121,17 @@ fleet_up() {
 
 loadavg() { cut -d ' ' -f 1-3 /proc/loadavg; }
 
+# CPU ticks of the controller's SSH multiplexers (ControlPersist masters: they
+# leave ansible-playbook's process tree, so GNU time does not count them), as
+# "pid ticks" lines.
+mux_ticks() {
+  local pid
+  for pid in $(pgrep -x ssh || true); do
+    grep -q -F '[mux]' "/proc/$pid/cmdline" 2>/dev/null || continue
+    awk -v p="$pid" '{sub(/.*\) /, ""); print p, $12 + $13}' "/proc/$pid/stat" 2>/dev/null || true
+  done
+}
+
 # CPU nanoseconds used so far by our containers (cgroup v1 cpuacct or v2
 # cpu.stat): the managed hosts' share of a run, independent of other load.
 fleet_cpu() {
@@ -139,12 +151,13 @@ fleet_cpu() {
 # Controller CPU: ansible-playbook and the workers it waited for (GNU time).
 run() {
   local strategy=$1 n=$2 name=$3 playbook=$4; shift 4
-  local log="$out/$strategy-$n-$name.log" load start end rc=0 changed wall cpu0 cpu1 ctl_cpu hosts_cpu
+  local log="$out/$strategy-$n-$name.log" load start end rc=0 changed wall cpu0 cpu1 ctl_cpu hosts_cpu main_cpu mux_cpu
   local -a env=()
   if [[ "$strategy" == mitogen* ]]; then
     env=(ANSIBLE_STRATEGY_PLUGINS="$mitogen_dir/ansible_mitogen/plugins/strategy" ANSIBLE_STRATEGY="$strategy")
   fi
   load=$(loadavg)
+  mux_ticks > "$tmp/mux0"
   cpu0=$(fleet_cpu)
   start=$(date +%s.%N)
   env "${env[@]}" /usr/bin/time -f '%U %S' -o "$tmp/cputime" timeout "$play_timeout" \
@@ -159,9 +172,12 @@ run() {
   wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')
   ctl_cpu=$(tail -n 1 "$tmp/cputime" | awk '{printf "%.1f", $1 + $2}')
   hosts_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
-  echo "$strategy $n $name $wall $changed ${load// /\/} $ctl_cpu $hosts_cpu" >> "$tmp/results"
-  printf '  %-15s %d host(s) %-9s %7s s  changed=%-3s CPU controller %s s, hosts %s s  load before %s\n' \
-    "$strategy" "$n" "$name" "$wall" "$changed" "$ctl_cpu" "$hosts_cpu" "$load" >&2
+  # The main process apart (ephi_cpu callback), and the multiplexers' share.
+  main_cpu=$(sed -n 's/^ephi-cpu main=\([0-9.]*\) .*/\1/p' "$log" | tail -n 1)
+  mux_cpu=$(mux_ticks | awk -v tick="$(getconf CLK_TCK)" 'NR == FNR {t0[$1] = $2; next} {s += $2 - ($1 in t0 ? t0[$1] : 0)} END {printf "%.1f", s / tick}' "$tmp/mux0" -)
+  echo "$strategy $n $name $wall $changed ${load// /\/} $ctl_cpu $hosts_cpu ${main_cpu:-0} $mux_cpu" >> "$tmp/results"
+  printf '  %-15s %d host(s) %-9s %7s s  changed=%-3s CPU controller %s s (main process %s s) + ssh multiplexers %s s, hosts %s s  load before %s\n' \
+    "$strategy" "$n" "$name" "$wall" "$changed" "$ctl_cpu" "${main_cpu:-?}" "$mux_cpu" "$hosts_cpu" "$load" >&2
 }
 
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), podman $(podman --version | awk '{print $3}'), $(ansible --version | sed -n 1p), mitogen $mitogen_version, image suite $suite"
@@ -194,15 +210,15 @@ cores = int(sys.argv[4])
 t = {(s, int(n), r): float(sec) for s, n, r, sec, *_ in rows}
 print("machine: %s; collection %s; forks=8" % (sys.argv[2], sys.argv[3]))
 print()
-print("| strategy | hosts | run | wall | vs 1 host | per extra host | changed | CPU controller + hosts | CPU / %d cores | load before (1/5/15 min) |" % cores)
+print("| strategy | hosts | run | wall | vs 1 host | per extra host | changed | CPU controller (main process) + ssh + hosts | CPU / %d cores | load before (1/5/15 min) |" % cores)
 print("|---|---|---|---|---|---|---|---|---|---|")
-for s, n, r, sec, changed, load, ctl, hosts in rows:
-    n, sec, ctl, hosts = int(n), float(sec), float(ctl), float(hosts)
+for s, n, r, sec, changed, load, ctl, hosts, main, mux in rows:
+    n, sec, ctl, hosts, main, mux = int(n), float(sec), float(ctl), float(hosts), float(main), float(mux)
     one = t.get((s, 1, r))
     ratio = "%.2fx" % (sec / one) if one and n > 1 else "-"
     marginal = "%+.1f s" % ((sec - one) / (n - 1)) if one and n > 1 else "-"
-    print("| %s | %d | %s | %.1f s | %s | %s | %s | %.0f + %.0f s | %.0f s | %s |" % (
-        s, n, r, sec, ratio, marginal, changed, ctl, hosts, (ctl + hosts) / cores, load.replace("/", " / ")))
+    print("| %s | %d | %s | %.1f s | %s | %s | %s | %.1f (%.1f) + %.1f + %.1f s | %.0f s | %s |" % (
+        s, n, r, sec, ratio, marginal, changed, ctl, main, mux, hosts, (ctl + mux + hosts) / cores, load.replace("/", " / ")))
 print()
 print("CPU / cores: the wall time this run would take if it had the machine's cores to itself and were CPU-bound.")
 for s in dict.fromkeys(r[0] for r in rows):

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Benchmark helper (benchmarks/site.sh only, not part of the collection): at
+the end of a playbook, print the CPU seconds of ansible-playbook's main process
+alone, and how many tasks and host results there were. The main process runs
+the strategy (host iteration, variables, results, callbacks) in one thread: its
+share does not spread over the controller's cores, the workers' does (they are
+not all reaped yet when this runs: site.sh takes them as GNU time's total of
+the whole run minus this)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import resource
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r'''
+name: ephi_cpu
+type: aggregate
+short_description: CPU seconds of ansible-playbook's main process (benchmarks only)
+description:
+  - Prints one line C(ephi-cpu main=... tasks=... results=...) at the end of a playbook.
+requirements:
+  - enabled in the benchmark's ansible.cfg (callbacks_enabled)
+'''
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'ephi_cpu'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        self.tasks = 0
+        self.results = 0
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.tasks += 1
+
+    def _count(self, result, *args, **kwargs):
+        self.results += 1
+
+    v2_runner_on_ok = _count
+    v2_runner_on_failed = _count
+    v2_runner_on_skipped = _count
+    v2_runner_on_unreachable = _count
+
+    def v2_playbook_on_stats(self, stats):
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        self._display.display('ephi-cpu main=%.2f tasks=%d results=%d' % (own.ru_utime + own.ru_stime, self.tasks, self.results))
