@@ -111,6 +111,7 @@ fleet_up() {
     echo "        ansible_user: ephi-admin"
     echo "        ansible_become: true"
     echo "        ansible_python_interpreter: /usr/bin/python3"
+    echo "        ansible_ssh_use_tty: false"  # async tasks through the session gate (docs/session-gate.md)
     echo "        ansible_ssh_private_key_file: $EPHI_LAB_KEY"
     echo "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
     echo "      hosts:"
@@ -174,7 +175,7 @@ run() {
   hosts_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
   # The main process apart (ephi_cpu callback), and the multiplexers' share.
   main_cpu=$(sed -n 's/^ephi-cpu main=\([0-9.]*\) .*/\1/p' "$log" | tail -n 1)
-  mux_cpu=$(mux_ticks | awk -v tick="$(getconf CLK_TCK)" 'NR == FNR {t0[$1] = $2; next} {s += $2 - ($1 in t0 ? t0[$1] : 0)} END {printf "%.1f", s / tick}' "$tmp/mux0" -)
+  mux_cpu=$(mux_ticks | awk -v tick="$(getconf CLK_TCK)" 'FILENAME != "-" {t0[$1] = $2; next} {s += $2 - ($1 in t0 ? t0[$1] : 0)} END {printf "%.1f", s / tick}' "$tmp/mux0" -)
   echo "$strategy $n $name $wall $changed ${load// /\/} $ctl_cpu $hosts_cpu ${main_cpu:-0} $mux_cpu" >> "$tmp/results"
   printf '  %-15s %d host(s) %-9s %7s s  changed=%-3s CPU controller %s s (main process %s s) + ssh multiplexers %s s, hosts %s s  load before %s\n' \
     "$strategy" "$n" "$name" "$wall" "$changed" "$ctl_cpu" "${main_cpu:-?}" "$mux_cpu" "$hosts_cpu" "$load" >&2

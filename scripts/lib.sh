@@ -171,6 +171,7 @@ ephi_bench_host() {
   cat > "$dir/inventory.yml" <<INV
 all: {hosts: {$name: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: $port, ansible_user: ephi-admin,
   ansible_become: true, ansible_python_interpreter: /usr/bin/python3, ansible_ssh_private_key_file: $EPHI_LAB_KEY,
+  ansible_ssh_use_tty: false,
   ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}
 INV
 }
