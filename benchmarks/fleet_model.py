@@ -72,7 +72,7 @@ def lab_wall(one, hosts, forks, cores):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('results')
     parser.add_argument('--strategy', default='linear')
     parser.add_argument('--run', default='rerun')
@@ -92,8 +92,8 @@ def main(argv=None):
     print('|---|---|---|---|')
     for row in sorted(rows, key=lambda r: r['hosts']):
         predicted = lab_wall(one, row['hosts'], args.forks, args.cores)
-        print('| %d | %.1f s | %.1f s | %+.0f %% |' % (row['hosts'], row['wall'], predicted,
-                                                     100 * (predicted - row['wall']) / row['wall']))
+        error = 100 * (predicted - row['wall']) / row['wall']
+        print('| %d | %.1f s | %.1f s | %+.0f %% |' % (row['hosts'], row['wall'], predicted, error))
     print()
     print('| fleet: hosts, forks, controller cores | predicted wall | bound by |')
     print('|---|---|---|')
@@ -101,8 +101,9 @@ def main(argv=None):
         hosts, forks, cores = (int(x) for x in spec.split(':'))
         chain = math.ceil(hosts / forks) * one['t1']
         cpu = hosts * one['main'] + hosts * (one['work'] + one['ssh']) / cores
-        print('| %d, %d, %d | %.0f s (%.1f min) | %s |' % (hosts, forks, cores, max(chain, cpu), max(chain, cpu) / 60,
-                                                          'round trips' if chain >= cpu else 'controller CPU'))
+        wall = max(chain, cpu)
+        bound = 'round trips' if chain >= cpu else 'controller CPU'
+        print('| %d, %d, %d | %.0f s (%.1f min) | %s |' % (hosts, forks, cores, wall, wall / 60, bound))
     return 0
 
 
