@@ -25,24 +25,39 @@ a root shell for whoever controls the server. So:
 The checks are pure functions over ``os.stat_result``-like values
 (:func:`socket_verdict`), unit-tested without any server.
 
-:func:`examine_servers` is the live part of ``tmux_settings``: it audits
-(and with ``enforce`` fixes) every :class:`LiveServer` that
-:func:`live_candidates` yields and returns the module's live result keys.
+:func:`examine_servers` audits (and with ``enforce`` fixes) every
+:class:`LiveServer` it is given and returns the module's live result keys;
+:func:`examine_clients` is the live part of ``tmux_settings``: the same for
+every socket, one thread per user at a time (``LIVE_WORKERS`` users at once),
+results in the order of the sockets.
+
+A server is read in two client runs, not one per command: tmux runs several
+commands given in one argv, separated by a ``;`` argument. Each command is
+followed by ``display-message -p MARKER-N``, where MARKER is drawn from
+``os.urandom`` for every client run; the output is split at those lines only
+if there are exactly as many markers as commands, each a whole line, in order,
+and nothing follows the last (:func:`split_batch`). Values and names a user
+chose cannot contain a marker they never saw, and any output that does is an
+error (the server is reported as not examined), never parsed.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import errno
 import glob
 import os
 import pwd
+import re
 import select
 import signal
 import stat
 import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     SCOPE_SHOW_FLAGS,
@@ -67,6 +82,28 @@ DENIED_MARKERS = ('access not allowed', 'Permission denied')
 
 # Statuses of a server; only 'running' and 'stale' mean it was examined.
 EXAMINED = ('running', 'stale')
+
+# Users whose servers are examined at the same time (examine_clients).
+LIVE_WORKERS = 8
+# Per-target show-options commands given to one client run (a server with
+# very many panes is read in several runs, each within the time and output
+# limits of one client).
+TARGETS_PER_CLIENT = 64
+MARKER_PREFIX = 'ephi-safeguards-'
+# What list-sessions/-windows/-panes print as ids (never user text).
+TARGET_ID = {'session': re.compile(r'^\$[0-9]+$'), 'window': re.compile(r'^@[0-9]+$'),
+             'pane': re.compile(r'^%[0-9]+$')}
+LISTINGS = (
+    ('session', [], ['list-sessions', '-F', '#{session_id} #{session_name}']),
+    ('window', ['-w'], ['list-windows', '-a', '-F',
+                        '#{window_id} #{session_name}:#{window_index}']),
+    ('pane', ['-p'], ['list-panes', '-a', '-F',
+                      '#{pane_id} #{session_name}:#{window_index}.#{pane_index}']))
+PIPE_LISTING = ['list-panes', '-a', '-F',
+                '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}']
+# Popen(user=, group=, extra_groups=) change credentials in C between fork and
+# exec (Python 3.9+): safe in a process with threads, unlike a preexec_fn.
+POPEN_CREDENTIALS = sys.version_info >= (3, 9)
 
 
 class LiveError(Exception):
@@ -205,28 +242,45 @@ def run_as(argv, creds, dir_fd=None, timeout=CLIENT_TIMEOUT, limit=CLIENT_OUTPUT
     when given, else to ``/``. Credentials are changed only when this process
     is root; a non-root caller can only run as itself. Returns
     ``(rc, out_bytes, err_bytes)``; rc is None when the child was killed
-    (time-out or output limit), with the reason in ``err_bytes``.
+    (time-out or output limit) or could not be started, with the reason in
+    ``err_bytes``.
+
+    Safe to call from several threads at once: the child's credentials and
+    working directory are set by ``subprocess`` in C between fork and exec
+    (no Python code runs there). The working directory is the open
+    descriptor's own directory, reached through ``/proc/self/fd`` in the child
+    (no path that could be swapped is looked up again).
     """
     euid = os.geteuid()
     if euid != 0 and euid != creds.uid:
         return None, b'', b'cannot act as uid %d without root' % creds.uid
 
-    def become_owner():
+    kwargs = {}
+    if POPEN_CREDENTIALS:
         if euid == 0:
-            os.setgroups(creds.groups)
-            os.setresgid(creds.gid, creds.gid, creds.gid)
-            os.setresuid(creds.uid, creds.uid, creds.uid)
-        if dir_fd is not None:
-            os.fchdir(dir_fd)
-        else:
-            os.chdir('/')
+            kwargs.update(user=creds.uid, group=creds.gid, extra_groups=list(creds.groups))
+        kwargs['cwd'] = '/' if dir_fd is None else '/proc/self/fd/%d' % dir_fd
+    else:  # pragma: no cover - Python < 3.9 (examine_clients uses no threads there)
+        def become_owner():
+            if euid == 0:
+                os.setgroups(creds.groups)
+                os.setresgid(creds.gid, creds.gid, creds.gid)
+                os.setresuid(creds.uid, creds.uid, creds.uid)
+            if dir_fd is not None:
+                os.fchdir(dir_fd)
+            else:
+                os.chdir('/')
+        kwargs['preexec_fn'] = become_owner
 
     # Not AnsibleModule.run_command: the client runs as the server's owner
-    # (preexec_fn) with bounded reads and a timeout.
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
-                            stderr=subprocess.PIPE, env=dict(CLIENT_ENV), close_fds=True,
-                            pass_fds=() if dir_fd is None else (dir_fd,),
-                            preexec_fn=become_owner, start_new_session=True)
+    # with bounded reads and a timeout.
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+                                stderr=subprocess.PIPE, env=dict(CLIENT_ENV), close_fds=True,
+                                pass_fds=() if dir_fd is None else (dir_fd,),
+                                start_new_session=True, **kwargs)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, b'', ('cannot start the client: %s' % exc).encode('utf-8', 'replace')
     try:
         out, err, why = _read_bounded(proc, timeout, limit)
         if why:
@@ -335,16 +389,7 @@ class LiveServer(object):
 
     def lines(self, args, fields):
         """Output lines of ``args`` split into ``fields`` parts at spaces."""
-        rc, out, err = self.run(args)
-        if rc != 0:
-            raise LiveError('tmux %s on %s failed: %s' % (' '.join(args), self.socket,
-                                                          err.strip()[:500]))
-        result = []
-        for line in out.splitlines():
-            parts = line.split(' ', fields - 1)
-            if len(parts) == fields:
-                result.append(parts)
-        return result
+        return _fields(self.output(args), fields)
 
     def output(self, args):
         rc, out, err = self.run(args)
@@ -353,41 +398,84 @@ class LiveServer(object):
                                                           err.strip()[:500]))
         return out
 
+    def batch(self, commands):
+        """The outputs of ``commands`` (argv lists), all run by one client.
+
+        Raises :class:`LiveError` when the client failed or its output cannot
+        be split safely (:func:`split_batch`).
+        """
+        if not commands:
+            return []
+        token = new_marker()
+        what = ' ; '.join(' '.join(c[:2]) for c in commands)
+        if len(what) > 200:
+            what = what[:200] + '...'
+        rc, out, err = self.client.run(batch_argv(commands, token))
+        if rc is None:
+            raise LiveError('tmux %s on %s: %s' % (what, self.socket, err.strip()))
+        if rc != 0:
+            raise LiveError('tmux %s on %s failed: %s' % (what, self.socket, err.strip()[:500]))
+        try:
+            return split_batch(out, token, len(commands))
+        except ValueError as exc:
+            raise LiveError('tmux %s on %s: %s' % (what, self.socket, exc))
+
+    def snapshot(self, scopes, hooks=False, pipes=False):
+        """What ``read``, ``read_hooks`` and ``read_pipes`` return, in two client runs.
+
+        The first run reads the global hooks (first: no command of the batch
+        runs before it), the global options of ``scopes`` and the lists of
+        sessions, windows and panes; the second the local options of every
+        listed target (in runs of ``TARGETS_PER_CLIENT``). Returns a dict with
+        ``options`` (for ``compute_drift``), ``hooks`` (or None) and ``pipes``
+        (or None).
+        """
+        commands = []
+        if hooks:
+            commands.append(['show-hooks', '-g'])
+        commands.extend(['show-options', SCOPE_SHOW_FLAGS[scope]] for scope in scopes)
+        listings = [(scope, flag, args) for scope, flag, args in LISTINGS
+                    if (scope == 'session' and 'session' in scopes)
+                    or (scope != 'session' and 'window' in scopes)]
+        commands.extend(args for _scope, _flag, args in listings)
+        if pipes:
+            commands.append(PIPE_LISTING)
+        sections = iter(self.batch(commands))
+        result = {'options': {'global': {}, 'local': []}, 'hooks': None, 'pipes': None}
+        if hooks:
+            result['hooks'] = parse_show_hooks(next(sections))
+        for scope in scopes:
+            result['options']['global'][scope] = parse_show_options(next(sections))
+        targets = []
+        seen = set()
+        for scope, flag, _args in listings:
+            for tid, name in _fields(next(sections), 2):
+                _check_id(scope, tid, self.socket)
+                if tid in seen:
+                    continue
+                seen.add(tid)
+                targets.append(({'scope': scope, 'target': name, 'tid': tid},
+                                ['show-options'] + flag + ['-t', tid]))
+        if pipes:
+            result['pipes'] = [tuple(p) for p in _fields(next(sections), 3)]
+            for pane in result['pipes']:
+                _check_id('pane', pane[0], self.socket)
+        for start in range(0, len(targets), TARGETS_PER_CLIENT):
+            chunk = targets[start:start + TARGETS_PER_CLIENT]
+            for (entry, _args), text in zip(chunk, self.batch([args for _e, args in chunk])):
+                entry['values'] = parse_show_options(text)
+                result['options']['local'].append(entry)
+        return result
+
     def read(self, scopes):
         """Effective options, global and per target, for ``compute_drift``."""
-        found = {'global': {}, 'local': []}
-        for scope in scopes:
-            found['global'][scope] = parse_show_options(self.output(
-                ['show-options', SCOPE_SHOW_FLAGS[scope]]))
-        if 'session' in scopes:
-            for tid, name in self.lines(['list-sessions', '-F', '#{session_id} #{session_name}'], 2):
-                found['local'].append({'scope': 'session', 'target': name, 'tid': tid,
-                                       'values': parse_show_options(self.output(
-                                           ['show-options', '-t', tid]))})
-        if 'window' in scopes:
-            seen = set()
-            listings = (
-                ('window', '-w', ['list-windows', '-a', '-F',
-                                  '#{window_id} #{session_name}:#{window_index}']),
-                ('pane', '-p', ['list-panes', '-a', '-F',
-                                '#{pane_id} #{session_name}:#{window_index}.#{pane_index}']))
-            for scope, flag, args in listings:
-                for tid, name in self.lines(args, 2):
-                    if tid in seen:
-                        continue
-                    seen.add(tid)
-                    found['local'].append({'scope': scope, 'target': name, 'tid': tid,
-                                           'values': parse_show_options(self.output(
-                                               ['show-options', flag, '-t', tid]))})
-        return found
+        return self.snapshot(scopes)['options']
 
     def read_hooks(self):
-        return parse_show_hooks(self.output(['show-hooks', '-g']))
+        return self.snapshot([], hooks=True)['hooks']
 
     def read_pipes(self):
-        return [tuple(p) for p in self.lines(
-            ['list-panes', '-a', '-F',
-             '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'], 3)]
+        return self.snapshot([], pipes=True)['pipes']
 
     def fix(self, item):
         """Put one drifted setting back (run as the server's owner)."""
@@ -409,6 +497,82 @@ def escape_argv_value(value):
     return value
 
 
+def _fields(text, fields):
+    """Lines of ``text`` split into ``fields`` parts at spaces (shorter lines dropped)."""
+    result = []
+    for line in text.splitlines():
+        parts = line.split(' ', fields - 1)
+        if len(parts) == fields:
+            result.append(parts)
+    return result
+
+
+def _check_id(scope, tid, socket_path):
+    if not TARGET_ID[scope].match(tid):
+        raise LiveError('tmux on %s listed a %s id %r: not a tmux id' % (socket_path, scope, tid))
+
+
+def new_marker():
+    """A marker no one can guess (128 random bits), new for every client run."""
+    return MARKER_PREFIX + binascii.hexlify(os.urandom(16)).decode('ascii')
+
+
+def batch_argv(commands, token):
+    """tmux arguments running ``commands``, each followed by the line ``TOKEN-N``.
+
+    In argv form a ``;`` argument separates commands (and so does an
+    argument ending in ``;``, which none of ours may do).
+    """
+    argv = []
+    for index, command in enumerate(commands):
+        if any(arg.endswith(';') for arg in command):
+            raise ValueError('a tmux argument ends in ";": %r' % (command,))
+        if argv:
+            argv.append(';')
+        argv.extend(command)
+        argv.extend([';', 'display-message', '-p', '%s-%d' % (token, index)])
+    return argv
+
+
+def split_batch(out, token, count):
+    """Split the output of :func:`batch_argv` into the ``count`` commands' outputs.
+
+    Each command's output (empty or whole lines) is followed by its marker
+    line ``TOKEN-N``. Raises ValueError unless ``token`` occurs exactly
+    ``count`` times in ``out``, each time as the whole marker line expected
+    next, and nothing follows the last one. Lines end at ``\\n`` only, as
+    tmux writes them; the parts are the exact texts separate clients would
+    have printed.
+    """
+    if out.count(token) != count:
+        raise ValueError('output holds the batch marker %d times, not %d: not parsed'
+                         % (out.count(token), count))
+    sections = []
+    pos = 0
+    for index in range(count):
+        marker = '%s-%d\n' % (token, index)
+        found = out.find(marker, pos)
+        if found < 0 or (found > pos and out[found - 1] != '\n'):
+            raise ValueError('output of command %d does not end with its marker line: '
+                             'not parsed' % index)
+        sections.append(out[pos:found])
+        pos = found + len(marker)
+    if pos != len(out):
+        raise ValueError('output after the last marker line: not parsed')
+    return sections
+
+
+def _probe_within_budget(server, timeouts):
+    """Probe ``server`` unless its user's time-out budget is spent (``timeouts``: uid to count)."""
+    if server.status is None:
+        if timeouts.get(server.uid, 0) >= TIMEOUTS_PER_UID:
+            server.status = 'timeout'
+            server.msg = 'not examined: earlier servers of this user timed out'
+        elif server.probe() == 'timeout':
+            timeouts[server.uid] = timeouts.get(server.uid, 0) + 1
+    return server
+
+
 def live_candidates(patterns, tmux_bin, runner=run_as):
     """Yield a :class:`LiveServer` per socket, probed, with a time-out budget per uid.
 
@@ -418,23 +582,18 @@ def live_candidates(patterns, tmux_bin, runner=run_as):
     """
     timeouts = {}
     for cand in find_sockets(patterns):
-        server = LiveServer(OwnerClient(tmux_bin, cand, runner=runner))
-        if server.status is None:
-            if timeouts.get(server.uid, 0) >= TIMEOUTS_PER_UID:
-                server.status = 'timeout'
-                server.msg = 'not examined: earlier servers of this user timed out'
-            elif server.probe() == 'timeout':
-                timeouts[server.uid] = timeouts.get(server.uid, 0) + 1
-        yield server
+        yield _probe_within_budget(LiveServer(OwnerClient(tmux_bin, cand, runner=runner)),
+                                   timeouts)
 
 
 def server_drift(server, scopes, options, hooks, require_pipe, absent_hooks=()):
     """Options, hooks and (optionally) unpiped panes of one live server."""
-    drift = compute_drift(server.read(scopes), options)
+    found = server.snapshot(scopes, hooks=bool(hooks or absent_hooks), pipes=require_pipe)
+    drift = compute_drift(found['options'], options)
     if hooks or absent_hooks:
-        drift.extend(compute_hook_drift(server.read_hooks(), hooks, absent_hooks))
+        drift.extend(compute_hook_drift(found['hooks'], hooks, absent_hooks))
     if require_pipe:
-        drift.extend(compute_pipe_drift(server.read_pipes()))
+        drift.extend(compute_pipe_drift(found['pipes']))
     return drift
 
 
@@ -478,11 +637,86 @@ def _enforce(server, items, scopes, options, hooks, require_pipe, absent_hooks, 
     return None
 
 
+class _Examination(object):
+    """The wanted state and mode that every server of one run is examined against."""
+
+    def __init__(self, options, mode, hooks=None, absent_hooks=(), require_pipe=False,
+                 pipe_command=None, check_mode=False):
+        self.options = options
+        self.mode = mode
+        self.scopes = sorted(set(spec['scope'] for spec in options.values()))
+        self.hooks = hooks or {}
+        self.absent_hooks = [h for h in absent_hooks or [] if h not in self.hooks]
+        self.require_pipe = require_pipe
+        self.pipe_command = pipe_command
+        self.check_mode = check_mode
+        self.fixes = _fixes(self.hooks, self.absent_hooks, pipe_command)
+
+    def server(self, server):
+        """Examine one probed server; return its part of the result (see :func:`_merge`)."""
+        part = dict(info=None, stale=server.status == 'stale', drift=[], fixed=[],
+                    diff_before=[], diff_after=[], errors=[])
+        if server.status != 'running':
+            part['info'] = server.info()
+            return part
+        server.hook_fixes = self.fixes
+        try:
+            drift = server_drift(server, self.scopes, self.options, self.hooks,
+                                 self.require_pipe, self.absent_hooks)
+        except LiveError as exc:
+            server.status = 'error'
+            server.msg = str(exc)
+            part['info'] = server.info()
+            return part
+        part['info'] = server.info()
+        items = []
+        for item in drift:
+            entry = {'socket': server.socket, 'user': server.user, 'uid': server.uid}
+            entry.update(item)
+            items.append(entry)
+        public = [dict((k, v) for k, v in i.items() if k != 'tid') for i in items]
+        part['drift'] = public
+        if not items:
+            return part
+        part['diff_before'].append(render_drift(server.socket, items))
+        if self.mode != 'enforce':
+            return part
+        part['diff_after'].append(_enforced_text(server.socket, items))
+        part['fixed'] = public
+        if self.check_mode:
+            return part
+        error = _enforce(server, items, self.scopes, self.options, self.hooks,
+                         self.require_pipe, self.absent_hooks, self.pipe_command)
+        if error:
+            part['errors'].append(error)
+        return part
+
+
+def _merge(parts):
+    """The live result keys from the servers' parts, in the order given."""
+    result = dict(servers=[], stale_sockets=[], drift=[], fixed=[], unexamined=[],
+                  diff_before=[], diff_after=[], errors=[], warnings=[])
+    for part in parts:
+        if part['stale']:
+            result['stale_sockets'].append(part['info']['socket'])
+        result['servers'].append(part['info'])
+        for key in ('drift', 'fixed', 'diff_before', 'diff_after', 'errors'):
+            result[key].extend(part[key])
+    result['unexamined'] = [s for s in result['servers'] if s['status'] not in EXAMINED]
+    if result['unexamined']:
+        result['warnings'].append('%d tmux server(s) could not be examined: %s' % (
+            len(result['unexamined']), '; '.join('%s (%s): %s %s' % (
+                s['socket'], s['user'], s['status'], s.get('msg', ''))
+                for s in result['unexamined'])))
+    return result
+
+
 def examine_servers(servers, options, mode, hooks=None, absent_hooks=(), require_pipe=False,
                     pipe_command=None, check_mode=False):
     """Audit (``mode`` audit) or enforce (``mode`` enforce) running tmux servers.
 
-    ``servers`` are probed :class:`LiveServer` objects (:func:`live_candidates`);
+    ``servers`` are probed :class:`LiveServer` objects (:func:`live_candidates`),
+    examined one after the other;
     ``options`` maps option name to ``{'scope', 'value'}``, ``hooks`` hook name
     to command. A name of ``absent_hooks`` that is also in ``hooks`` is ignored.
     Returns a dict with the module's ``servers``, ``stale_sockets``, ``drift``,
@@ -493,51 +727,39 @@ def examine_servers(servers, options, mode, hooks=None, absent_hooks=(), require
     for the evidence), never a reason to fail the run: one user must not be
     able to stop enforcement for everyone else.
     """
-    scopes = sorted(set(spec['scope'] for spec in options.values()))
-    hooks = hooks or {}
-    absent_hooks = [h for h in absent_hooks or [] if h not in hooks]
-    fixes = _fixes(hooks, absent_hooks, pipe_command)
-    result = dict(servers=[], stale_sockets=[], drift=[], fixed=[], unexamined=[],
-                  diff_before=[], diff_after=[], errors=[], warnings=[])
-    for server in servers:
-        if server.status == 'stale':
-            result['stale_sockets'].append(server.socket)
-        if server.status != 'running':
-            result['servers'].append(server.info())
-            continue
-        server.hook_fixes = fixes
-        try:
-            drift = server_drift(server, scopes, options, hooks, require_pipe, absent_hooks)
-        except LiveError as exc:
-            server.status = 'error'
-            server.msg = str(exc)
-            result['servers'].append(server.info())
-            continue
-        result['servers'].append(server.info())
-        items = []
-        for item in drift:
-            entry = {'socket': server.socket, 'user': server.user, 'uid': server.uid}
-            entry.update(item)
-            items.append(entry)
-        public = [dict((k, v) for k, v in i.items() if k != 'tid') for i in items]
-        result['drift'].extend(public)
-        if not items:
-            continue
-        result['diff_before'].append(render_drift(server.socket, items))
-        if mode != 'enforce':
-            continue
-        result['diff_after'].append(_enforced_text(server.socket, items))
-        result['fixed'].extend(public)
-        if check_mode:
-            continue
-        error = _enforce(server, items, scopes, options, hooks, require_pipe, absent_hooks,
-                         pipe_command)
-        if error:
-            result['errors'].append(error)
-    result['unexamined'] = [s for s in result['servers'] if s['status'] not in EXAMINED]
-    if result['unexamined']:
-        result['warnings'].append('%d tmux server(s) could not be examined: %s' % (
-            len(result['unexamined']), '; '.join('%s (%s): %s %s' % (
-                s['socket'], s['user'], s['status'], s.get('msg', ''))
-                for s in result['unexamined'])))
-    return result
+    examination = _Examination(options, mode, hooks, absent_hooks, require_pipe, pipe_command,
+                               check_mode)
+    return _merge([examination.server(server) for server in servers])
+
+
+def examine_clients(clients, options, mode, workers=LIVE_WORKERS, **kwargs):
+    """:func:`examine_servers` for the servers behind ``clients``, several users at once.
+
+    ``clients`` are :class:`OwnerClient` objects (one per socket, in the order
+    of :func:`find_sockets`), each running its commands as its socket's
+    owner. Each user's servers are probed (with that user's time-out budget,
+    as :func:`live_candidates` does) and examined one after the other in one
+    thread; up to ``workers`` users at a time. The result is the one
+    :func:`examine_servers` gives for the same servers in the order of
+    ``clients``, whatever order the threads finish in. ``kwargs`` are those of
+    :func:`examine_servers`.
+    """
+    examination = _Examination(options, mode, **kwargs)
+    by_uid = {}
+    for index, client in enumerate(clients):
+        by_uid.setdefault(client.candidate['uid'], []).append((index, client))
+
+    def examine_user(indexed):
+        timeouts = {}
+        return [(index, examination.server(_probe_within_budget(LiveServer(client), timeouts)))
+                for index, client in indexed]
+
+    groups = [by_uid[uid] for uid in sorted(by_uid)]
+    workers = min(workers, len(groups)) if POPEN_CREDENTIALS else 1
+    if workers <= 1:
+        done = [examine_user(group) for group in groups]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(examine_user, groups))
+    return _merge(part for _index, part in sorted(
+        (item for group in done for item in group), key=lambda item: item[0]))

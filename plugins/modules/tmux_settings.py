@@ -280,6 +280,16 @@ unexamined:
   sample: [{"socket": "/tmp/tmux-1001/default", "user": "bob", "uid": 1001,
             "status": "unsafe", "msg": "socket directory is writable by group or others (mode 0777)"}]
   version_added: 1.1.0
+live_seconds:
+  description:
+    - Wall-clock seconds the live part took (finding the sockets, probing, reading and, with
+      O(live=enforce), fixing every server), measured inside the module.
+    - Servers are examined for up to 8 users at a time, each user's servers one after the
+      other; every client still runs as the socket's owner.
+  returned: when O(live) is V(audit) or V(enforce)
+  type: float
+  sample: 0.412
+  version_added: 1.1.0
 stale_sockets:
   description: Sockets without a live server behind them (connection refused).
   returned: always
@@ -300,6 +310,7 @@ backup_file:
 
 import os
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
@@ -311,8 +322,9 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     to_tmux_value,
 )
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_live import (
-    examine_servers,
-    live_candidates,
+    OwnerClient,
+    examine_clients,
+    find_sockets,
 )
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_scratch import (
     ENV,
@@ -508,12 +520,15 @@ def main():
         result['file_changed'] = result['file_changed'] or attrs_changed
 
     if params['live'] != 'none':
-        live = examine_servers(live_candidates(params['socket_dirs'], tmux_bin), options,
-                               params['live'], hooks=canonical_hooks,
+        started = time.monotonic()
+        live = examine_clients([OwnerClient(tmux_bin, cand)
+                                for cand in find_sockets(params['socket_dirs'])],
+                               options, params['live'], hooks=canonical_hooks,
                                absent_hooks=absent_hooks,
                                require_pipe=params['require_pipe'],
                                pipe_command=params['pipe_command'],
                                check_mode=module.check_mode)
+        result['live_seconds'] = round(time.monotonic() - started, 3)
         for key in ('servers', 'stale_sockets', 'drift', 'fixed', 'unexamined'):
             result[key] = live[key]
         for warning in live['warnings']:

@@ -64,6 +64,17 @@ POLICY = enforcer.check_policy({
 })
 
 
+def tmux_commands(args):
+    """The commands of one client's argv: tmux separates them with a ';' argument."""
+    commands = [[]]
+    for arg in args:
+        if arg == ";":
+            commands.append([])
+        else:
+            commands[-1].append(arg)
+    return commands
+
+
 class FakeServer:
     """The state of one user's tmux server, answering the enforcer's client commands."""
 
@@ -76,19 +87,27 @@ class FakeServer:
         self.calls = []
 
     def __call__(self, argv, creds, dir_fd=None, **_kwargs):
-        args = argv[3:]
-        self.calls.append((creds.uid, args))
-        if self.hostile == "timeout":
-            return None, b"", b"client stopped: timeout after 5 s"
-        if self.hostile == "crash" and args[0] == "show-options":
-            raise RuntimeError("boom")
-        out = self.answer(args)
-        if isinstance(out, tuple):
-            return out
-        return 0, out.encode(), b""
+        # Several commands in one client run (a ';' argument between them) are
+        # answered as tmux does: in order, stopping at the first that fails.
+        out = b""
+        for args in tmux_commands(argv[3:]):
+            self.calls.append((creds.uid, args))
+            if self.hostile == "timeout":
+                return None, b"", b"client stopped: timeout after 5 s"
+            if self.hostile == "crash" and args[0] == "show-options":
+                raise RuntimeError("boom")
+            answer = self.answer(args)
+            if isinstance(answer, tuple):
+                if answer[0] != 0:
+                    return answer[0], out + answer[1], answer[2]
+                answer = answer[1].decode()
+            out += answer.encode()
+        return 0, out, b""
 
     def answer(self, args):
         cmd = args[0]
+        if cmd == "display-message" and args[1] == "-p":
+            return args[2] + "\n"
         if cmd == "list-sessions":
             return "$0 main\n" if len(args) > 2 and "session_name" in args[2] else "$0\n"
         if cmd in ("list-windows", "list-panes"):
@@ -274,6 +293,45 @@ def test_after_hooks_on_the_enforcers_commands_are_removed_first(libs, socket_di
                        ("after-set-option", "session:$0"), ("after-show-options", "session:$0")]
     assert ("lock-after-time", "global") in [(e["option"], e["target"]) for e in events
                                              if e["event"] == "policy-restored"]
+
+
+class Echo(FakeServer):
+    """A server whose after-display-message hook repeats what display-message
+    printed (display-message -p '#{hook_argument_0}'): the marker between the
+    outputs of the commands tmux_live sends in one client run."""
+
+    def __init__(self, **kwargs):
+        FakeServer.__init__(self, **kwargs)
+        self.hooks["after-display-message"] = "display-message -p '#{hook_argument_0}'"
+
+    def answer(self, args):
+        if args[0] == "show-hooks" and args[1] == "-t":
+            return ""
+        if args[0] == "set-hook" and args[1] == "-u":
+            self.hooks.pop(args[-1], None)
+            return ""
+        out = FakeServer.answer(self, args)
+        if args[0] == "display-message" and "after-display-message" in self.hooks:
+            out += args[-1] + "\n"
+        return out
+
+
+def test_an_after_display_message_hook_is_removed_first(libs, socket_dir):
+    directory, make = socket_dir
+    make()
+    server = Echo(options={"lock-after-time": "0"})
+    events = enforcer.examine_uid(libs[0], libs[1], POLICY, candidates(libs, directory), runner=server)
+    assert "after-display-message" not in server.hooks
+    assert [(e["event"], e["option"]) for e in events][:2] == [
+        ("policy-restored", "after-display-message"), ("policy-restored", "lock-after-time")]
+    assert server.options["lock-after-time"] == "900"
+    # Left in place, the echoed marker makes the output unparsable: not examined.
+    live = libs[0].LiveServer(libs[0].OwnerClient("/usr/bin/tmux", candidates(libs, directory)[0],
+                                                  runner=Echo(options={"lock-after-time": "0"})))
+    assert live.probe() == "running"
+    result = libs[0].examine_servers([live], POLICY["options"], "audit")
+    assert [s["status"] for s in result["unexamined"]] == ["error"]
+    assert "batch marker" in result["unexamined"][0]["msg"]
 
 
 def test_an_unsafe_socket_is_reported_and_never_connected_to(libs, socket_dir):

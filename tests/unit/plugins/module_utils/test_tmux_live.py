@@ -18,6 +18,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -218,11 +219,24 @@ def test_slow_servers_use_up_a_budget_per_user(monkeypatch, tmp_path):
 
 # ------------------------------------------------- examine_servers (fake tmux)
 
+def tmux_commands(args):
+    """The commands of one client's argv: tmux separates them with a ';' argument."""
+    commands = [[]]
+    for arg in args:
+        if arg == ';':
+            commands.append([])
+        else:
+            commands[-1].append(arg)
+    return commands
+
+
 class FakeTmux(object):
     """A tmux server in a dict, answering the client commands LiveServer sends.
 
     One session ``$0`` (``main s``) with window ``@0`` and pane ``%0``; writes
-    change the state, so an enforced server re-reads clean.
+    change the state, so an enforced server re-reads clean. Several commands
+    in one client run are answered as tmux does: one after the other, output
+    concatenated, stopping at the first that fails.
     """
 
     def __init__(self, path='/tmp/tmux-1000/default', uid=None, fail_on=None):
@@ -235,10 +249,22 @@ class FakeTmux(object):
         self.hooks = {'session-closed': 'run-shell true'}
         self.pipe = '0'
         self.writes = []
+        self.runs = []
         self.fail_on = fail_on
 
     def run(self, args):
-        args = list(args)
+        self.runs.append(list(args))
+        out = u''
+        for command in tmux_commands(args):
+            rc, text, err = self.run_one(command)
+            out += text
+            if rc != 0:
+                return rc, out, err
+        return 0, out, u''
+
+    def run_one(self, args):
+        if args[0] == 'display-message' and args[1] == '-p':
+            return 0, args[2] + u'\n', u''
         if self.fail_on and args[0] == self.fail_on:
             return 1, u'', u'%s: no such thing\n' % args[0]
         if args[0] in ('set-option', 'set-hook', 'pipe-pane'):
@@ -414,3 +440,326 @@ def test_escape_argv_value():
     assert tmux_live.escape_argv_value('a;') == 'a\\;'
     assert tmux_live.escape_argv_value('a\\;') == 'a\\;'
     assert tmux_live.escape_argv_value('a') == 'a'
+
+
+# ------------------------------------------- one client run for many commands
+
+TOKEN = 'ephi-safeguards-' + '0123456789abcdef' * 2
+
+
+@pytest.mark.parametrize('out, count, sections', [
+    (u'', 0, []),
+    (TOKEN + u'-0\n', 1, [u'']),
+    (u'a 1\nb 2\n' + TOKEN + u'-0\n' + TOKEN + u'-1\nc\n' + TOKEN + u'-2\n', 3,
+     [u'a 1\nb 2\n', u'', u'c\n']),
+    # Eleven commands: marker 1 is not a prefix of marker 10.
+    (u''.join(u'%d\n%s-%d\n' % (i, TOKEN, i) for i in range(11)), 11,
+     [u'%d\n' % i for i in range(11)]),
+    # Whatever a user put in a value stays in its command's output: another
+    # token, a line ending in '\r' or U+2028 (not line ends for tmux).
+    (u'@v "ephi-safeguards-ffff-1"\n@w a\rb\u2028c\n' + TOKEN + u'-0\n', 1,
+     [u'@v "ephi-safeguards-ffff-1"\n@w a\rb\u2028c\n']),
+])
+def test_split_batch(out, count, sections):
+    assert tmux_live.split_batch(out, TOKEN, count) == sections
+
+
+@pytest.mark.parametrize('out, count, why', [
+    # A command failed and tmux stopped: a marker is missing.
+    (u'a\n' + TOKEN + u'-0\n', 2, 'marker 1 times, not 2'),
+    # The marker inside a value (a hook that echoed it): one too many.
+    (u'@v "%s-1"\n%s-0\nx\n%s-1\n' % (TOKEN, TOKEN, TOKEN), 2, 'marker 3 times, not 2'),
+    # The marker repeated as a line to shift the outputs.
+    (u'%s-0\n%s-0\nx\n' % (TOKEN, TOKEN), 1, 'marker 2 times, not 1'),
+    # Out of order.
+    (u'%s-1\n%s-0\n' % (TOKEN, TOKEN), 2, 'command 1 does not end with its marker'),
+    # Not a whole line: glued to a value.
+    (u'@v x%s-0\n' % TOKEN, 1, 'command 0 does not end with its marker'),
+    (u'%s-0 trailing\n' % TOKEN, 1, 'command 0 does not end with its marker'),
+    # Output after the last marker.
+    (u'%s-0\nlock-after-time 900\n' % TOKEN, 1, 'after the last marker'),
+])
+def test_split_batch_refuses_what_it_cannot_split_safely(out, count, why):
+    with pytest.raises(ValueError, match=why):
+        tmux_live.split_batch(out, TOKEN, count)
+
+
+def test_batch_argv_and_markers():
+    argv = tmux_live.batch_argv([['show-options', '-g'], ['list-sessions', '-F', '#{session_id}']],
+                                TOKEN)
+    assert argv == ['show-options', '-g', ';', 'display-message', '-p', TOKEN + '-0', ';',
+                    'list-sessions', '-F', '#{session_id}', ';', 'display-message', '-p',
+                    TOKEN + '-1']
+    with pytest.raises(ValueError):
+        tmux_live.batch_argv([['set-option', '-g', '@x', 'a;']], TOKEN)
+    markers = set(tmux_live.new_marker() for _n in range(100))
+    assert len(markers) == 100
+    assert all(m.startswith('ephi-safeguards-') and len(m) == 48 and '#' not in m for m in markers)
+
+
+def _separate_reads(server, scopes):
+    """What the live audit read before it batched: one client per command."""
+    found = {'global': {}, 'local': []}
+    for scope in scopes:
+        found['global'][scope] = tmux_live.parse_show_options(server.output(
+            ['show-options', tmux_live.SCOPE_SHOW_FLAGS[scope]]))
+    if 'session' in scopes:
+        for tid, name in server.lines(['list-sessions', '-F', '#{session_id} #{session_name}'], 2):
+            found['local'].append({'scope': 'session', 'target': name, 'tid': tid,
+                                   'values': tmux_live.parse_show_options(server.output(
+                                       ['show-options', '-t', tid]))})
+    if 'window' in scopes:
+        seen = set()
+        for scope, flag, args in (
+                ('window', '-w', ['list-windows', '-a', '-F',
+                                  '#{window_id} #{session_name}:#{window_index}']),
+                ('pane', '-p', ['list-panes', '-a', '-F',
+                                '#{pane_id} #{session_name}:#{window_index}.#{pane_index}'])):
+            for tid, name in server.lines(args, 2):
+                if tid in seen:
+                    continue
+                seen.add(tid)
+                found['local'].append({'scope': scope, 'target': name, 'tid': tid,
+                                       'values': tmux_live.parse_show_options(server.output(
+                                           ['show-options', flag, '-t', tid]))})
+    hooks = tmux_live.parse_show_hooks(server.output(['show-hooks', '-g']))
+    pipes = [tuple(p) for p in server.lines(
+        ['list-panes', '-a', '-F',
+         '#{pane_id} #{pane_pipe} #{session_name}:#{window_index}.#{pane_index}'], 3)]
+    return {'options': found, 'hooks': hooks, 'pipes': pipes}
+
+
+SCOPES = ['server', 'session', 'window']
+# A value made to look like output lines and a marker (without the secret).
+CONFUSING = u'x\nephi-safeguards-%s-1\nlock-after-time 900\n' % ('0' * 32)
+
+
+def test_snapshot_reads_what_separate_clients_read_in_two_runs():
+    fake = FakeTmux()
+    fake.local['$0']['@note'] = CONFUSING
+    fake.glob['-g']['@note'] = u'"a b" \\; c'
+    fake.hooks['session-created'] = u'pipe-pane "exec logger"'
+    server = _servers(fake)[0]
+    want = _separate_reads(server, SCOPES)
+    del fake.runs[:]
+    assert server.snapshot(SCOPES, hooks=True, pipes=True) == want
+    # Global options, hooks and the three lists in one client; the three
+    # targets' local options in one more.
+    assert len(fake.runs) == 2
+    assert [c[0] for c in tmux_commands(fake.runs[0])][::2] == [
+        'show-hooks', 'show-options', 'show-options', 'show-options', 'list-sessions',
+        'list-windows', 'list-panes', 'list-panes']
+    assert [' '.join(c) for c in tmux_commands(fake.runs[1])][::2] == [
+        'show-options -t $0', 'show-options -w -t @0', 'show-options -p -t %0']
+
+
+def test_many_targets_are_read_in_runs_of_bounded_size(monkeypatch):
+    monkeypatch.setattr(tmux_live, 'TARGETS_PER_CLIENT', 2)
+
+    class Many(FakeTmux):
+        def read(self, args):
+            if args[0] == 'list-windows':
+                return u''.join(u'@%d main s:%d\n' % (i, i) for i in range(5))
+            if '-w' in args:
+                return u'mode-keys emacs\n'
+            return FakeTmux.read(self, args)
+
+    fake = Many()
+    server = _servers(fake)[0]
+    del fake.runs[:]
+    found = server.read(['window'])
+    assert [e['tid'] for e in found['local']] == ['@0', '@1', '@2', '@3', '@4', '%0']
+    assert len(fake.runs) == 1 + 3
+
+
+def test_a_server_that_echoes_the_marker_is_not_examined():
+    """An after-display-message hook (or a fake server) that repeats the
+    marker it was sent: the output is not parsed, the server is a finding."""
+
+    class Echo(FakeTmux):
+        def run_one(self, args):
+            rc, out, err = FakeTmux.run_one(self, args)
+            if args[0] == 'display-message':
+                out += u'lock-after-time 900\n' + args[2] + u'\n'
+            return rc, out, err
+
+    good = FakeTmux('/tmp/tmux-1000/a')
+    echo = Echo('/tmp/tmux-1000/b')
+    result = tmux_live.examine_servers(_servers(good, echo), OPTIONS, 'audit')
+    assert [(s['socket'], s['status']) for s in result['servers']] == [
+        ('/tmp/tmux-1000/a', 'running'), ('/tmp/tmux-1000/b', 'error')]
+    assert 'batch marker' in result['unexamined'][0]['msg']
+    assert set(d['socket'] for d in result['drift']) == set(['/tmp/tmux-1000/a'])
+
+
+def test_a_listing_that_is_not_tmux_ids_is_not_examined():
+    class Odd(FakeTmux):
+        def read(self, args):
+            if args[0] == 'list-sessions' and args[2] != '#{session_id}':
+                return u'lock-after-time 900\n'
+            return FakeTmux.read(self, args)
+
+    result = tmux_live.examine_servers(_servers(Odd()), OPTIONS, 'audit')
+    assert result['servers'][0]['status'] == 'error'
+    assert "listed a session id 'lock-after-time'" in result['servers'][0]['msg']
+
+
+def test_batched_reads_of_a_real_server_equal_separate_clients(nobody_server):
+    base, sockdir, root_target, own_target, nobody, tmux = nobody_server
+    tmux('set-option', '-g', '@note', CONFUSING)
+    tmux('set-option', '-g', 'lock-after-time', '7')
+    tmux('set-option', '-t', 'attack', 'lock-after-time', '5')
+    tmux('set-option', '-t', 'attack', '@note', u'ephi-safeguards-1\n$9 fake')
+    tmux('new-window', '-d', '-t', 'attack', 'cat')
+    tmux('split-window', '-d', '-t', 'attack:1', 'cat')
+    tmux('set-option', '-w', '-t', 'attack:1', 'mode-keys', 'emacs')
+    tmux('set-option', '-p', '-t', 'attack:1.1', 'mode-keys', 'vi')
+    tmux('rename-session', '-t', 'attack', u'a b\nephi-safeguards-0')
+    tmux('set-hook', '-g', 'session-created', 'run-shell "echo x \\; true"')
+    runs = []
+
+    def counting(argv, creds, **kwargs):
+        runs.append(argv)
+        return run_as(argv, creds, **kwargs)
+
+    servers = list(live_candidates([os.path.join(base, 'tmux-*')], TMUX, runner=counting))
+    assert [s.status for s in servers] == ['running']
+    want = _separate_reads(servers[0], SCOPES)
+    del runs[:]
+    got = servers[0].snapshot(SCOPES, hooks=True, pipes=True)
+    assert got == want
+    assert len(runs) == 2
+    assert got['options']['global']['session']['@note'] == CONFUSING
+    assert len(got['options']['local']) == 6   # 1 session, 2 windows, 3 panes
+
+
+# -------------------------------------------------- several users at once
+
+class SlowTmux(FakeTmux):
+    """FakeTmux answering after a delay, recording which thread ran it and when."""
+
+    def __init__(self, path, uid, delay, barrier=None, log=None):
+        FakeTmux.__init__(self, path, uid=uid)
+        self.delay = delay
+        self.barrier = barrier
+        self.log = log
+
+    def run(self, args):
+        if self.barrier is not None and args[0] == 'show-hooks':
+            self.barrier.wait(timeout=10)   # every user's first batch at the same time
+        start = time.time()
+        time.sleep(self.delay)
+        out = FakeTmux.run(self, args)
+        self.log.append((self.candidate['uid'], threading.current_thread().ident, start,
+                         time.time()))
+        return out
+
+
+def test_examine_clients_runs_users_at_once_in_the_order_of_the_sockets():
+    log = []
+    uids = [5001, 5002, 5003, 5004]
+    barrier = threading.Barrier(len(uids))
+    clients = []
+    # Two sockets of the first user, the slower ones first.
+    for n, uid in enumerate([5001] + uids):
+        path = '/tmp/tmux-%d/s%d' % (uid, n)
+        clients.append(SlowTmux(path, uid, 0.05 * (5 - n) / 5,
+                                barrier if n > 0 else None, log))
+    result = tmux_live.examine_clients(clients, OPTIONS, 'audit', hooks=HOOKS,
+                                       absent_hooks=['session-closed'], require_pipe=True)
+    assert [s['socket'] for s in result['servers']] == [c.candidate['path'] for c in clients]
+    assert [s['status'] for s in result['servers']] == ['running'] * 5
+    # The same drift, in the same order, as one server after the other.
+    sequential = tmux_live.examine_servers(
+        _servers(*[SlowTmux(c.candidate['path'], c.candidate['uid'], 0, None, [])
+                   for c in clients]),
+        OPTIONS, 'audit', hooks=HOOKS, absent_hooks=['session-closed'], require_pipe=True)
+    for key in ('servers', 'drift', 'diff_before', 'unexamined', 'warnings'):
+        assert result[key] == sequential[key], key
+    assert [d['uid'] for d in result['drift']][::len(ALL_DRIFT)] == [5001, 5001, 5002, 5003, 5004]
+    # One user's servers one after the other, in one thread.
+    first = sorted((start, end, thread) for uid, thread, start, end in log if uid == 5001)
+    assert len(set(t for _s, _e, t in first)) == 1
+    assert all(a[1] <= b[0] for a, b in zip(first, first[1:]))
+    assert len(set(thread for _uid, thread, _s, _e in log)) > 1
+
+
+def test_examine_clients_keeps_each_users_timeout_budget():
+    calls = []
+
+    class Hanging(FakeTmux):
+        def run(self, args):
+            calls.append(self.candidate['uid'])
+            return None, u'', u'client stopped: timeout after 5 s'
+
+    clients = [Hanging('/tmp/tmux-5001/%d' % i, uid=5001) for i in range(4)] + [
+        FakeTmux('/tmp/tmux-5002/default', uid=5002)]
+    result = tmux_live.examine_clients(clients, OPTIONS, 'audit')
+    assert [s['status'] for s in result['servers']] == ['timeout'] * 4 + ['running']
+    assert calls == [5001] * tmux_live.TIMEOUTS_PER_UID
+    assert 'earlier servers of this user timed out' in result['servers'][3]['msg']
+
+
+FAKE_TMUX = r'''#!/bin/sh
+# Stands in for tmux: answers the commands tmux_live sends with who runs it.
+shift 2
+while [ $# -gt 0 ]; do
+  cmd=$1 last=$1
+  shift
+  while [ $# -gt 0 ] && [ "$1" != ";" ]; do last=$1; shift; done
+  [ $# -gt 0 ] && shift
+  case $cmd in
+    list-sessions) case $last in *session_name*) echo '$0 main' ;; *) echo '$0' ;; esac ;;
+    display-message) printf '%s\n' "$last" ;;
+    show-options) sleep 0.2; printf '@who "%s %s %s"\n@cwd %s\n' "$(id -u)" "$(id -g)" "$(id -G)" "$(pwd -P)" ;;
+  esac
+done
+'''
+
+
+def test_every_client_runs_as_its_sockets_owner_from_several_threads():
+    """The real run_as from a thread per user: uid, gid, groups and working
+    directory of each client are those of its socket."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root')
+    users = []
+    for name in ('daemon', 'bin', 'sys', 'nobody'):
+        try:
+            users.append(pwd.getpwnam(name))
+        except KeyError:
+            pass
+    if len(users) < 2:
+        pytest.skip('needs two system users')
+    base = tempfile.mkdtemp(prefix='ephi-creds-')
+    try:
+        os.chmod(base, 0o755)
+        program = os.path.join(base, 'tmux')
+        with open(program, 'w') as fh:
+            fh.write(FAKE_TMUX)
+        os.chmod(program, 0o755)
+        for user in users:
+            sockdir = os.path.join(base, 'tmux-%d' % user.pw_uid)
+            os.mkdir(sockdir, 0o700)
+            _bind(os.path.join(sockdir, 'default'))
+            os.chown(os.path.join(sockdir, 'default'), user.pw_uid, user.pw_gid)
+            os.chown(sockdir, user.pw_uid, user.pw_gid)
+        cands = find_sockets([os.path.join(base, 'tmux-*')])
+        start = time.time()
+        result = tmux_live.examine_clients(
+            [tmux_live.OwnerClient(program, cand) for cand in cands],
+            {'@who': {'scope': 'session', 'value': '-'}, '@cwd': {'scope': 'session', 'value': '-'}},
+            'audit')
+        elapsed = time.time() - start
+        assert [s['status'] for s in result['servers']] == ['running'] * len(users)
+        found = dict(((d['socket'], d['target'], d['option']), d['found']) for d in result['drift'])
+        for cand in cands:
+            creds = Credentials.for_uid(cand['uid'], 0)
+            for target in ('global', 'main'):
+                who = found[(cand['path'], target, '@who')].split()
+                assert who[:2] == [str(creds.uid), str(creds.gid)]
+                assert set(who[2:]) == set(str(g) for g in creds.groups + [creds.gid])
+                assert found[(cand['path'], target, '@cwd')] == os.path.realpath(cand['dir'])
+        # Two reads of 0.2 s per server: one after the other would take 0.4 s each.
+        assert elapsed < 0.4 * len(users) * 0.75, elapsed
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

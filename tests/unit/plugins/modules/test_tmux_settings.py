@@ -218,6 +218,8 @@ def test_live_audit_enforce_reaudit(tmp_path, live_server):
     assert statuses[socket_path] == 'running'
     assert audit['drift'][0]['uid'] == os.getuid()
     assert any('prepared' in d for d in audit['diff'])
+    # The time the live part took, measured in the module.
+    assert isinstance(audit['live_seconds'], float) and 0 <= audit['live_seconds'] < 30
     assert tmux('show-options', '-gv', 'lock-after-time').strip() == '0'
 
     check = run_module(dict(args, live='enforce'), check=True)
@@ -240,3 +242,4 @@ def test_live_audit_enforce_reaudit(tmp_path, live_server):
     enforce2 = run_module(dict(args, live='enforce'))
     assert enforce2['changed'] is False
     assert enforce2['fixed'] == []
+    assert 'live_seconds' not in run_module(dict(args, live='none'))
