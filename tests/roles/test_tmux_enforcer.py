@@ -418,6 +418,32 @@ def test_sockets_beyond_the_per_user_cap_are_not_examined():
     assert groups[1002] == ([cands[5]], [])
 
 
+def test_every_user_gets_a_pass_when_there_are_more_users_than_children(libs, monkeypatch):
+    """max_children 2 and 5 users: each tick the users examined longest ago go
+    first, so all five are examined within three ticks (lowest uids first would
+    examine 1001 and 1002 for ever)."""
+    now = [0.0]
+    daemon = enforcer.Enforcer(dict(POLICY, max_children=2), libs[0], libs[1], log=lambda line: None,
+                               clock=lambda: now[0])
+    cands = [{"uid": uid, "path": "/tmp/tmux-%d/default" % uid} for uid in (1005, 1001, 1003, 1002, 1004)]
+    monkeypatch.setattr(daemon.live, "find_sockets", lambda patterns: cands)
+    monkeypatch.setattr(enforcer, "unreadable_dirs", lambda patterns: [])
+    started = []
+
+    def spawn(uid, candidates):
+        started.append(uid)
+        daemon.children[uid] = {}
+    monkeypatch.setattr(daemon, "spawn", spawn)
+    for _tick in range(3):
+        now[0] += 5.0
+        daemon.tick()
+        daemon.children.clear()  # the passes ended before the next tick
+    assert started[:2] == [1001, 1002]
+    assert sorted(started[:5]) == [1001, 1002, 1003, 1004, 1005]
+    assert started[5] == 1001  # then round again, longest ago first
+    assert enforcer.pass_order([3, 1, 2], {1: 9.0, 2: 4.0}) == [3, 2, 1]
+
+
 def test_enforcer_logs_the_childrens_events_through_the_limiter(libs):
     logged = []
     daemon = enforcer.Enforcer(dict(POLICY, event_burst=1), libs[0], libs[1], log=logged.append,
