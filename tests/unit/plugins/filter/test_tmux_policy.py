@@ -12,7 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (
-    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_lock_command, tmux_lock_command_problem)
+    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_file_items, tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
@@ -87,3 +87,13 @@ def test_lock_command_filters_are_glue():
             tmux_lock_command_problem(bad)
     with pytest.raises(AnsibleFilterError):
         tmux_lock_command('/usr/sbin/vlock-main', None)
+
+
+def test_file_items_filter_is_glue():
+    assert 'tmux_file_items' in FilterModule().filters()
+    item = {'dest': '/etc/ephi-session.json', 'template': 'ephi-session.json.j2', 'mode': '0644'}
+    groups = [{'tags': ['tmux', 'tmux_gate'], 'when': True, 'files': [item]}]
+    assert tmux_file_items(groups, ['tmux_gate'], []) == [item]
+    assert tmux_file_items(groups, ['tmux_autostart'], []) == []
+    with pytest.raises(AnsibleFilterError, match='tmux_file_items: group 0 needs tags'):
+        tmux_file_items([{'files': [item]}], ['all'], [])
