@@ -3,19 +3,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""module_utils/tmux_files.py: which groups of the tmux role's file sets a run applies."""
+"""module_utils/tmux_files.py: which groups of the tmux role's file sets a run applies (the tag rules
+against Ansible's own: tests/unit/plugins/filter/test_tmux_policy.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import itertools
-
 import pytest
 
-from ansible.playbook.taggable import Taggable
-
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import file_items, tags_selected
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import file_items
 
 LIBEXEC = {'path': '/usr/local/lib/ephi-safeguards', 'state': 'directory', 'mode': '0755'}
 GATE = {'dest': '/usr/local/lib/ephi-safeguards/ephi-session-gate', 'src': 'ephi-session-gate', 'mode': '0755'}
@@ -88,28 +85,3 @@ def test_bad_groups_are_refused(bad, message):
 def test_groups_must_be_a_list():
     with pytest.raises(ValueError, match='expects a list'):
         file_items({'tags': ['tmux']}, ['all'], [])
-
-
-TAGS = [['tmux', 'tmux_gate'], ['always'], ['never', 'tmux_gate'], ['tmux_gate', 'always']]
-OPTIONS = [[], ['all'], ['tmux_gate'], ['tmux_config'], ['tagged'], ['untagged'], ['always'], ['never'], ['all', 'never']]
-
-
-class TaggedTask(object):
-    """What Taggable.evaluate_tags reads of a task that has TAGS (no parents, nothing to template)."""
-
-    untagged = Taggable.untagged
-    _loader = None
-    _parent = None
-
-    def __init__(self, tags):
-        self.tags = list(tags)
-
-    def _get_all_taggable_objects(self):
-        return []
-
-
-@pytest.mark.parametrize('tags, run_tags, skip_tags', list(itertools.product(TAGS, OPTIONS, OPTIONS)))
-def test_tag_selection_is_ansibles(tags, run_tags, skip_tags):
-    """The same answer as Ansible's own evaluate_tags for a task with these tags."""
-    expected = Taggable.evaluate_tags(TaggedTask(tags), run_tags, skip_tags, {})
-    assert tags_selected(tags, run_tags, skip_tags) == expected
