@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the tmux role's evidence: glue over module_utils/tmux_controls.py,
+"""Filters of the tmux role (its evidence, its lock-command and its file sets): glue over
+module_utils/tmux_controls.py and module_utils/tmux_files.py,
 where the decisions are."""
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +15,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import (
     autostart_uncovered, build_controls, lock_command_effective, lock_command_problem)
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import file_items
 
 
 def tmux_autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):
@@ -52,11 +54,20 @@ def tmux_lock_command_problem(command):
     return lock_command_problem(command)
 
 
+def tmux_file_items(groups, run_tags=None, skip_tags=None):
+    """The ephi.safeguards.file_set items of the GROUPS whose feature is on and whose tags this run selects."""
+    try:
+        return file_items(groups, run_tags, skip_tags)
+    except ValueError as exc:
+        raise AnsibleFilterError('tmux_file_items: %s' % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'tmux_autostart_uncovered': tmux_autostart_uncovered,
             'tmux_controls': tmux_controls,
+            'tmux_file_items': tmux_file_items,
             'tmux_lock_command': tmux_lock_command,
             'tmux_lock_command_problem': tmux_lock_command_problem,
         }

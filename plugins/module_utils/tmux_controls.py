@@ -22,8 +22,8 @@ Probes:
     Optional: ``stat`` of the vlock event plugin the lock-command names
     (``lock_plugin_path`` in the policy); skipped or absent when it names none.
 ``autostart_file``
-    The autostart ``template`` task in check mode (skipped when ``autostart``
-    is off).
+    The autostart script's ``file_set`` task in check mode (skipped when
+    ``autostart`` is off).
 ``passwd``
     ``getent passwd`` (skipped when ``autostart`` is off).
 ``shells``

@@ -7,13 +7,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
+from ansible.playbook.taggable import Taggable
 
 from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (
-    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_lock_command, tmux_lock_command_problem)
+    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_file_items, tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import tags_selected
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
 NO_LOGIN = ['nologin', 'false', 'sync']
@@ -87,3 +91,38 @@ def test_lock_command_filters_are_glue():
             tmux_lock_command_problem(bad)
     with pytest.raises(AnsibleFilterError):
         tmux_lock_command('/usr/sbin/vlock-main', None)
+
+
+def test_file_items_filter_is_glue():
+    assert 'tmux_file_items' in FilterModule().filters()
+    item = {'dest': '/etc/ephi-session.json', 'template': 'ephi-session.json.j2', 'mode': '0644'}
+    groups = [{'tags': ['tmux', 'tmux_gate'], 'when': True, 'files': [item]}]
+    assert tmux_file_items(groups, ['tmux_gate'], []) == [item]
+    assert tmux_file_items(groups, ['tmux_autostart'], []) == []
+    with pytest.raises(AnsibleFilterError, match='tmux_file_items: group 0 needs tags'):
+        tmux_file_items([{'files': [item]}], ['all'], [])
+
+
+FILE_SET_TAGS = [['tmux', 'tmux_gate'], ['always'], ['never', 'tmux_gate'], ['tmux_gate', 'always']]
+FILE_SET_OPTIONS = [[], ['all'], ['tmux_gate'], ['tmux_config'], ['tagged'], ['untagged'], ['always'], ['never'], ['all', 'never']]
+
+
+class TaggedTask(object):
+    """What Taggable.evaluate_tags reads of a task that has TAGS (no parents, nothing to template)."""
+
+    untagged = Taggable.untagged
+    _loader = None
+    _parent = None
+
+    def __init__(self, tags):
+        self.tags = list(tags)
+
+    def _get_all_taggable_objects(self):
+        return []
+
+
+@pytest.mark.parametrize('tags, run_tags, skip_tags', list(itertools.product(FILE_SET_TAGS, FILE_SET_OPTIONS, FILE_SET_OPTIONS)))
+def test_tag_selection_is_ansibles(tags, run_tags, skip_tags):
+    """The same answer as Ansible's own evaluate_tags for a task with these tags."""
+    expected = Taggable.evaluate_tags(TaggedTask(tags), run_tags, skip_tags, {})
+    assert tags_selected(tags, run_tags, skip_tags) == expected
