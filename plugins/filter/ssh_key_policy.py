@@ -184,6 +184,25 @@ def ssh_key_policy_pam_sshd(text, mfa, usersfile, deny=5, unlock_time=900):
     return pam_sshd(_plain(text or ''), bool(mfa), _plain(usersfile), int(deny), int(unlock_time))
 
 
+def ssh_key_policy_store_files(users, store_dir, template='authorized_keys.j2'):
+    """The ephi.safeguards.file_set items of the central key store: one file per declared user (the keys of
+    ssh_key_policy_validate's ``users``, in their order), rendered from TEMPLATE, which reads the user's name from
+    ``template_destpath`` (file_set renders every template item with the same variables)."""
+    store_dir = _plain(store_dir)
+    return [{'dest': '%s/%s' % (store_dir, user), 'template': _plain(template)} for user in _plain(users or {})]
+
+
+def ssh_key_policy_planned(changed_paths, dropin, pam, store_files):
+    """What the plan (a check-mode file_set of the drop-in, the PAM stack and the key store) found to differ:
+    {dropin: bool, pam: bool, store: [the items of STORE_FILES that differ]} from its ``changed_paths``."""
+    changed = set(_plain(changed_paths or []))
+    return {
+        'dropin': _plain(dropin) in changed,
+        'pam': _plain(pam) in changed,
+        'store': [item for item in _plain(store_files or []) if item.get('dest') in changed],
+    }
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -200,4 +219,6 @@ class FilterModule(object):
             'ssh_key_policy_mfa_users': ssh_key_policy_mfa_users,
             'ssh_key_policy_mfa_methods': ssh_key_policy_mfa_methods,
             'ssh_key_policy_pam_sshd': ssh_key_policy_pam_sshd,
+            'ssh_key_policy_store_files': ssh_key_policy_store_files,
+            'ssh_key_policy_planned': ssh_key_policy_planned,
         }

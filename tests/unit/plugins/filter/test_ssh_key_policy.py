@@ -32,7 +32,8 @@ def test_filters_are_exported():
                                'ssh_key_policy_kex', 'ssh_key_policy_key_in_use',
                                'ssh_key_policy_lockout', 'ssh_key_policy_mfa_methods', 'ssh_key_policy_mfa_problems',
                                'ssh_key_policy_mfa_users', 'ssh_key_policy_pam_sshd', 'ssh_key_policy_per_spec',
-                               'ssh_key_policy_rendered', 'ssh_key_policy_validate']
+                               'ssh_key_policy_planned', 'ssh_key_policy_rendered', 'ssh_key_policy_store_files',
+                               'ssh_key_policy_validate']
 
 
 def test_validate_uses_the_current_time_and_policy():
@@ -153,3 +154,25 @@ def test_controls_filter_is_glue_over_module_utils():
     policy['forwarding_groups'] = [{'group': 'fwd', 'forward': ['tcp-local'], 'reason': 'tunnels'}]
     side = [r for r in FILTERS['ssh_key_policy_controls'](probes, policy) if r['id'] == 'ssh-key-policy-side-channels'][0]
     assert 'olga: tcp-local (opted in through fwd)' in side['observed'], side
+
+
+def test_store_files_one_template_item_per_declared_user_in_order():
+    users = {'zoe': {'lines': []}, 'alice': {'lines': []}}
+    assert FILTERS['ssh_key_policy_store_files'](users, '/etc/ssh/authorized_keys') == [
+        {'dest': '/etc/ssh/authorized_keys/zoe', 'template': 'authorized_keys.j2'},
+        {'dest': '/etc/ssh/authorized_keys/alice', 'template': 'authorized_keys.j2'},
+    ]
+    assert FILTERS['ssh_key_policy_store_files']({}, '/s') == []
+
+
+@pytest.mark.parametrize('changed, expected', [
+    ([], {'dropin': False, 'pam': False, 'store': []}),
+    # The store directory alone (check mode on a fresh host) is no store file.
+    (['/s'], {'dropin': False, 'pam': False, 'store': []}),
+    (['/d.conf', '/s/bob'], {'dropin': True, 'pam': False, 'store': [{'dest': '/s/bob', 'template': 't'}]}),
+    (['/pam', '/s/alice', '/s/bob'], {'dropin': False, 'pam': True,
+                                      'store': [{'dest': '/s/alice', 'template': 't'}, {'dest': '/s/bob', 'template': 't'}]}),
+])
+def test_planned_reads_the_plans_changed_paths(changed, expected):
+    store = [{'dest': '/s/alice', 'template': 't'}, {'dest': '/s/bob', 'template': 't'}]
+    assert FILTERS['ssh_key_policy_planned'](changed, '/d.conf', '/pam', store) == expected
