@@ -21,12 +21,16 @@ so the chain of round trips repeats ceil(N / F) times; the main process does
 its share for every host in one thread; the workers and multiplexers share C
 cores. A run takes as long as the slowest of these:
 
-    wall(N, F, C) = max(ceil(N / F) * t1,  N * main + N * (work + ssh) / C)
+    wall(N, F, C) = max(ceil(N / F) * t1,  fixed + N * main + N * (work + ssh) / C)
 
 In the lab the managed hosts are containers on the controller's own cores, so
 their CPU joins the second term there:
 
-    lab(N, F, C) = max(ceil(N / F) * t1,  N * main + N * (work + ssh + host) / C)
+    lab(N, F, C) = max(ceil(N / F) * t1,  fixed + N * main + N * (work + ssh + host) / C)
+
+fixed is the controller's CPU per run that does not grow with the hosts (taken
+from the slope between the one-host run and the next larger one, when the
+results have one; else 0 and everything counts per host).
 
 Usage:
     python3 benchmarks/fleet_model.py RESULTS [--strategy linear] [--run rerun]
@@ -54,21 +58,29 @@ def read_results(path):
     return rows
 
 
-def inputs(row):
-    """Per-host inputs from a one-host row."""
-    return {'t1': row['wall'], 'main': row['main'], 'work': row['ctl'] - row['main'], 'ssh': row['mux'],
-            'host': row['hosts_cpu']}
+def inputs(row, other=None):
+    """Per-host inputs from a one-host row. With a row of more hosts (other), the
+    controller's CPU is split into a per-run part (fixed: the run_once tasks, the
+    report, the playbook's parsing) and a per-host part (the slope between the two);
+    the main process's share of the per-host part is its share in the one-host run."""
+    ctl, fixed = row['ctl'], 0.0
+    host = row['hosts_cpu']
+    if other is not None:
+        slope = (other['ctl'] - row['ctl']) / (other['hosts'] - 1)
+        fixed, ctl = max(row['ctl'] - slope, 0.0), min(slope, row['ctl'])
+        host = (other['hosts_cpu'] - row['hosts_cpu']) / (other['hosts'] - 1)
+    share = row['main'] / row['ctl'] if row['ctl'] else 0.0
+    return {'t1': row['wall'], 'fixed': fixed, 'main': share * ctl, 'work': (1 - share) * ctl, 'ssh': row['mux'],
+            'host': host}
 
 
-def fleet_wall(one, hosts, forks, cores):
-    """Predicted wall time on a fleet whose hosts have their own CPU."""
-    return max(math.ceil(hosts / forks) * one['t1'], hosts * one['main'] + hosts * (one['work'] + one['ssh']) / cores)
-
-
-def lab_wall(one, hosts, forks, cores):
-    """Predicted wall time in the lab (hosts on the controller's cores)."""
-    return max(math.ceil(hosts / forks) * one['t1'],
-               hosts * one['main'] + hosts * (one['work'] + one['ssh'] + one['host']) / cores)
+def bounds(one, hosts, forks, cores, lab=False):
+    """(chain, cpu): the two bounds of a run on hosts hosts. The prediction is
+    their maximum (they overlap perfectly); their sum is the pessimistic end
+    (a round trip waits for a busy CPU as long as the CPU is busy)."""
+    chain = math.ceil(hosts / forks) * one['t1']
+    spread = one['work'] + one['ssh'] + (one['host'] if lab else 0.0)
+    return chain, one['fixed'] + hosts * one['main'] + hosts * spread / cores
 
 
 def main(argv=None):
@@ -84,26 +96,29 @@ def main(argv=None):
     ones = [r for r in rows if r['hosts'] == 1]
     if not ones:
         sys.exit('no one-host %s %s run in %s' % (args.strategy, args.run, args.results))
-    one = inputs(ones[0])
-    print('one host, %s %s: t1 %.1f s, main %.2f s, workers %.2f s, ssh %.2f s, host %.2f s (CPU seconds)'
-          % (args.strategy, args.run, one['t1'], one['main'], one['work'], one['ssh'], one['host']))
+    more = sorted((r for r in rows if r['hosts'] > 1), key=lambda r: r['hosts'])
+    one = inputs(ones[0], more[0] if more else None)
+    print('inputs, %s %s: t1 %.1f s; CPU seconds per run %.2f, per host: main %.2f, workers %.2f, ssh %.2f, host %.2f%s'
+          % (args.strategy, args.run, one['t1'], one['fixed'], one['main'], one['work'], one['ssh'], one['host'],
+             ' (per-host parts from the %d-host run)' % more[0]['hosts'] if more else ''))
     print()
-    print('| hosts | measured | lab model (F=%d, C=%d) | error |' % (args.forks, args.cores))
+    print('| hosts | measured | lab model max .. sum (F=%d, C=%d) | error of max, of sum |' % (args.forks, args.cores))
     print('|---|---|---|---|')
     for row in sorted(rows, key=lambda r: r['hosts']):
-        predicted = lab_wall(one, row['hosts'], args.forks, args.cores)
-        error = 100 * (predicted - row['wall']) / row['wall']
-        print('| %d | %.1f s | %.1f s | %+.0f %% |' % (row['hosts'], row['wall'], predicted, error))
+        chain, cpu = bounds(one, row['hosts'], args.forks, args.cores, lab=True)
+        low, high = max(chain, cpu), (chain + cpu if row['hosts'] > 1 else max(chain, cpu))
+        print('| %d | %.1f s | %.1f .. %.1f s | %+.0f %%, %+.0f %% |' % (
+            row['hosts'], row['wall'], low, high, 100 * (low - row['wall']) / row['wall'],
+            100 * (high - row['wall']) / row['wall']))
     print()
-    print('| fleet: hosts, forks, controller cores | predicted wall | bound by |')
+    print('| fleet: hosts, forks, controller cores | predicted wall, max .. sum | bound by |')
     print('|---|---|---|')
     for spec in args.predict:
         hosts, forks, cores = (int(x) for x in spec.split(':'))
-        chain = math.ceil(hosts / forks) * one['t1']
-        cpu = hosts * one['main'] + hosts * (one['work'] + one['ssh']) / cores
-        wall = max(chain, cpu)
+        chain, cpu = bounds(one, hosts, forks, cores)
         bound = 'round trips' if chain >= cpu else 'controller CPU'
-        print('| %d, %d, %d | %.0f s (%.1f min) | %s |' % (hosts, forks, cores, wall, wall / 60, bound))
+        print('| %d, %d, %d | %.1f .. %.1f min | %s |' % (hosts, forks, cores, max(chain, cpu) / 60, (chain + cpu) / 60,
+                                                           bound))
     return 0
 
 
