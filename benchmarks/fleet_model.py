@@ -117,8 +117,8 @@ def main(argv=None):
         hosts, forks, cores = (int(x) for x in spec.split(':'))
         chain, cpu = bounds(one, hosts, forks, cores)
         bound = 'round trips' if chain >= cpu else 'controller CPU'
-        print('| %d, %d, %d | %.1f .. %.1f min | %s |' % (hosts, forks, cores, max(chain, cpu) / 60, (chain + cpu) / 60,
-                                                           bound))
+        low, high = max(chain, cpu) / 60, (chain + cpu) / 60
+        print('| %d, %d, %d | %.1f .. %.1f min | %s |' % (hosts, forks, cores, low, high, bound))
     return 0
 
 
