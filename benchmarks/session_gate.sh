@@ -207,7 +207,7 @@ if [ "${EPHI_BENCH_SITE:-1}" != 0 ]; then
   site() {  # label mode
     local start end rc=0
     start=$(date +%s.%N)
-    ANSIBLE_SSH_CONTROL_PATH_DIR="$tmp/cp-$2" ansible-playbook -i "$tmp/inventory.yml" "$EPHI_ROOT/playbooks/site.yml" \
+    ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks ANSIBLE_SSH_CONTROL_PATH_DIR="$tmp/cp-$2" ansible-playbook -i "$tmp/inventory.yml" "$EPHI_ROOT/playbooks/site.yml" \
       -e "$(exempt_vars "$2")" > "$tmp/site-$1.log" 2>&1 || rc=$?
     end=$(date +%s.%N)
     [ "$rc" = 0 ] || { tail -n 40 "$tmp/site-$1.log" >&2; die "site.yml ($1) failed"; }
@@ -224,7 +224,11 @@ if [ "${EPHI_BENCH_SITE:-1}" != 0 ]; then
     x="$x $(site "rerun-exempt-$r" admin)"; cx="$cx $(changed "rerun-exempt-$r")"
     [ "$r" = "$site_rounds" ] || site "switch-gated-$r" user >/dev/null
   done
+  # The rounds' logs (with per-task times) stay for a look at where gated and exempt differ.
+  logs=$EPHI_CACHE_DIR/bench-gate/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$logs" && cp "$tmp"/site-*.log "$logs/"
   echo
+  echo "site.yml logs (profile_tasks): $logs"
   echo "| site.yml idempotent re-run, 1 host | wall (s) per round | changed |"
   echo "|---|---|---|"
   echo "| Ansible's account gated (command sessions recorded) |$g |$cg |"
