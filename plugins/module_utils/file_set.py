@@ -354,6 +354,19 @@ def _attribute_changes(item, entry, st):
     return changes
 
 
+def parent_problem(st, euid=None):
+    """Why a parent directory with stat st is no place for this process to write
+    in (None when it is): owned by another user than this process's (root: by a
+    user), or writable by others. The temporary file, the rename and mkdir happen
+    there, and whoever may change the directory could race them."""
+    euid = os.geteuid() if euid is None else euid
+    if st.st_uid not in (0, euid):
+        return 'is owned by %s' % user_name(st.st_uid)
+    if st.st_mode & stat.S_IWOTH:
+        return 'is writable by others'
+    return None
+
+
 def _plan_item(item, created, want_diff, ids, umask):
     label, path = item['label'], item['path']
     entry = {'item': item, 'exists': False, 'content': False, 'changes': [], 'before': None, 'size': None,
@@ -370,6 +383,11 @@ def _plan_item(item, created, want_diff, ids, umask):
     if parent not in created and not os.path.isdir(parent):
         raise FileSetError('%s: the parent directory %s does not exist or is not a directory (file_set creates no '
                            'parent directory: add a directory item for it before this one)' % (label, parent))
+    if parent not in created:
+        why = parent_problem(os.stat(parent))
+        if why:
+            raise FileSetError('%s: the parent directory %s %s: file_set does not write inside a directory another '
+                               'user can change' % (label, parent, why))
     st = None if parent in created else _lstat(path, label)
     entry['st'] = st
     if item['state'] == 'directory':

@@ -35,6 +35,9 @@ description:
   - An existing destination that is not a regular file (a symbolic link, a directory, a device, a FIFO) is an
     error; it is never followed or replaced. A missing parent directory is an error too, unless a directory item
     earlier in O(files) creates it; parents are not created otherwise.
+  - A parent directory owned by another user than the module's (for root, by any user) or writable by others is an
+    error too. The temporary file, the rename and a new directory are made there, and whoever may change the
+    directory could race them, so root never writes inside a directory a user controls.
   - The task is changed when any item changed (so C(notify) works as usual); RV(changed_paths) names them.
 options:
   files:

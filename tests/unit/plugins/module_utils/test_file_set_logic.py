@@ -221,6 +221,33 @@ def test_a_missing_parent_is_an_error_unless_an_earlier_item_makes_it(tmp_path):
     assert fs.results(planned(files))[1] == []
 
 
+def test_a_parent_another_user_can_change_is_refused(tmp_path):
+    """Root never writes a temporary file, renames or makes a directory inside
+    a directory a user owns or anyone may write: the whole set is refused."""
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    files = [{'dest': str(tmp_path / 'ok'), 'content': 'x'}, {'dest': str(shared / 'f'), 'content': 'x'},
+             {'path': str(shared / 'd'), 'state': 'directory'}]
+    _entries, problems = fs.plan(host_items(files))
+    assert len(problems) == 2 and all('%s is writable by others' % shared in p for p in problems)
+    assert not (tmp_path / 'ok').exists() and os.listdir(str(shared)) == []
+    st = os.stat(str(tmp_path))
+    assert fs.parent_problem(st, euid=st.st_uid) is None
+    assert fs.parent_problem(st, euid=st.st_uid + 1) == ('is owned by %s' % fs.user_name(st.st_uid)
+                                                         if st.st_uid != 0 else None)
+
+
+@pytest.mark.skipif(not ROOT, reason='chown to another user needs root')
+def test_root_refuses_a_parent_a_user_owns(tmp_path):
+    home = tmp_path / 'home'
+    home.mkdir()
+    os.chown(str(home), NOBODY, NOBODY)
+    _entries, problems = fs.plan(host_items([{'dest': str(home / '.profile'), 'content': 'x'}]))
+    assert len(problems) == 1 and 'is owned by' in problems[0]
+    assert os.listdir(str(home)) == []
+
+
 def test_parents_through_a_symbolic_link_are_fine(tmp_path):
     (tmp_path / 'real').mkdir()
     os.symlink('real', str(tmp_path / 'lib'))  # like /lib -> usr/lib on merged /usr
