@@ -46,6 +46,13 @@ options:
       - Path of the session gate program, the C(ForceCommand) every gated account must get.
     type: path
     default: /usr/local/lib/ephi-safeguards/ephi-session-gate
+  gate_module:
+    description:
+      - The gate's code, which the gate program imports. Its owner and mode, and those of its
+        compiled bytecode (C(__pycache__) beside it), are checked like the program's; an empty
+        value checks the program alone.
+    type: path
+    default: /usr/local/lib/ephi-safeguards/ephi_session_gate.py
   config:
     description:
       - The recorder's JSON configuration; its C(dir), C(socket), C(fstypes), C(allow_fscrypt) and
@@ -161,8 +168,9 @@ RETURN = r'''
 gate:
   description:
     - The gate program, C(path); C(chain) its owner and mode and those of every directory above
-      it (C(path), C(uid), C(mode) as an integer, or C(error)); C(error) when it is not a
-      regular file.
+      it (C(path), C(uid), C(mode) as an integer, or C(error)), then those of O(gate_module) and
+      its bytecode; C(error) when the program is not an executable regular file or the module
+      is missing.
   returned: when O(audit=true)
   type: dict
   sample: {"path": "/usr/local/lib/ephi-safeguards/ephi-session-gate", "error": null,
@@ -304,12 +312,27 @@ def path_chain(path):
         current = parent
 
 
-def gate_info(path):
+def gate_info(path, module_path=None):
+    """The gate program's path chain; with module_path (the gate's code, which
+    the program imports) also that file's chain and its compiled bytecode
+    (the __pycache__ beside it and the gate's .pyc files in it): all of it
+    runs in every gated session."""
     info = {'path': path, 'error': None, 'chain': path_chain(path)}
     if not os.path.isfile(path):
         info['error'] = 'missing or not a regular file'
     elif not os.access(path, os.X_OK):
         info['error'] = 'not executable'
+    if module_path:
+        seen = set(item['path'] for item in info['chain'])
+        cache = os.path.join(os.path.dirname(module_path), '__pycache__')
+        stem = os.path.splitext(os.path.basename(module_path))[0] + '.'
+        extra = path_chain(module_path)
+        if os.path.isdir(cache):
+            extra += path_chain(cache)[:1] + [path_chain(os.path.join(cache, name))[0]
+                                              for name in sorted(os.listdir(cache)) if name.startswith(stem)]
+        info['chain'] += [item for item in extra if item['path'] not in seen]
+        if not os.path.isfile(module_path) and not info['error']:
+            info['error'] = 'imports %s, which is missing or not a regular file' % module_path
     return info
 
 
@@ -478,6 +501,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             gate=dict(type='path', default='/usr/local/lib/ephi-safeguards/ephi-session-gate'),
+            gate_module=dict(type='path', default='/usr/local/lib/ephi-safeguards/ephi_session_gate.py'),
             config=dict(type='path', default='/etc/ephi-session.json'),
             exempt_users=dict(type='list', elements='str', default=[]),
             no_login_shells=dict(type='list', elements='str', default=['nologin', 'false', 'sync', 'halt', 'shutdown']),
@@ -513,7 +537,7 @@ def main():
     config = read_config(params['config'])
     module.exit_json(
         changed=False,
-        gate=gate_info(params['gate']),
+        gate=gate_info(params['gate'], params['gate_module']),
         accounts=accounts,
         accounts_error=accounts_error,
         exempt_not_local=sorted(set(params['exempt_users']) - names),

@@ -23,7 +23,7 @@ import os
 import sys
 
 FILES = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'tmux', 'files'))
-GATE_PATH = os.path.join(FILES, 'ephi-session-gate')
+GATE_PATH = os.path.join(FILES, 'ephi_session_gate.py')
 RECORDER_PATH = os.path.join(FILES, 'ephi-session-recorder')
 HERE = os.path.abspath(__file__)
 

@@ -286,6 +286,13 @@ def test_open_recording_refuses_links_and_user_dirs(tmp_path):
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o750
     with pytest.raises(FileExistsError):
         rec.open_recording(conf, 'alice', 'a.cast')
+    # An existing user directory with a wrong group or mode is put right.
+    os.chown(os.path.dirname(path), 0, 4242)
+    os.chmod(os.path.dirname(path), 0o777)
+    fd, _path = rec.open_recording(conf, 'alice', 'e.cast')
+    os.close(fd)
+    info = os.stat(os.path.dirname(path))
+    assert (info.st_gid, info.st_mode & 0o777) == (0, 0o750)
     # A symlinked user directory is not followed.
     target = tmp_path / 'elsewhere'
     target.mkdir()
@@ -465,6 +472,25 @@ def test_e2e_command_session(lab):
     assert lines[-1][1:] == ['m', 'ephi-end reason=exit bytes=19']
     info = os.stat(path)
     assert (info.st_uid, info.st_mode & 0o777) == (0, 0o640)
+
+
+def test_e2e_command_child_gets_only_its_pipes_and_default_signals(lab):
+    # The command is started with posix_spawn: it holds 0, 1 and 2 only (the
+    # received descriptors are close-on-exec), what the interpreter and the
+    # gate ignore (SIGPIPE, SIGXFSZ, SIGHUP) is back at the default, and it
+    # leads a process group of its own (the idle logoff hangs up all of it).
+    script = ('echo FDS; ls /proc/$$/fd; echo END; grep ^SigIgn: /proc/$$/status; '
+              'echo PGRP $(cut -d" " -f5 /proc/$$/stat) PID $$')
+    out = subprocess.run(gate_argv(lab.conf_path), input=b'', capture_output=True,
+                         env=lab.env(command=script), timeout=30, check=False)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert text.split('FDS\n', 1)[1].split('END\n', 1)[0].split() == ['0', '1', '2'], text
+    ignored = int(re.search(r'^SigIgn:\s*([0-9a-f]+)$', text, re.M).group(1), 16)
+    for sig in (signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
+        assert not ignored & (1 << (sig - 1)), (sig, text)
+    pgrp, pid = re.search(r'^PGRP (\d+) PID (\d+)$', text, re.M).groups()
+    assert pgrp == pid
 
 
 def test_e2e_transfer_not_recorded(lab):

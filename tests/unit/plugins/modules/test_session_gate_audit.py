@@ -39,6 +39,8 @@ class Host(object):
         os.makedirs(self.bin)
         os.makedirs(os.path.dirname(self.gate))
         self.write(self.gate, '#!/usr/bin/python3\n', 0o755)
+        self.gate_module = self.path('usr/local/lib/ephi-safeguards/ephi_session_gate.py')
+        self.write(self.gate_module, 'def main():\n    return 0\n')
         for shell in ('bash', 'sh', 'dash'):
             self.write(os.path.join(self.bin, shell), '', 0o755)
         self.bash_rc = self.path('etc/bash.bashrc')
@@ -106,7 +108,7 @@ class Host(object):
         raise AssertionError('unexpected command %r' % (args,))
 
     def args(self, **extra):
-        args = dict(gate=self.gate, config=self.config, exempt_users=['glass', 'ghost'],
+        args = dict(gate=self.gate, gate_module=self.gate_module, config=self.config, exempt_users=['glass', 'ghost'],
                     bash_rc=self.bash_rc, zsh_env=self.zsh_env, shells_file=self.shells)
         args.update(extra)
         return args
@@ -136,7 +138,7 @@ def test_a_gated_host(host, check):
     assert result['unsupported_listed_shells'] == [] and result['shells_error'] is None
     assert result['gate']['error'] is None and result['gate']['chain'][0] == {
         'path': host.gate, 'uid': 0, 'mode': os.lstat(host.gate).st_mode}
-    assert result['gate']['chain'][-1]['path'] == '/'
+    assert [item['path'] for item in result['gate']['chain']][-2:] == ['/', host.gate_module]
     assert result['recorder']['socket']['SubState'] == 'listening'
     assert result['recorder']['service_error'] is None
     assert result['config']['idle_logoff'] == 1800 and result['config']['error'] is None
@@ -225,6 +227,26 @@ def test_gate_program(host):
     assert gate['chain'][0] == {'path': host.gate, 'error': 'No such file or directory'}
     host.write(host.gate, '', 0o644)
     assert run_main(mod.main, host.args())['gate']['error'] == 'not executable'
+
+
+def test_gate_module_and_its_bytecode(host):
+    # The program imports the gate's code and its .pyc: each is in the chain,
+    # the directories already listed once.
+    cache = os.path.join(os.path.dirname(host.gate_module), '__pycache__')
+    pyc = os.path.join(cache, 'ephi_session_gate.cpython-311.pyc')
+    host.write(pyc, 'bytecode')
+    host.write(os.path.join(cache, 'other.cpython-311.pyc'), 'not the gate')
+    host.owner[pyc] = 1001
+    gate = run_main(mod.main, host.args())['gate']
+    paths = [item['path'] for item in gate['chain']]
+    assert gate['error'] is None
+    assert paths[-3:] == [host.gate_module, cache, pyc] and len(paths) == len(set(paths))
+    assert gate['chain'][-1]['uid'] == 1001
+    os.remove(host.gate_module)
+    gate = run_main(mod.main, host.args())['gate']
+    assert gate['error'] == 'imports %s, which is missing or not a regular file' % host.gate_module
+    # Without gate_module the program alone is checked.
+    assert run_main(mod.main, host.args(gate_module=''))['gate']['error'] is None
 
 
 def test_recorder_units(host):

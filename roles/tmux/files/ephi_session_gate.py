@@ -1,8 +1,8 @@
-#!/usr/bin/python3 -IS
-# ephi.safeguards:tmux -- ephi-session-gate: every SSH session of a gated
-# account runs through this program (sshd ForceCommand, plus a root-owned hook
-# at the top of /etc/bash.bashrc and /etc/zsh/zshenv that execs it before the
-# user's own rc files). It runs AS THE USER.
+# ephi.safeguards:tmux -- the session gate (installed as ephi_session_gate.py
+# beside its entry point ephi-session-gate): every SSH session of a gated
+# account runs through it (sshd ForceCommand, plus a root-owned hook at the
+# top of /etc/bash.bashrc and /etc/zsh/zshenv that execs the entry point
+# before the user's own rc files). It runs AS THE USER.
 #
 # It hands its stdio to the root ephi-session-recorder over a unix socket
 # (SCM_RIGHTS) and gets fresh descriptors back: a new pty slave (pty session) or
@@ -19,27 +19,34 @@
 # sends (command, TERM, SSH_CONNECTION) are claims of the user's side. The
 # interpreter runs with -I (isolated mode: no PYTHON* variables, no user site
 # directory, no script directory on sys.path) and -S (no site module), so files
-# in the user's home cannot run code before the gate. When the recorder cannot
-# be reached the configured policy applies: refuse (default; message + event,
-# exit 1) or allow (event capture-lost, run unrecorded). Events written by the
-# gate come from the user's uid (journald shows _UID); the recorder's are root's.
+# in the user's home cannot run code before the gate; the entry point adds only
+# its own root-owned directory to sys.path, after the standard library. When
+# the recorder cannot be reached the configured policy applies: refuse (default;
+# message + event, exit 1) or allow (event capture-lost, run unrecorded). Events
+# written by the gate come from the user's uid (journald shows _UID); the
+# recorder's are root's.
 #
 # Speed. Every SSH session of a gated account, so every Ansible task through
-# the gate, starts this program. It imports only modules built into the
-# interpreter or written in C (_json, _socket, _signal rather than json, socket,
-# signal, whose Python parts import re and enum): the start-up measured 7 ms
-# against 16 ms with those (benchmarks/session_gate.sh, docs/session-gate.md).
+# the gate, starts this program: its CPU time is paid once per task.
+# - It imports only modules built into the interpreter (posix rather than os,
+#   _socket, _signal, _struct rather than socket, signal, struct, whose Python
+#   parts import more) and the C module _json; termios only for a pty session.
+# - The entry point imports this file, so its bytecode comes from a
+#   checked-hash .pyc that root writes (the recorder unit's ExecStartPre)
+#   instead of a compile at every start; a missing or stale .pyc (the hash is
+#   of this source) costs only that compile.
+# - A command's child is started with posix_spawn, not a copy of this process.
+# Measured with benchmarks/session_gate.sh (docs/session-gate.md).
 import _json
 import _signal as signal
 import _socket as socket
+import _struct as struct
 import fcntl
-import os
+import posix as os
 import pwd
 import select
-import struct
 import sys
 import syslog
-import termios
 import time
 
 CONF = '/etc/ephi-session.json'
@@ -56,6 +63,9 @@ REPLY_TIMEOUT = 10.0
 DONE_TIMEOUT = 5.0
 # Seconds between the hang-up and the kill of a child the recorder ended.
 KILL_AFTER = 2.0
+# What the interpreter or the gate ignores, back at the default for the
+# user's programs (as subprocess's restore_signals does).
+CHILD_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP)
 
 
 # ---------------------------------------------------------------- pure parts
@@ -114,12 +124,19 @@ def format_event(event, fields):
     return ' '.join(['event=%s' % event] + ['%s=%s' % (key, quote(value)) for key, value in fields])
 
 
+def is_file(path):
+    try:
+        return os.stat(path).st_mode & 0o170000 == 0o100000
+    except (OSError, ValueError):
+        return False
+
+
 def has_terminfo(term, dirs=TERMINFO_DIRS):
     if not term or len(term) > 64 or term[0] not in ALNUM or not TERM_CHARS.issuperset(term):
         return False
     for base in dirs:
         for sub in (term[0], '%02x' % ord(term[0])):
-            if os.path.isfile(os.path.join(base, sub, term)):
+            if is_file('%s/%s/%s' % (base, sub, term)):
                 return True
     return False
 
@@ -133,7 +150,7 @@ def choose_term(term, fallback, known=has_terminfo):
 
 def is_sftp(command):
     words = (command or '').split()
-    return bool(words) and os.path.basename(words[0]) in ('sftp-server', 'internal-sftp')
+    return bool(words) and words[0].rsplit('/', 1)[-1] in ('sftp-server', 'internal-sftp')
 
 
 def exit_code(status):
@@ -168,6 +185,12 @@ def child_env(environ, term, session_id):
 
 # ---------------------------------------------------------------- system parts
 
+def environ():
+    """The environment as str, decoded as os.environ does (posix.environ holds bytes)."""
+    return {key.decode('utf-8', 'surrogateescape'): value.decode('utf-8', 'surrogateescape')
+            for key, value in os.environ.items()}
+
+
 def log(priority, event, fields):
     syslog.openlog('ephi-session', syslog.LOG_PID, syslog.LOG_AUTHPRIV)
     syslog.syslog(priority, format_event(event, fields))
@@ -199,7 +222,8 @@ def connect(conf, header, fds):
         pass
     buf, got = b'', []
     while b'\n' not in buf and len(buf) < 8192:
-        msg, anc, _flags, _addr = sock.recvmsg(8192, socket.CMSG_SPACE(16 * 4))
+        # Close-on-exec: a command gets only the copies made on 0, 1 and 2.
+        msg, anc, _flags, _addr = sock.recvmsg(8192, socket.CMSG_SPACE(16 * 4), socket.MSG_CMSG_CLOEXEC)
         for level, kind, payload in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 count = len(payload) // 4
@@ -213,31 +237,51 @@ def connect(conf, header, fds):
     return reply, got, sock
 
 
-def exec_child(argv, env, fds, ctty):
-    """In the forked child: fds become 0, 1, 2 and argv is executed."""
+def exec_child(argv, env, fd, home):
+    """In the forked child of a pty session: the pty slave fd becomes the
+    controlling terminal and 0, 1, 2, and argv is executed."""
     try:
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        if ctty:
-            os.setsid()
-            fcntl.ioctl(fds[0], termios.TIOCSCTTY, 0)
-            fds = [fds[0]] * 3
-        else:
-            # A process group of its own: when the recorder ends the session
-            # (idle logoff), the hang-up and the kill reach what the command
-            # started too (bash -i without a terminal has no job control).
-            os.setpgid(0, 0)
-        for target, fd in enumerate(fds):
+        import termios  # pylint: disable=import-outside-toplevel  # not built in: pty sessions only
+        for sig in CHILD_DEFAULT_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        os.setsid()
+        fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+        for target in (0, 1, 2):
             os.dup2(fd, target)
         os.closerange(3, 65536)
         try:
-            os.chdir(pwd.getpwuid(os.getuid()).pw_dir)
-        except (OSError, KeyError):
+            os.chdir(home)
+        except (OSError, TypeError):
             pass
         os.execve(argv[0], argv, env)
     except OSError as exc:
         os.write(2, ('ephi.safeguards: cannot run %s: %s\r\n' % (argv[0], exc.strerror)).encode())
     os._exit(127)  # pylint: disable=protected-access
+
+
+def spawn_command(argv, env, fds, home):
+    """Start a command session's child with posix_spawn (no copy of this
+    process: every Ansible task through the gate is one): fds become 0, 1, 2
+    (the received descriptors are close-on-exec, so only these copies reach
+    the command), CHILD_DEFAULT_SIGNALS at their defaults, the home directory as
+    its working directory, and a process group of its own: when the recorder
+    ends the session (idle logoff), the hang-up and the kill reach what the
+    command started too (bash -i without a terminal has no job control).
+    Returns the pid, or None when the command could not start (said on fds[2])."""
+    try:
+        os.chdir(home)
+    except (OSError, TypeError):
+        pass
+    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(fds)]
+    try:
+        return os.posix_spawn(argv[0], argv, env, file_actions=actions, setpgroup=0,
+                              setsigdef=CHILD_DEFAULT_SIGNALS)
+    except OSError as exc:
+        try:
+            os.write(fds[2], ('ephi.safeguards: cannot run %s: %s\n' % (argv[0], exc.strerror)).encode())
+        except OSError:
+            pass
+        return None
 
 
 def end_child(pid, group, sig):
@@ -311,26 +355,27 @@ def watch(sock, waker):
         return b'' if sock is not None else None
 
 
-def run_relayed(sock, argv, env, fds, ctty, ids=()):
+def run_relayed(sock, argv, env, fds, ctty, ids=(), home=None):
     """Run argv on the recorder's fds, report its status, wait for done; returns the exit code.
-    ids: the session's (key, value) fields for the gate's own event."""
-    pid = os.fork()
-    if pid == 0:
-        sock.close()
-        exec_child(argv, env, fds, ctty)
-    if not ctty:
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
+    ids: the session's (key, value) fields for the gate's own event; home: the working directory."""
+    if ctty:
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            exec_child(argv, env, fds[0], home)
+    else:
+        pid = spawn_command(argv, env, fds, home)
     for fd in fds:
         os.close(fd)
-    null = os.open(os.devnull, os.O_RDWR)
+    null = os.open('/dev/null', os.O_RDWR)
     for target in (0, 1, 2):
         os.dup2(null, target)
     os.close(null)
-    status, ended, buf = wait_child(sock, pid, True)
-    code = exit_code(status)
+    if pid is None:
+        code, ended, buf = 127, None, b''
+    else:
+        status, ended, buf = wait_child(sock, pid, True)
+        code = exit_code(status)
     if ended == 'recorder-gone':
         # The relay died (killed, crashed): the user's side is ended above and
         # this is the only process left to say so.
@@ -356,22 +401,23 @@ def run_relayed(sock, argv, env, fds, ctty, ids=()):
 def main(conf_path=CONF):
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the recorder hangs up the original terminal
     conf = load_conf(conf_path)
-    command = os.environ.get('SSH_ORIGINAL_COMMAND')
+    env = environ()
+    command = env.get('SSH_ORIGINAL_COMMAND')
     pty = os.isatty(0)
     try:
         entry = pwd.getpwuid(os.getuid())
-        user, shell = entry.pw_name, entry.pw_shell or '/bin/sh'
+        user, shell, home = entry.pw_name, entry.pw_shell or '/bin/sh', entry.pw_dir
     except KeyError:
-        user, shell = 'uid%d' % os.getuid(), '/bin/sh'
-    ssh_connection = os.environ.get('SSH_CONNECTION')
+        user, shell, home = 'uid%d' % os.getuid(), '/bin/sh', None
+    ssh_connection = env.get('SSH_CONNECTION')
     if pty:
-        header = {'v': 1, 'kind': 'pty', 'command': command, 'term': os.environ.get('TERM'),
+        header = {'v': 1, 'kind': 'pty', 'command': command, 'term': env.get('TERM'),
                   'ssh_connection': ssh_connection}
         fds = [0]
     else:
         header = {'v': 1, 'kind': 'command', 'command': command or '', 'ssh_connection': ssh_connection}
         fds = [0, 1, 2]
-    term = choose_term(os.environ.get('TERM'), conf['fallback_term']) if pty else None
+    term = choose_term(env.get('TERM'), conf['fallback_term']) if pty else None
     try:
         reply, got, sock = connect(conf, header, fds)
     except (OSError, ValueError) as exc:
@@ -380,9 +426,9 @@ def main(conf_path=CONF):
             log(syslog.LOG_ERR, 'capture-lost', [('id', '-'), ('user', user), ('uid', os.getuid()), ('bytes', 0),
                                                  ('reason', reason)])
             argv = pty_argv(conf, command, 'unrecorded') if pty else command_argv(conf, command, shell)
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
-            os.execve(argv[0], argv, child_env(os.environ, term, None))
+            for sig in CHILD_DEFAULT_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            os.execve(argv[0], argv, child_env(env, term, None))
         log(syslog.LOG_WARNING, 'session-refused', [('user', user), ('uid', os.getuid()), ('reason', reason)])
         sys.stderr.write('ephi.safeguards: this session cannot be recorded (the recorder is not reachable); '
                          'login refused\r\n')
@@ -401,8 +447,8 @@ def main(conf_path=CONF):
         if len(got) != 3:
             return 1
         argv = command_argv(conf, command, shell)
-    return run_relayed(sock, argv, child_env(os.environ, term, session_id), got, pty,
-                       [('id', session_id), ('user', user), ('uid', os.getuid())])
+    return run_relayed(sock, argv, child_env(env, term, session_id), got, pty,
+                       [('id', session_id), ('user', user), ('uid', os.getuid())], home)
 
 
 if __name__ == '__main__':
