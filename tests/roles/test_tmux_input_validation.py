@@ -109,3 +109,13 @@ def test_session_gate_exemption_and_short_logoff_pass(run_play):
 def test_idle_logoff_off_passes_with_any_lock_time(run_play):
     proc, results = run_play({"tmux_session_idle_logoff": 0})
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_every_bad_variable_is_named_at_once(run_play, expect_validation_failure):
+    # One task judges every rule: both bad variables are in the one failure,
+    # not only the first.
+    proc, results = run_play({"tmux_history_limit": 0, "tmux_enforcer_interval": 10})
+    expect_validation_failure(proc, results, "tmux_history_limit")
+    msg = [res for dummy, res in results if res.get("failed")][0]["msg"]
+    assert "tmux_history_limit: must be a whole number" in msg, msg
+    assert "tmux_enforcer_interval: must be a whole number of seconds from 1 to 9" in msg, msg
