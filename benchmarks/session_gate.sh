@@ -85,6 +85,8 @@ for u in "$G" "$X"; do
   install -m 0600 -o "$u" -g "$u" /root/.ssh/id_ed25519.pub "/home/$u/.ssh/authorized_keys"
 done
 (base64 -w 99 /dev/urandom || true) | head -c "$BYTES" > /var/tmp/big && chmod 0644 /var/tmp/big  # base64 ends on SIGPIPE
+# An Ansible-sized module: ~150 KB of source that prints a small JSON result.
+python3 -c 'import base64, os; print("import json\nBLOB = %r\nprint(json.dumps({\"changed\": False, \"n\": len(BLOB)}))" % base64.b64encode(os.urandom(110000)).decode())' > /var/tmp/module.py
 SETUP
 fi
 
@@ -135,6 +137,9 @@ case "$MODE" in  # stdin /dev/null: ssh would read the rest of this script
   login) "${ssh_[@]}" "$U@127.0.0.1" true </dev/null ;;
   login-pty) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" true </dev/null >/dev/null ;;
   login-tmux) TERM=xterm "${ssh_[@]}" -tt "$U@127.0.0.1" "tmux -f /etc/tmux.conf new-session -s bench-$$ -- true" </dev/null >/dev/null ;;
+  task)  # what an Ansible task sends: a ~150 KB module on stdin over a kept master connection
+    "${ssh_[@]}" -o ControlMaster=auto -o ControlPersist=300 -o "ControlPath=/run/ephi-bench-cm-%r" "$U@127.0.0.1" \
+      "/bin/sh -c '/usr/bin/python3 && sleep 0'" </var/tmp/module.py >/dev/null ;;
 esac
 t1=$(date +%s.%N)
 sleep 0.5  # the relay finishes and is reaped
@@ -152,13 +157,14 @@ for r in $(seq "$rounds"); do
     add "${m// /:}" "${v[@]}"
   done
 done
+for u in "$gated" "$exempt"; do measure "$u" task >/dev/null; done  # the master connections
 for i in $(seq "$logins"); do
-  for m in "$gated login" "$exempt login" "$gated login-pty" "$exempt login-tmux"; do
+  for m in "$gated login" "$exempt login" "$gated login-pty" "$exempt login-tmux" "$gated task" "$exempt task"; do
     read -r -a v < <(measure $m)
     add "${m// /:}" "${v[@]}"
   done
 done
-keys=("$gated:pty" "$exempt:tmux" "$exempt:pty" "$gated:nopty" "$exempt:nopty" "$gated:login" "$exempt:login" "$gated:login-pty" "$exempt:login-tmux")
+keys=("$gated:pty" "$exempt:tmux" "$exempt:pty" "$gated:nopty" "$exempt:nopty" "$gated:login" "$exempt:login" "$gated:login-pty" "$exempt:login-tmux" "$gated:task" "$exempt:task")
 args=()
 for k in "${keys[@]}"; do args+=("$k" "${wall[$k]}" "${rec[$k]}" "${goc[$k]}" "${size[$k]}"); done
 python3 - "$mib" "$gated" "$exempt" "${args[@]}" > "$tmp/result.md" <<'PY'
@@ -195,6 +201,16 @@ print()
 for what, g, x in (("no pty", gated + ":login", exempt + ":login"), ("pty", gated + ":login-pty", exempt + ":login-tmux")):
     added = 1000 * (med(data[g][0]) - med(data[x][0]))
     print("login latency added by the gate, %s: %.0f ms (target <= 100 ms): %s" % (what, added, "PASS" if added <= 100 else "FAIL"))
+print()
+# What each Ansible task through the gate pays (no target of its own: the
+# site.yml re-run below is the target).
+print("| Ansible-shaped task (150 KB module on stdin, master connection; %d each) | median (ms) | min | max | recorder CPU ms | gocryptfs CPU ms |" % len(data[gated + ":task"][0]))
+print("|---|---|---|---|---|---|")
+for key, label in ((gated + ":task", "gated (command session recorded)"), (exempt + ":task", "exempt")):
+    w, rec, goc = data[key][:3]
+    print("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (label, 1000 * med(w), 1000 * min(w), 1000 * max(w),
+                                                 1000 * sum(rec) / len(rec), 1000 * sum(goc) / len(goc)))
+print("added per task by the gate: %.1f ms" % (1000 * (med(data[gated + ":task"][0]) - med(data[exempt + ":task"][0]))))
 PY
 cat "$tmp/result.md"
 
