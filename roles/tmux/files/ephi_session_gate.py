@@ -237,15 +237,15 @@ def connect(conf, header, fds):
     return reply, got, sock
 
 
-def exec_child(argv, env, fd, home):
+def exec_child(argv, env, fd, home, set_ctty):
     """In the forked child of a pty session: the pty slave fd becomes the
-    controlling terminal and 0, 1, 2, and argv is executed."""
+    controlling terminal (set_ctty: termios.TIOCSCTTY) and 0, 1, 2, and argv
+    is executed."""
     try:
-        import termios  # pylint: disable=import-outside-toplevel  # not built in: pty sessions only
         for sig in CHILD_DEFAULT_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         os.setsid()
-        fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+        fcntl.ioctl(fd, set_ctty, 0)
         for target in (0, 1, 2):
             os.dup2(fd, target)
         os.closerange(3, 65536)
@@ -359,10 +359,13 @@ def run_relayed(sock, argv, env, fds, ctty, ids=(), home=None):
     """Run argv on the recorder's fds, report its status, wait for done; returns the exit code.
     ids: the session's (key, value) fields for the gate's own event; home: the working directory."""
     if ctty:
+        # Imported here, in the parent, for pty sessions only (a module that
+        # is not built in); the child only uses its constant.
+        import termios  # pylint: disable=import-outside-toplevel
         pid = os.fork()
         if pid == 0:
             sock.close()
-            exec_child(argv, env, fds[0], home)
+            exec_child(argv, env, fds[0], home, termios.TIOCSCTTY)
     else:
         pid = spawn_command(argv, env, fds, home)
     for fd in fds:
