@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 TRUE = frozenset(['true', 'yes', 'on', '1'])
 
@@ -22,7 +21,7 @@ def is_true(value):
     else, such as a rule that did not render, is not true: it fails closed."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         return value.strip().lower() in TRUE
     return False
 
