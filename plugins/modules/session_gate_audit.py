@@ -328,9 +328,15 @@ def gate_info(path, module_path=None):
         stem = os.path.splitext(os.path.basename(module_path))[0] + '.'
         extra = path_chain(module_path)
         if os.path.isdir(cache):
-            extra += path_chain(cache)[:1] + [path_chain(os.path.join(cache, name))[0]
-                                              for name in sorted(os.listdir(cache)) if name.startswith(stem)]
-        info['chain'] += [item for item in extra if item['path'] not in seen]
+            extra += path_chain(cache)[:1]
+            try:
+                names = sorted(os.listdir(cache))
+            except OSError as exc:
+                # Unlisted bytecode is not examined: said, so the control fails.
+                extra.append({'path': cache, 'error': 'cannot list: %s' % to_native(exc.strerror or exc)})
+                names = []
+            extra += [path_chain(os.path.join(cache, name))[0] for name in names if name.startswith(stem)]
+        info['chain'] += [item for item in extra if item['path'] not in seen or item.get('error')]
         if not os.path.isfile(module_path) and not info['error']:
             info['error'] = 'imports %s, which is missing or not a regular file' % module_path
     return info

@@ -3,19 +3,24 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""roles/tmux/files/ephi-session-gate: TERM choice, what it runs, the
-environment it gives, exit codes, and what it does without a recorder."""
+"""roles/tmux/files/ephi_session_gate.py: TERM choice, what it runs, the
+environment it gives, exit codes, and what it does without a recorder; and
+its entry point (roles/tmux/templates/ephi-session-gate.j2): which code it
+imports, whatever the user's side puts in the way."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
+import os
+import py_compile
 import subprocess
+import sys
 
 import pytest
 
-from ansible_collections.ephi.safeguards.tests.unit.roles.session_programs import GATE_PATH, gate_argv, load
+from ansible_collections.ephi.safeguards.tests.unit.roles.session_programs import FILES, GATE_PATH, gate_argv, load
 
 gate = load('ephi_session_gate', GATE_PATH)
 CONF = dict(gate.DEFAULTS)
@@ -119,3 +124,54 @@ def test_missing_config_means_refuse(tmp_path):
                          timeout=30, check=False)
     assert out.returncode == 1
     assert out.stdout == b''
+
+
+def entry_point(lib):
+    """The entry point template rendered for the directory lib (the lines of
+    Ansible's comment filters left out)."""
+    with open(os.path.join(FILES, '..', 'templates', 'ephi-session-gate.j2')) as fh:
+        lines = [line for line in fh if not line.startswith('{{')]
+    text = ''.join(lines).replace('{{ __tmux_capture_libexec | to_json }}', json.dumps(str(lib)))
+    assert '{{' not in text
+    path = lib / 'ephi-session-gate'
+    path.write_text(text)
+    return str(path)
+
+
+def run_entry(stub, cwd, env):
+    """The entry point as sshd starts it: its shebang's flags (-IS)."""
+    return subprocess.run([sys.executable, '-IS', stub], cwd=str(cwd), env=env, capture_output=True,
+                          text=True, timeout=30, check=False)
+
+
+def test_entry_point_imports_only_the_root_owned_gate(tmp_path):
+    # A user puts a module of the gate's name, a sitecustomize and a usercustomize
+    # where they might be picked up: the working directory, PYTHONPATH,
+    # PYTHONSTARTUP, PYTHONUSERBASE. The entry point still imports the gate
+    # from its own directory and nothing of theirs runs.
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    (lib / 'ephi_session_gate.py').write_text('def main():\n    print("REAL")\n    return 0\n')
+    evil = tmp_path / 'home'
+    evil.mkdir()
+    for name in ('ephi_session_gate.py', 'sitecustomize.py', 'usercustomize.py', 'startup.py'):
+        (evil / name).write_text('print("EVIL")\ndef main():\n    print("EVIL")\n    return 0\n')
+    env = dict(os.environ, PYTHONPATH=str(evil), PYTHONSTARTUP=str(evil / 'startup.py'),
+               PYTHONUSERBASE=str(evil), PYTHONINSPECT='1')
+    out = run_entry(entry_point(lib), evil, env)
+    assert (out.returncode, out.stdout) == (0, 'REAL\n'), out
+
+
+def test_entry_point_never_runs_stale_bytecode(tmp_path):
+    # Root compiles the gate into a checked-hash .pyc; once the source
+    # changes (an update before the recorder recompiles), the old bytecode is
+    # not used.
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    source = lib / 'ephi_session_gate.py'
+    source.write_text('def main():\n    print("OLD")\n    return 0\n')
+    py_compile.compile(str(source), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    stub = entry_point(lib)
+    assert run_entry(stub, tmp_path, dict(os.environ)).stdout == 'OLD\n'
+    source.write_text('def main():\n    print("NEW")\n    return 0\n')
+    assert run_entry(stub, tmp_path, dict(os.environ)).stdout == 'NEW\n'

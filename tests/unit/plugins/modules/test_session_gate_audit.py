@@ -18,6 +18,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict
 from ansible_collections.ephi.safeguards.plugins.modules import session_gate_audit as mod
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
@@ -247,6 +248,23 @@ def test_gate_module_and_its_bytecode(host):
     assert gate['error'] == 'imports %s, which is missing or not a regular file' % host.gate_module
     # Without gate_module the program alone is checked.
     assert run_main(mod.main, host.args(gate_module=''))['gate']['error'] is None
+
+
+def test_gate_bytecode_that_cannot_be_listed_is_a_problem(host, monkeypatch):
+    # Bytecode the audit could not look at is not passed over in silence.
+    cache = os.path.join(os.path.dirname(host.gate_module), '__pycache__')
+    host.write(os.path.join(cache, 'ephi_session_gate.cpython-311.pyc'), 'bytecode')
+    real_listdir = os.listdir
+
+    def listdir(path):
+        if path == cache:
+            raise PermissionError(13, 'Permission denied')
+        return real_listdir(path)
+
+    monkeypatch.setattr(mod.os, 'listdir', listdir)
+    result = run_main(mod.main, host.args())
+    assert {'path': cache, 'error': 'cannot list: Permission denied'} in result['gate']['chain']
+    assert any('cannot list' in p for p in gate_verdict(result)[0])
 
 
 def test_recorder_units(host):
