@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Decisions of ephi.safeguards.host_probe, without I/O: what a role's later tasks would find
+already in place, so that they can be skipped without a module run of their own.
+
+Every decision errs towards "not in place": anything unknown, unreadable or
+ambiguous lets the real task run and decide, so a skip can only save time,
+never hide a change that was needed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import stat
+
+# dpkg's package names; anything else (a version, an architecture, a glob, a
+# virtual package) is never reported as installed, so its task runs.
+_PACKAGE = re.compile(r'^[a-z0-9][a-z0-9+.-]+$')
+_MODE = re.compile(r'^[0-7]{3,4}$')
+
+_TYPES = (
+    (stat.S_ISREG, 'file'),
+    (stat.S_ISDIR, 'directory'),
+    (stat.S_ISLNK, 'link'),
+)
+
+
+def file_type(st_mode):
+    """'file', 'directory', 'link' or 'other' of an lstat mode."""
+    for test, name in _TYPES:
+        if test(st_mode):
+            return name
+    return 'other'
+
+
+def path_facts(lst, owner, group):
+    """The facts of one path from its lstat result and its owner's and group's names."""
+    if lst is None:
+        return {'exists': False}
+    mode = stat.S_IMODE(lst.st_mode)
+    return {
+        'exists': True,
+        'type': file_type(lst.st_mode),
+        'uid': lst.st_uid,
+        'gid': lst.st_gid,
+        'owner': owner,
+        'group': group,
+        'mode': '%04o' % mode,
+        'size': lst.st_size,
+        'executable': stat.S_ISREG(lst.st_mode) and bool(mode & 0o111),
+    }
+
+
+def path_conforms(facts, want):
+    """True when FACTS (path_facts) shows the path already as WANT says: its type ('file' or
+    'directory', never a link), owner and group (a name or a numeric id, compared with both)
+    and mode (octal text). Keys WANT leaves out are not compared."""
+    if not facts.get('exists'):
+        return False
+    if want.get('state') and facts['type'] != want['state']:
+        return False
+    if facts['type'] == 'link':
+        return False
+    for key, id_key in (('owner', 'uid'), ('group', 'gid')):
+        value = want.get(key)
+        if value is None:
+            continue
+        if str(value) not in (facts[key], str(facts[id_key])):
+            return False
+    mode = want.get('mode')
+    if mode is not None:
+        if not isinstance(mode, str) or not _MODE.match(mode) or int(mode, 8) != int(facts['mode'], 8):
+            return False
+    return True
+
+
+def installed_packages(dpkg_output):
+    """The names dpkg-query -W -f '${Package}\\t${db:Status-Abbrev}\\n' reports as installed
+    (the second letter of the status is i: installed, also when held)."""
+    found = set()
+    for line in (dpkg_output or '').splitlines():
+        name, sep, status = line.partition('\t')
+        if sep and len(status) >= 2 and status[1] == 'i':
+            found.add(name.strip())
+    return found
+
+
+def missing_packages(wanted, installed):
+    """The packages of WANTED (in order, once each) that are not in INSTALLED. A name that is not
+    a plain dpkg package name (a version pin, an architecture, a glob) is always missing."""
+    missing = []
+    for name in wanted:
+        if name not in missing and (not _PACKAGE.match(name) or name not in installed):
+            missing.append(name)
+    return missing
+
+
+def plain_package_names(wanted):
+    """The names of WANTED that dpkg-query can be asked about."""
+    return [name for name in wanted if _PACKAGE.match(name)]
+
+
+def parse_units(show_output, names):
+    """{unit: {load, active, sub, enabled}} of `systemctl show -p Id,LoadState,ActiveState,SubState,
+    UnitFileState UNIT...` output, whose blocks (separated by empty lines) come in the order of NAMES.
+    A unit without a block of its own gets empty values."""
+    blocks, current = [], {}
+    for line in (show_output or '').splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current = {}
+            continue
+        key, sep, value = line.partition('=')
+        if sep:
+            current.setdefault(key.strip(), value.strip())
+    if current:
+        blocks.append(current)
+    units = {}
+    for index, name in enumerate(names):
+        block = blocks[index] if index < len(blocks) and len(blocks) == len(names) else {}
+        units[name] = {
+            'load': block.get('LoadState', ''),
+            'active': block.get('ActiveState', ''),
+            'sub': block.get('SubState', ''),
+            'enabled': block.get('UnitFileState', ''),
+        }
+    return units
+
+
+def unit_running(facts):
+    """True when a unit is loaded, active and enabled: what systemd_service with enabled: true and
+    state: started would leave as it is."""
+    return (facts.get('load'), facts.get('active'), facts.get('enabled')) == ('loaded', 'active', 'enabled')
+
+
+def line_matches(text, regexp):
+    """True when a line of TEXT matches REGEXP (re.search, as ansible.builtin.lineinfile), None
+    when TEXT is None (no such file)."""
+    if text is None:
+        return None
+    pattern = re.compile(regexp)
+    return any(pattern.search(line) for line in text.splitlines())

@@ -1,0 +1,320 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: host_probe
+short_description: Read-only look at paths, mounts, packages, units, groups and lines in one module run
+version_added: 1.2.0
+author: ephi.safeguards maintainers (@ephi-safeguards)
+description:
+  - What a role's later tasks would find already in place, observed in one module run, so that a task
+    whose work is done can be skipped instead of running a module of its own (a stat, a C(findmnt),
+    C(apt) with nothing to install, C(systemd_service) of a unit that runs already).
+  - Nothing on the host is changed. Every answer errs towards "not in place": a path that is a symbolic link,
+    a package name that is not a plain dpkg name, a unit C(systemctl) does not report, leave the real task
+    to run and decide.
+  - Files are read only when they are regular files of at most 64 KiB, without following a symbolic link in
+    the last component. Never name a file holding a secret in O(read): its text is in the result.
+options:
+  paths:
+    description:
+      - Paths to look at (C(lstat)). For each, RV(paths) has the facts and C(conforms), true when the path
+        is already as the keys given here say (unset keys are not compared).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The absolute path.
+        type: path
+        required: true
+      state:
+        description: The type it must be (a symbolic link never conforms).
+        type: str
+        choices: [file, directory]
+      owner:
+        description: The owner it must have, a name or a numeric id.
+        type: str
+      group:
+        description: The group it must have, a name or a numeric id.
+        type: str
+      mode:
+        description: The permissions it must have, a quoted string of 3 or 4 octal digits.
+        type: str
+  read:
+    description: Small, non-secret files whose text is returned in RV(contents).
+    type: list
+    elements: path
+    default: []
+  mounts:
+    description: Mount points whose filesystem type (the topmost mount) is returned in RV(mounts).
+    type: list
+    elements: path
+    default: []
+  packages:
+    description: Packages whose absence is reported in RV(packages_missing) (C(dpkg-query)).
+    type: list
+    elements: str
+    default: []
+  units:
+    description: systemd units whose states are returned in RV(units).
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Groups whose ids are returned in RV(groups) (the system's name service).
+    type: list
+    elements: str
+    default: []
+  lines:
+    description: Is there a line that matches C(regexp) (Python C(re.search), as M(ansible.builtin.lineinfile))?
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file, read like O(read).
+        type: path
+        required: true
+      regexp:
+        description: The regular expression.
+        type: str
+        required: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode runs it as it is.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Packages are looked up with C(dpkg-query); where it is missing (not Debian) every package is reported missing,
+    so the package task runs as before.
+seealso:
+  - module: ansible.builtin.stat
+  - module: ansible.builtin.package_facts
+  - module: ansible.builtin.service_facts
+'''
+
+EXAMPLES = r'''
+- name: Look at what the role's tasks would find
+  ephi.safeguards.host_probe:
+    paths:
+      - path: /etc/ephi
+        state: directory
+        owner: root
+        mode: "0700"
+    mounts: [/var/log/ephi]
+    packages: [tmux, vlock]
+    units: [ephi-capture.socket]
+    groups: [ephi-audit]
+  register: probe
+
+- name: Install what is missing only
+  ansible.builtin.apt:
+    name: [tmux, vlock]
+  when: probe.packages_missing | length > 0
+'''
+
+RETURN = r'''
+paths:
+  description:
+    - Per path, C(exists); for one that exists C(type) (C(file), C(directory), C(link) or C(other)), C(uid),
+      C(gid), C(owner), C(group), C(mode) (octal text), C(size) and C(executable) (a file with an execute bit);
+      and C(conforms).
+  returned: always
+  type: dict
+  sample: {"/etc/ephi": {"exists": true, "type": "directory", "uid": 0, "gid": 0, "owner": "root", "group": "root",
+           "mode": "0700", "size": 4096, "executable": false, "conforms": true}}
+contents:
+  description: Per file of O(read), its text, or null when it is missing or not a regular file.
+  returned: always
+  type: dict
+mounts:
+  description: Per mount point, the filesystem type mounted on it, or an empty string.
+  returned: always
+  type: dict
+  sample: {"/var/log/ephi": "fuse.gocryptfs"}
+packages_missing:
+  description: The packages of O(packages) that are not installed, in their order.
+  returned: always
+  type: list
+  elements: str
+units:
+  description: Per unit, C(load), C(active), C(sub) and C(enabled) (LoadState, ActiveState, SubState, UnitFileState).
+  returned: always
+  type: dict
+units_running:
+  description: The units of O(units) that are loaded, active and enabled.
+  returned: always
+  type: list
+  elements: str
+groups:
+  description: Per group, its id, or null when there is no such group.
+  returned: always
+  type: dict
+lines:
+  description: Per entry of O(lines), in order, C(path), C(regexp) and C(matched) (null when the file is missing).
+  returned: always
+  type: list
+  elements: dict
+'''
+
+import errno
+import grp
+import os
+import pwd
+import re
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
+from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
+    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts,
+    plain_package_names, unit_running)
+
+MAX_READ = 65536
+MOUNTINFO = '/proc/self/mountinfo'
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def _lstat(path):
+    try:
+        return os.lstat(to_bytes(path, errors='surrogate_or_strict'))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise
+
+
+def read_small(path):
+    """The text of PATH, or None when it is missing or not a regular file (a link is not followed)."""
+    try:
+        fd = os.open(to_bytes(path, errors='surrogate_or_strict'), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = b''
+        while len(data) <= MAX_READ:
+            chunk = os.read(fd, MAX_READ + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_READ:
+        raise ValueError('%s is larger than %d bytes' % (path, MAX_READ))
+    return to_text(data, errors='surrogate_or_replace')
+
+
+def probe(module, params):
+    result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
+              'units_running': [], 'groups': {}, 'lines': []}
+    for want in params['paths']:
+        lst = _lstat(want['path'])
+        facts = path_facts(lst, _name(pwd.getpwuid, lst.st_uid), _name(grp.getgrgid, lst.st_gid)) if lst else path_facts(None, '', '')
+        facts['conforms'] = path_conforms(facts, want)
+        result['paths'][want['path']] = facts
+    for path in params['read']:
+        result['contents'][path] = read_small(path)
+    for entry in params['lines']:
+        result['lines'].append({'path': entry['path'], 'regexp': entry['regexp'],
+                                'matched': line_matches(read_small(entry['path']), entry['regexp'])})
+    if params['mounts']:
+        with open(MOUNTINFO) as handle:
+            mounts = parse_mountinfo(handle.read())
+        for path in params['mounts']:
+            entry = mount_at(mounts, path)
+            result['mounts'][path] = entry['fstype'] if entry else ''
+    if params['packages']:
+        installed = set()
+        dpkg_query = module.get_bin_path('dpkg-query')
+        names = plain_package_names(params['packages'])
+        if dpkg_query and names:
+            # rc 1 when one of the names is unknown; the known ones are still listed.
+            rc, out, err = module.run_command([dpkg_query, '-W', '-f', '${Package}\\t${db:Status-Abbrev}\\n'] + names)
+            if rc not in (0, 1):
+                module.fail_json(msg='dpkg-query failed (rc %d): %s' % (rc, err.strip()))
+            installed = installed_packages(out)
+        result['packages_missing'] = missing_packages(params['packages'], installed)
+    if params['units']:
+        systemctl = module.get_bin_path('systemctl')
+        out = ''
+        if systemctl:
+            rc, out, err = module.run_command([systemctl, 'show', '--property=Id,LoadState,ActiveState,SubState,UnitFileState',
+                                               '--'] + params['units'])
+            if rc != 0:
+                out = ''
+        result['units'] = parse_units(out, params['units'])
+        result['units_running'] = [name for name in params['units'] if unit_running(result['units'][name])]
+    for name in params['groups']:
+        try:
+            result['groups'][name] = grp.getgrnam(name).gr_gid
+        except KeyError:
+            result['groups'][name] = None
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type='list', elements='dict', default=[], options=dict(
+                path=dict(type='path', required=True),
+                state=dict(type='str', choices=['file', 'directory']),
+                owner=dict(type='str'),
+                group=dict(type='str'),
+                mode=dict(type='str'),
+            )),
+            read=dict(type='list', elements='path', default=[]),
+            mounts=dict(type='list', elements='path', default=[]),
+            packages=dict(type='list', elements='str', default=[]),
+            units=dict(type='list', elements='str', default=[]),
+            groups=dict(type='list', elements='str', default=[]),
+            lines=dict(type='list', elements='dict', default=[], options=dict(
+                path=dict(type='path', required=True),
+                regexp=dict(type='str', required=True),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    for want in module.params['paths']:
+        if want['mode'] is not None and not re.match(r'^[0-7]{3,4}$', want['mode']):
+            module.fail_json(msg='paths: the mode of %s must be a quoted string of 3 or 4 octal digits, got %r'
+                             % (want['path'], want['mode']))
+    for entry in module.params['lines']:
+        try:
+            re.compile(entry['regexp'])
+        except re.error as exc:
+            module.fail_json(msg='lines: the regexp for %s is not a regular expression: %s' % (entry['path'], exc))
+    try:
+        result = probe(module, module.params)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg='host_probe: %s' % to_text(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The decisions of host_probe: each errs towards 'not in place', so a skipped task never hides work."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import stat
+
+import pytest
+
+from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
+    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running)
+
+St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size')
+DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096), 'root', 'root')
+
+
+@pytest.mark.parametrize('want, conforms', [
+    ({}, True),
+    ({'state': 'directory', 'owner': 'root', 'group': 'root', 'mode': '0700'}, True),
+    ({'owner': '0', 'group': '0', 'mode': '700'}, True),
+    ({'state': 'file'}, False),
+    ({'owner': 'nobody'}, False),
+    ({'group': 'adm'}, False),
+    ({'mode': '0755'}, False),
+    ({'mode': '0o700'}, False),
+])
+def test_a_path_conforms_only_to_what_it_is(want, conforms):
+    assert path_conforms(DIR, want) is conforms
+
+
+def test_a_missing_path_or_a_link_never_conforms():
+    assert path_conforms(path_facts(None, '', ''), {}) is False
+    link = path_facts(St(stat.S_IFLNK | 0o777, 0, 0, 4), 'root', 'root')
+    assert link['type'] == 'link'
+    assert path_conforms(link, {'owner': 'root'}) is False
+
+
+def test_executable_is_a_file_with_an_execute_bit():
+    assert path_facts(St(stat.S_IFREG | 0o750, 0, 0, 1), 'root', 'root')['executable'] is True
+    assert path_facts(St(stat.S_IFREG | 0o644, 0, 0, 1), 'root', 'root')['executable'] is False
+    assert DIR['executable'] is False
+
+
+def test_only_installed_packages_count_and_odd_names_are_always_missing():
+    out = 'tmux\tii \nvlock\trc \naide\thi \npython3-pyte\tun \n'
+    installed = installed_packages(out)
+    assert installed == {'tmux', 'aide'}
+    wanted = ['tmux', 'vlock', 'aide', 'python3-pyte', 'sudo', 'tmux=3.3a-3', 'tmux:amd64', 'tmux', 'Tmux']
+    assert missing_packages(wanted, installed | {'sudo'}) == ['vlock', 'python3-pyte', 'tmux=3.3a-3', 'tmux:amd64', 'Tmux']
+
+
+def test_units_are_running_only_when_loaded_active_and_enabled():
+    out = ('Id=a.socket\nLoadState=loaded\nActiveState=active\nSubState=listening\nUnitFileState=enabled\n\n'
+           'Id=b.timer\nLoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=disabled\n\n'
+           'Id=c.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n')
+    units = parse_units(out, ['a.socket', 'b.timer', 'c.service'])
+    assert [name for name in units if unit_running(units[name])] == ['a.socket']
+    assert units['b.timer'] == {'load': 'loaded', 'active': 'active', 'sub': 'waiting', 'enabled': 'disabled'}
+
+
+def test_units_whose_blocks_cannot_be_matched_are_not_running():
+    out = 'Id=a.socket\nLoadState=loaded\nActiveState=active\nSubState=listening\nUnitFileState=enabled\n'
+    units = parse_units(out, ['a.socket', 'b.timer'])
+    assert not any(unit_running(facts) for facts in units.values())
+    assert not unit_running(parse_units('', ['a.socket'])['a.socket'])
+
+
+def test_line_matches_like_lineinfile():
+    assert line_matches('/bin/sh\n/usr/bin/tmux\n', r'^/(usr/)?bin/tmux$') is True
+    assert line_matches('/bin/sh\n', r'tmux') is False
+    assert line_matches(None, r'tmux') is None

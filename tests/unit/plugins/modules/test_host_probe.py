@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""main() of ephi.safeguards.host_probe on real files in a temporary directory, dpkg-query and
+systemctl mocked."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.ephi.safeguards.plugins.modules import host_probe as mod
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
+
+SHOW = ('Id=ephi-capture.socket\nLoadState=loaded\nActiveState=active\nSubState=listening\nUnitFileState=enabled\n\n'
+        'Id=ephi-tmux-enforcer.service\nLoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=enabled\n')
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    patch_exit_fail(monkeypatch)
+    calls = []
+
+    def run_command(module, args, **kwargs):
+        calls.append(list(args))
+        if args[0].endswith('dpkg-query'):
+            return 1, 'tmux\tii \nvlock\tun \n', 'dpkg-query: no packages found matching sudo\n'
+        return 0, SHOW, ''
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, *a, **k: '/usr/bin/' + name)
+    mountinfo = tmp_path / 'mountinfo'
+    mountinfo.write_text('22 1 8:1 / / rw - ext4 /dev/sda1 rw\n'
+                         '40 22 0:35 / /var/log/ephi rw - fuse.gocryptfs /var/lib/ephi/cipher rw\n')
+    monkeypatch.setattr(mod, 'MOUNTINFO', str(mountinfo))
+    return tmp_path, calls
+
+
+def test_one_run_answers_every_question(host):
+    tmp, calls = host
+    keys = tmp / 'keys'
+    keys.mkdir(mode=0o700)
+    os.chmod(str(keys), 0o700)
+    (tmp / 'backend').write_text('gocryptfs\n')
+    (tmp / 'shells').write_text('/bin/sh\n/usr/bin/tmux\n')
+    os.symlink(str(tmp / 'backend'), str(tmp / 'link'))
+    uid = os.getuid()
+    result = run_main(mod.main, {
+        'paths': [{'path': str(keys), 'state': 'directory', 'owner': str(uid), 'mode': '0700'},
+                  {'path': str(tmp / 'absent')}],
+        'read': [str(tmp / 'backend'), str(tmp / 'absent'), str(tmp / 'link'), str(tmp)],
+        'mounts': ['/var/log/ephi', '/var/log'],
+        'packages': ['tmux', 'vlock', 'sudo'],
+        'units': ['ephi-capture.socket', 'ephi-tmux-enforcer.service'],
+        'groups': ['root', 'no-such-group-here'],
+        'lines': [{'path': str(tmp / 'shells'), 'regexp': 'tmux$'}, {'path': str(tmp / 'absent'), 'regexp': 'x'}],
+    }, check=True)
+    assert not result.get('failed') and result['changed'] is False
+    assert result['paths'][str(keys)]['conforms'] is True
+    assert result['paths'][str(tmp / 'absent')] == {'exists': False, 'conforms': False}
+    assert result['contents'] == {str(tmp / 'backend'): 'gocryptfs\n', str(tmp / 'absent'): None,
+                                  str(tmp / 'link'): None, str(tmp): None}
+    assert result['mounts'] == {'/var/log/ephi': 'fuse.gocryptfs', '/var/log': ''}
+    assert result['packages_missing'] == ['vlock', 'sudo']
+    assert result['units_running'] == ['ephi-capture.socket']
+    assert result['groups'] == {'root': 0, 'no-such-group-here': None}
+    assert [entry['matched'] for entry in result['lines']] == [True, None]
+    assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=Id,LoadState,ActiveState,SubState,UnitFileState']]
+
+
+def test_nothing_asked_runs_no_command(host):
+    tmp, calls = host
+    result = run_main(mod.main, {})
+    assert result['packages_missing'] == [] and result['units'] == {} and calls == []
+
+
+def test_without_dpkg_every_package_is_missing(host, monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, *a, **k: None)
+    result = run_main(mod.main, {'packages': ['tmux'], 'units': ['a.service']})
+    assert result['packages_missing'] == ['tmux']
+    assert result['units_running'] == []
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'paths': [{'path': '/etc', 'mode': '755x'}]}, 'mode of /etc must be'),
+    ({'lines': [{'path': '/etc/shells', 'regexp': '('}]}, 'not a regular expression'),
+])
+def test_bad_input_is_refused_before_anything_is_read(host, args, message):
+    result = run_main(mod.main, args)
+    assert result['failed'] and message in result['msg']
+    assert host[1] == []
+
+
+def test_a_file_too_large_to_be_a_setting_fails(host):
+    big = host[0] / 'big'
+    big.write_bytes(b'x' * (mod.MAX_READ + 1))
+    result = run_main(mod.main, {'read': [str(big)]})
+    assert result['failed'] and 'larger than' in result['msg']
