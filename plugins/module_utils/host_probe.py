@@ -139,6 +139,12 @@ def unit_running(facts):
     return (facts.get('load'), facts.get('active'), facts.get('enabled')) == ('loaded', 'active', 'enabled')
 
 
+def unit_stopped(facts):
+    """True when a unit is loaded, inactive and disabled: what systemd_service with enabled: false and
+    state: stopped would leave as it is."""
+    return (facts.get('load'), facts.get('active'), facts.get('enabled')) == ('loaded', 'inactive', 'disabled')
+
+
 def line_matches(text, regexp):
     """True when a line of TEXT matches REGEXP (re.search, as ansible.builtin.lineinfile), None
     when TEXT is None (no such file)."""

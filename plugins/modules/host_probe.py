@@ -160,6 +160,11 @@ units_running:
   returned: always
   type: list
   elements: str
+units_stopped:
+  description: The units of O(units) that are loaded, inactive and disabled.
+  returned: always
+  type: list
+  elements: str
 groups:
   description: Per group, its id, or null when there is no such group.
   returned: always
@@ -184,7 +189,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts,
-    plain_package_names, unit_running)
+    plain_package_names, unit_running, unit_stopped)
 
 MAX_READ = 65536
 MOUNTINFO = '/proc/self/mountinfo'
@@ -232,7 +237,7 @@ def read_small(path):
 
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
-              'units_running': [], 'groups': {}, 'lines': []}
+              'units_running': [], 'units_stopped': [], 'groups': {}, 'lines': []}
     for want in params['paths']:
         lst = _lstat(want['path'])
         facts = path_facts(lst, _name(pwd.getpwuid, lst.st_uid), _name(grp.getgrgid, lst.st_gid)) if lst else path_facts(None, '', '')
@@ -270,6 +275,7 @@ def probe(module, params):
                 out = ''
         result['units'] = parse_units(out, params['units'])
         result['units_running'] = [name for name in params['units'] if unit_running(result['units'][name])]
+        result['units_stopped'] = [name for name in params['units'] if unit_stopped(result['units'][name])]
     for name in params['groups']:
         try:
             result['groups'][name] = grp.getgrnam(name).gr_gid

@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running)
+    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
 
 St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size')
 DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096), 'root', 'root')
@@ -62,6 +62,9 @@ def test_units_are_running_only_when_loaded_active_and_enabled():
            'Id=c.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n')
     units = parse_units(out, ['a.socket', 'b.timer', 'c.service'])
     assert [name for name in units if unit_running(units[name])] == ['a.socket']
+    assert not any(unit_stopped(facts) for facts in units.values())
+    assert unit_stopped({'load': 'loaded', 'active': 'inactive', 'enabled': 'disabled'})
+    assert not unit_stopped({'load': 'loaded', 'active': 'failed', 'enabled': 'disabled'})
     assert units['b.timer'] == {'load': 'loaded', 'active': 'active', 'sub': 'waiting', 'enabled': 'disabled'}
 
 
