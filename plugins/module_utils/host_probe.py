@@ -56,6 +56,31 @@ def path_facts(lst, owner, group):
     }
 
 
+_WANT_KEYS = ('path', 'state', 'owner', 'group', 'mode')
+
+
+def path_want_problem(want):
+    """None when WANT (an entry of the paths option, a dictionary) is well formed, else what is wrong with it."""
+    if not isinstance(want, dict):
+        return 'each entry must be an absolute path or a dictionary with path, got %s' % type(want).__name__
+    unknown = sorted(set(want) - set(_WANT_KEYS))
+    if unknown:
+        return 'unknown keys %s (known: %s)' % (', '.join(unknown), ', '.join(_WANT_KEYS))
+    path = want.get('path')
+    if not isinstance(path, str) or not path.startswith('/'):
+        return 'path must be an absolute path, got %r' % (path,)
+    if want.get('state') not in (None, 'file', 'directory'):
+        return 'the state of %s must be file or directory, got %r' % (path, want['state'])
+    for key in ('owner', 'group'):
+        value = want.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == ''):
+            return 'the %s of %s must be a name or a numeric id, got %r' % (key, path, value)
+    mode = want.get('mode')
+    if mode is not None and (not isinstance(mode, str) or not _MODE.match(mode)):
+        return 'the mode of %s must be a quoted string of 3 or 4 octal digits, got %r' % (path, mode)
+    return None
+
+
 def path_conforms(facts, want):
     """True when FACTS (path_facts) shows the path already as WANT says: its type ('file' or
     'directory', never a link), owner and group (a name or a numeric id, compared with both)

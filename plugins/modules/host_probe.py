@@ -18,37 +18,21 @@ description:
   - What a role's later tasks would find already in place, observed in one module run, so that a task
     whose work is done can be skipped instead of running a module of its own (a stat, a C(findmnt),
     C(apt) with nothing to install, C(systemd_service) of a unit that runs already).
-  - Nothing on the host is changed. Every answer errs towards "not in place": a path that is a symbolic link,
+  - Nothing on the host is changed. Every answer errs towards "not in place". A path that is a symbolic link,
     a package name that is not a plain dpkg name, a unit C(systemctl) does not report, leave the real task
     to run and decide.
   - Files are read only when they are regular files of at most 64 KiB, without following a symbolic link in
-    the last component. Never name a file holding a secret in O(read): its text is in the result.
+    the last component. Never name a file holding a secret in O(read), its text is in the result.
 options:
   paths:
     description:
-      - Paths to look at (C(lstat)). For each, RV(paths) has the facts and C(conforms), true when the path
-        is already as the keys given here say (unset keys are not compared).
+      - Paths to look at (C(lstat)), each an absolute path or a dictionary with C(path) and optional C(state)
+        (V(file) or V(directory); a symbolic link never conforms), C(owner) and C(group) (a name or a numeric id)
+        and C(mode) (a quoted string of 3 or 4 octal digits). For each, RV(paths) has the facts and C(conforms),
+        true when the path is already as those keys say (keys left out are not compared).
     type: list
-    elements: dict
+    elements: raw
     default: []
-    suboptions:
-      path:
-        description: The absolute path.
-        type: path
-        required: true
-      state:
-        description: The type it must be (a symbolic link never conforms).
-        type: str
-        choices: [file, directory]
-      owner:
-        description: The owner it must have, a name or a numeric id.
-        type: str
-      group:
-        description: The group it must have, a name or a numeric id.
-        type: str
-      mode:
-        description: The permissions it must have, a quoted string of 3 or 4 octal digits.
-        type: str
   read:
     description: Small, non-secret files whose text is returned in RV(contents).
     type: list
@@ -188,7 +172,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts,
+    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
     plain_package_names, unit_running, unit_stopped)
 
 MAX_READ = 65536
@@ -287,13 +271,7 @@ def probe(module, params):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type='list', elements='dict', default=[], options=dict(
-                path=dict(type='path', required=True),
-                state=dict(type='str', choices=['file', 'directory']),
-                owner=dict(type='str'),
-                group=dict(type='str'),
-                mode=dict(type='str'),
-            )),
+            paths=dict(type='list', elements='raw', default=[]),
             read=dict(type='list', elements='path', default=[]),
             mounts=dict(type='list', elements='path', default=[]),
             packages=dict(type='list', elements='str', default=[]),
@@ -306,10 +284,14 @@ def main():
         ),
         supports_check_mode=True,
     )
+    wants = []
     for want in module.params['paths']:
-        if want['mode'] is not None and not re.match(r'^[0-7]{3,4}$', want['mode']):
-            module.fail_json(msg='paths: the mode of %s must be a quoted string of 3 or 4 octal digits, got %r'
-                             % (want['path'], want['mode']))
+        want = {'path': want} if isinstance(want, str) else want
+        problem = path_want_problem(want)
+        if problem:
+            module.fail_json(msg='paths: %s' % problem)
+        wants.append(want)
+    module.params['paths'] = wants
     for entry in module.params['lines']:
         try:
             re.compile(entry['regexp'])

@@ -53,8 +53,8 @@ def test_one_run_answers_every_question(host):
     os.symlink(str(tmp / 'backend'), str(tmp / 'link'))
     uid = os.getuid()
     result = run_main(mod.main, {
-        'paths': [{'path': str(keys), 'state': 'directory', 'owner': str(uid), 'mode': '0700'},
-                  {'path': str(tmp / 'absent')}],
+        'paths': [{'path': str(keys), 'state': 'directory', 'owner': uid, 'mode': '0700'},
+                  str(tmp / 'absent')],
         'read': [str(tmp / 'backend'), str(tmp / 'absent'), str(tmp / 'link'), str(tmp)],
         'mounts': ['/var/log/ephi', '/var/log'],
         'packages': ['tmux', 'vlock', 'sudo'],
@@ -90,6 +90,12 @@ def test_without_dpkg_every_package_is_missing(host, monkeypatch):
 
 @pytest.mark.parametrize('args, message', [
     ({'paths': [{'path': '/etc', 'mode': '755x'}]}, 'mode of /etc must be'),
+    ({'paths': [{'path': '/etc', 'mode': 755}]}, 'mode of /etc must be a quoted string'),
+    ({'paths': ['etc']}, 'must be an absolute path'),
+    ({'paths': [{'path': '/etc', 'state': 'link'}]}, 'must be file or directory'),
+    ({'paths': [{'path': '/etc', 'owner': True}]}, 'owner of /etc must be a name'),
+    ({'paths': [{'path': '/etc', 'mdoe': '0700'}]}, 'unknown keys mdoe'),
+    ({'paths': [['/etc']]}, 'absolute path or a dictionary'),
     ({'lines': [{'path': '/etc/shells', 'regexp': '('}]}, 'not a regular expression'),
 ])
 def test_bad_input_is_refused_before_anything_is_read(host, args, message):
