@@ -41,6 +41,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
     Mapping = dict  # pylint: disable=invalid-name
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
+
 DIFF_LIMIT = 64 * 1024
 STATES = ('file', 'directory')
 # The sources of a file's bytes: the task's (controller side) and those the
@@ -285,20 +287,6 @@ def _group_id(value, cache):
         except KeyError:
             cache[value] = int(value) if value.isdigit() else None
     return cache[value]
-
-
-def user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
 
 
 def current_umask():

@@ -16,21 +16,16 @@ Probes:
     The ``tmux_settings`` result in check mode with ``live=audit``. The task
     runs with ``failed_when: false``, so a module failure shows as a ``msg``
     (a successful run returns none), not as ``failed``.
-``lock_program``
-    ``stat`` of the lock program (the first word of ``lock_command``).
-``lock_plugin``
-    Optional: ``stat`` of the vlock event plugin the lock-command names
-    (``lock_plugin_path`` in the policy); skipped or absent when it names none.
+``host``
+    One ``host_probe`` result (``failed_when: false``): in ``paths`` the lock
+    program (the first word of ``lock_command``) and the vlock event plugin
+    (``lock_plugin_path``), each a regular executable file; in ``lines`` the
+    line of ``shells_path`` (/etc/shells) that would list tmux; in ``units``
+    ``ephi-capture.socket``; in ``passwd`` the accounts (name -> the fields of
+    ``getent passwd``). What it lacks was not examined.
 ``autostart_file``
     The autostart script's ``file_set`` task in check mode (skipped when
     ``autostart`` is off).
-``passwd``
-    ``getent passwd`` (skipped when ``autostart`` is off).
-``shells``
-    The ``lineinfile`` that keeps tmux out of /etc/shells, in check mode
-    (skipped when ``remove_from_shells`` is off).
-``capture_socket``
-    ``systemctl is-active ephi-capture.socket`` (``failed_when: false``).
 ``capture_mounted``
     Whether the encrypted capture directory is mounted with an allowed file
     system (the role's ``__tmux_capture_active``, also what the enforcement used).
@@ -59,7 +54,8 @@ Policy: ``config_path``, ``lock_after_time``, ``lock_command``,
 ``session_gate`` (true), ``session_gate_path``, ``session_gate_exempt_users``
 (list of ``{name, reason}``), ``session_idle_logoff`` (1800),
 ``session_unrecordable`` (refuse), ``live_mode`` (enforce),
-``enforcer_interval`` (5), ``lock_plugin_path`` (the event plugin's path).
+``enforcer_interval`` (5), ``lock_plugin_path`` (the event plugin's path), ``shells_path``
+(/etc/shells).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -117,6 +113,18 @@ def _result(mapping, name):
     """``mapping[name]`` as a dict ({} when either is missing or not a dict)."""
     value = mapping.get(name) if isinstance(mapping, dict) else None
     return value if isinstance(value, dict) else {}
+
+
+def _host(probes):
+    """The verify probe (host_probe), or {} when it is missing, did not run or failed."""
+    probe = probes.get('host')
+    return {} if probe_failed(probe) else probe
+
+
+def _executable(probes, path):
+    """True when the verify probe saw a regular file with an execute bit at PATH (never a link)."""
+    facts = _result(_result(_host(probes), 'paths'), path)
+    return facts.get('type') == 'file' and bool(facts.get('executable'))
 
 
 def settings_error(probes):
@@ -195,8 +203,7 @@ def tmux_lock_policy(probes, policy):
     error = settings_error(probes)
     lock_command = text(policy['lock_command'])
     program = (lock_command.split() or [''])[0]
-    stat = _result(_result(probes, 'lock_program'), 'stat')
-    lock_ok = bool(stat.get('isreg', False)) and bool(stat.get('executable', False))
+    lock_ok = _executable(probes, program)
     if error:
         observed = error
     elif settings.get('file_changed'):
@@ -211,8 +218,7 @@ def tmux_lock_policy(probes, policy):
     plugin_path = text(policy.get('lock_plugin_path') or '')
     plugin_ok = True
     if plugin_path and posixpath.basename(plugin_path) in lock_command.split()[1:]:
-        plugin = _result(_result(probes, 'lock_plugin'), 'stat')
-        plugin_ok = bool(plugin.get('isreg', False)) and bool(plugin.get('executable', False))
+        plugin_ok = _executable(probes, plugin_path)
         observed += '; event plugin %s%s' % (
             plugin_path, ' present' if plugin_ok else ' MISSING or not executable: vlock-main would exit and tmux unlock at once')
     failed = bool(error) or bool(settings.get('file_changed')) or not lock_ok or bool(unsafe) or not plugin_ok
@@ -252,15 +258,14 @@ def tmux_autostart(probes, policy):
         return record('tmux-autostart', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020041', check,
                       'autostart disabled by tmux_autostart', 'not_applicable')
     script = probes.get('autostart_file')
-    passwd = probes.get('passwd')
     if probe_failed(script):
         observed, failed = 'autostart script NOT examined', True
     elif script.get('changed'):
         observed, failed = 'autostart script missing or altered', True
     else:
         observed, failed = 'autostart script in place', False
-    accounts = _result(_result(passwd, 'ansible_facts'), 'getent_passwd')
-    if probe_failed(passwd) or not accounts:
+    accounts = _result(_host(probes), 'passwd')
+    if not accounts:
         observed += '; accounts and their login shells NOT examined'
         failed = True
     else:
@@ -284,13 +289,14 @@ def tmux_not_a_shell(probes, policy):
     if not boolean(policy.get('remove_from_shells', True), strict=False):
         return record('tmux-not-a-shell', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020042', check,
                       'not checked: tmux_remove_from_shells is false', 'not_applicable')
-    shells = probes.get('shells')
-    if probe_failed(shells):
-        observed, status = '/etc/shells NOT examined', 'fail'
-    elif shells.get('changed'):
-        observed, status = 'tmux listed in /etc/shells', 'fail'
+    path = text(policy.get('shells_path') or '/etc/shells')
+    lines = [line for line in _list(_host(probes), 'lines') if isinstance(line, dict) and line.get('path') == path]
+    if not lines:
+        observed, status = '%s NOT examined' % path, 'fail'
+    elif lines[0].get('matched'):
+        observed, status = 'tmux listed in %s' % path, 'fail'
     else:
-        observed, status = 'tmux not listed', 'pass'
+        observed, status = 'tmux not listed' + ('' if lines[0].get('matched') is False else ' (no %s)' % path), 'pass'
     return record('tmux-not-a-shell', LOGOFF, LOGOFF_HIPAA, 'RHEL-08-020042', check, observed, status)
 
 
@@ -301,8 +307,7 @@ def tmux_session_capture(probes, policy):
     error = settings_error(probes)
     cap_drift = [d for d in _list(settings, 'drift') if d.get('scope') in ('hook', 'pane')]
     unexamined = _list(settings, 'unexamined')
-    socket_probe = probes.get('capture_socket')
-    sock = '' if probe_failed(socket_probe) else text(socket_probe.get('stdout') or '').strip()
+    sock = text(_result(_result(_host(probes), 'units'), 'ephi-capture.socket').get('active') or '')
     check = ('Every pane of every tmux session is piped to the root-owned collector writing into '
              'the encrypted directory %s' % text(policy['capture_dir']))
     hooks_not_examined = 'capture hooks and pane pipes NOT examined: %s' % error
@@ -319,7 +324,7 @@ def tmux_session_capture(probes, policy):
         observed = 'capture disabled by tmux_capture'
         if leftovers:
             observed += ' but still in place: ' + '; '.join(leftovers)
-        # `systemctl is-active` always names a state: no output is no answer.
+        # systemd always names a state: none is no answer.
         if not sock:
             observed += '; collector socket NOT examined'
         if error:

@@ -130,15 +130,14 @@ store_refusal:
 
 import errno
 import fcntl
-import grp
 import os
-import pwd
 import stat
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import (
     FS_IOC_GET_ENCRYPTION_POLICY,
     FS_IOC_GET_ENCRYPTION_POLICY_EX,
@@ -160,20 +159,6 @@ def err_text(exc):
     return ('%s %s' % (code, getattr(exc, 'strerror', '') or exc)).strip()
 
 
-def owner_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
 def stat_info(path):
     try:
         st = os.lstat(path)
@@ -182,7 +167,7 @@ def stat_info(path):
             return {'exists': False}
         return {'error': err_text(exc)}
     return {'exists': True, 'regular': stat.S_ISREG(st.st_mode), 'isdir': stat.S_ISDIR(st.st_mode),
-            'uid': st.st_uid, 'owner': owner_name(st.st_uid), 'group': group_name(st.st_gid),
+            'uid': st.st_uid, 'owner': user_name(st.st_uid), 'group': group_name(st.st_gid),
             'mode': '%04o' % stat.S_IMODE(st.st_mode)}
 
 

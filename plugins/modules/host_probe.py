@@ -58,6 +58,10 @@ options:
     type: list
     elements: str
     default: []
+  passwd:
+    description: Return the accounts in RV(passwd) (the system's name service, as C(getent passwd)).
+    type: bool
+    default: false
   lines:
     description: Is there a line that matches C(regexp) (Python C(re.search), as M(ansible.builtin.lineinfile))?
     type: list
@@ -153,6 +157,13 @@ groups:
   description: Per group, its id, or null when there is no such group.
   returned: always
   type: dict
+passwd:
+  description:
+    - With O(passwd), each account's name and its other fields as C(getent passwd) lists them (password, uid, gid,
+      gecos, home, shell), all text, like the C(getent_passwd) fact of M(ansible.builtin.getent).
+  returned: always
+  type: dict
+  sample: {"root": ["x", "0", "0", "root", "/root", "/bin/bash"]}
 lines:
   description: Per entry of O(lines), in order, C(path), C(regexp) and C(matched) (null when the file is missing).
   returned: always
@@ -171,19 +182,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
+from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
     plain_package_names, unit_running, unit_stopped)
 
 MAX_READ = 65536
 MOUNTINFO = '/proc/self/mountinfo'
-
-
-def _name(lookup, number):
-    try:
-        return lookup(number)[0]
-    except KeyError:
-        return str(number)
 
 
 def _lstat(path):
@@ -221,10 +226,10 @@ def read_small(path):
 
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
-              'units_running': [], 'units_stopped': [], 'groups': {}, 'lines': []}
+              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'lines': []}
     for want in params['paths']:
         lst = _lstat(want['path'])
-        facts = path_facts(lst, _name(pwd.getpwuid, lst.st_uid), _name(grp.getgrgid, lst.st_gid)) if lst else path_facts(None, '', '')
+        facts = path_facts(lst, user_name(lst.st_uid), group_name(lst.st_gid)) if lst else path_facts(None, '', '')
         facts['conforms'] = path_conforms(facts, want)
         result['paths'][want['path']] = facts
     for path in params['read']:
@@ -260,6 +265,10 @@ def probe(module, params):
         result['units'] = parse_units(out, params['units'])
         result['units_running'] = [name for name in params['units'] if unit_running(result['units'][name])]
         result['units_stopped'] = [name for name in params['units'] if unit_stopped(result['units'][name])]
+    if params['passwd']:
+        for entry in pwd.getpwall():
+            result['passwd'].setdefault(entry.pw_name, [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid),
+                                                        entry.pw_gecos, entry.pw_dir, entry.pw_shell])
     for name in params['groups']:
         try:
             result['groups'][name] = grp.getgrnam(name).gr_gid
@@ -277,6 +286,7 @@ def main():
             packages=dict(type='list', elements='str', default=[]),
             units=dict(type='list', elements='str', default=[]),
             groups=dict(type='list', elements='str', default=[]),
+            passwd=dict(type='bool', default=False),
             lines=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
                 regexp=dict(type='str', required=True),

@@ -10,6 +10,10 @@ first bad chunk, and the fourth stays ok. A user can write no recording, and
 a chain event the user logs under the recorder's syslog tag is not trusted
 (journald's _UID/_SYSTEMD_UNIT, not SYSLOG_IDENTIFIER). The recordings are put
 back afterwards, so the store verifies again for the tests after this one.
+
+The gate itself runs from bytecode root compiled into a root-owned
+__pycache__: a user cannot write there, and a .pyc that others could write
+fails the tmux-session-gate control.
 """
 
 import json
@@ -30,9 +34,9 @@ VERIFY_VARS = {"tmux_lock_after_time": 15, "tmux_session_idle_logoff": 30, "tmux
 pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
 
 
-def chain_check(host, tmp_path, label):
+def chain_check(host, tmp_path, label, control_id="tmux-audit-chain"):
     """One Ansible run: the module on the store (heads from the journal) and the tmux role's verify;
-    (module result, the tmux-audit-chain record)."""
+    (module result, the record of CONTROL_ID)."""
     out = tmp_path / ("chain-%s.json" % label)
     play = tmp_path / ("chain-%s.yml" % label)
     play.write_text(
@@ -46,7 +50,7 @@ def chain_check(host, tmp_path, label):
     run = run_playbook(str(play), timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
     result = json.loads(out.read_text())
-    control = [c for c in result["controls"] if c["id"] == "tmux-audit-chain"]
+    control = [c for c in result["controls"] if c["id"] == control_id]
     assert len(control) == 1, result["controls"]
     return result["module"], control[0]
 
@@ -134,3 +138,27 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     for path in files[:3]:
         entry = by_path[path]
         assert "%s: %s from line %d" % (path, entry["status"], entry["line"]) in control["observed"], control
+
+
+def test_gate_bytecode_is_roots_and_writable_bytecode_fails_the_gate_control(host, tmp_path):
+    cache = "/usr/local/lib/ephi-safeguards/__pycache__"
+    listing = host.run("stat -c '%%U %%a %%n' %s %s/ephi_session_gate.*.pyc" % (cache, cache))
+    assert listing.rc == 0, listing.stderr
+    rows = [line.split(" ", 2) for line in listing.stdout.splitlines()]
+    # The recorder's start compiled the gate (checked-hash) as root; nothing in it is writable by others.
+    assert len(rows) >= 2 and rows[0][2] == cache, rows
+    assert all(owner == "root" and int(mode, 8) & 0o022 == 0 for owner, mode, dummy in rows), rows
+    pyc = rows[-1][2]
+    # A user can neither replace the gate's bytecode nor add a module beside it.
+    for path in (pyc, cache + "/evil.pyc"):
+        out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("echo x > %s" % path)))
+        assert out.rc != 0 and "Permission denied" in out.stderr, (path, out.stdout, out.stderr)
+    assert chain_check(host, tmp_path, "gate-before", "tmux-session-gate")[1]["status"] == "pass"
+    # Made writable by others (root's mistake, or a package's), the gate control fails and names it.
+    host.check_output("chmod o+w %s" % pyc)
+    try:
+        control = chain_check(host, tmp_path, "gate-writable", "tmux-session-gate")[1]
+    finally:
+        host.check_output("chmod o-w %s" % pyc)
+    assert control["status"] == "fail" and pyc in control["observed"], control
+    assert chain_check(host, tmp_path, "gate-after", "tmux-session-gate")[1]["status"] == "pass"

@@ -73,9 +73,9 @@ def test_controls_filter_errors():
         tmux_controls([], POLICY)
     with pytest.raises(AnsibleFilterError, match='capture_dir'):
         tmux_controls({}, dict((k, v) for k, v in POLICY.items() if k != 'capture_dir'))
-    passwd = {'ansible_facts': {'getent_passwd': {'x': ['x', 'notanumber']}}}
+    host = {'changed': False, 'passwd': {'x': ['x', 'notanumber']}}
     with pytest.raises(AnsibleFilterError, match='malformed'):
-        tmux_controls({'passwd': passwd}, POLICY)
+        tmux_controls({'host': host}, POLICY)
 
 
 def test_lock_command_filters_are_glue():

@@ -35,15 +35,36 @@ from ansible_collections.ephi.safeguards.plugins.module_utils import tmux_contro
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'tmux', '*.json')))
 
 
+def host_probe(inputs):
+    """The fixture's separate probes (a stat of the lock program, getent passwd, the /etc/shells task in
+    check mode, systemctl is-active of the capture socket) as the one host_probe result verify.yml now
+    registers; a probe that failed or was skipped leaves its answer out (not examined)."""
+    def ran(result):
+        return isinstance(result, dict) and not (result.get('failed') or result.get('skipped'))
+
+    probe = {'changed': False, 'paths': {}, 'lines': [], 'units': {}, 'passwd': {}}
+    lock = inputs['__tmux_lock_program']
+    if ran(lock):
+        st = lock.get('stat') or {}
+        probe['paths'][inputs['tmux_lock_command'].split()[0]] = (
+            {'exists': True, 'type': 'file' if st.get('isreg') else 'other', 'executable': bool(st.get('executable'))}
+            if st.get('exists') else {'exists': False})
+    if ran(inputs['__tmux_shells']):
+        probe['lines'].append({'path': '/etc/shells', 'regexp': 'tmux', 'matched': bool(inputs['__tmux_shells'].get('changed'))})
+    socket = inputs['__tmux_verify_capture_socket']
+    if ran(socket) and (socket.get('stdout') or '').strip():
+        probe['units']['ephi-capture.socket'] = {'active': socket['stdout'].strip()}
+    if ran(inputs['__tmux_verify_passwd']):
+        probe['passwd'] = inputs['__tmux_verify_passwd']['ansible_facts']['getent_passwd']
+    return probe
+
+
 def probes_policy(inputs):
     """The old template's variables as the probes and the policy of roles/tmux/tasks/verify.yml."""
     probes = {
         'settings': inputs['__tmux_verify_settings'],
-        'lock_program': inputs['__tmux_lock_program'],
+        'host': host_probe(inputs),
         'autostart_file': inputs['__tmux_autostart_file'],
-        'passwd': inputs['__tmux_verify_passwd'],
-        'shells': inputs['__tmux_shells'],
-        'capture_socket': inputs['__tmux_verify_capture_socket'],
         'capture_mounted': inputs['__tmux_capture_active'],
         # Skipped when tmux_session_gate is off, as in verify.yml.
         'session_gate': inputs.get('__tmux_verify_session_gate', {'skipped': True, 'changed': False}),
@@ -145,12 +166,20 @@ def settings_file_changed(p, q):
     p['settings'] = dict(p['settings'], file_changed=True)
 
 
-def lock_program_failed(p, q):
-    p['lock_program'] = {'failed': True, 'msg': 'Permission denied'}
+def host_failed(p, q):
+    p['host'] = {'failed': True, 'msg': 'Permission denied'}
+
+
+def host_skipped(p, q):
+    p['host'] = {'skipped': True, 'changed': False}
 
 
 def lock_program_missing(p, q):
-    del p['lock_program']
+    del p['host']['paths'][q['lock_command'].split()[0]]
+
+
+def lock_program_a_link(p, q):
+    p['host']['paths'][q['lock_command'].split()[0]] = {'exists': True, 'type': 'link', 'executable': False}
 
 
 PLUGIN = '/usr/lib/vlock/scripts/ephi-tmux-event'
@@ -158,17 +187,17 @@ PLUGIN = '/usr/lib/vlock/scripts/ephi-tmux-event'
 
 def plugin_present(p, q):
     q['lock_plugin_path'] = PLUGIN
-    p['lock_plugin'] = {'stat': {'exists': True, 'isreg': True, 'executable': True}}
+    p['host']['paths'][PLUGIN] = {'exists': True, 'type': 'file', 'executable': True}
 
 
 def plugin_missing(p, q):
     q['lock_plugin_path'] = PLUGIN
-    p['lock_plugin'] = {'stat': {'exists': False}}
+    p['host']['paths'][PLUGIN] = {'exists': False}
 
 
-def plugin_probe_skipped(p, q):
+def plugin_not_probed(p, q):
     q['lock_plugin_path'] = PLUGIN
-    p['lock_plugin'] = {'skipped': True}
+    p['host']['paths'].pop(PLUGIN, None)
 
 
 def plugin_not_named(p, q):
@@ -207,23 +236,18 @@ def autostart_failed(p, q):
     p['autostart_file'] = {'failed': True, 'msg': 'validation failed'}
 
 
-def passwd_skipped(p, q):
-    p['passwd'] = {'skipped': True, 'changed': False}
-
-
 def passwd_missing(p, q):
-    del p['passwd']
+    p['host']['passwd'] = {}
 
 
 def passwd_zsh(p, q):
-    accounts = dict(p['passwd']['ansible_facts']['getent_passwd'])
-    accounts['zed'] = ['x', '1001', '1001', '', '/home/zed', '/usr/bin/zsh']
-    p['passwd'] = {'ansible_facts': {'getent_passwd': accounts}, 'changed': False, 'failed': False}
+    p['host']['passwd'] = dict(p['host']['passwd'], zed=['x', '1001', '1001', '', '/home/zed', '/usr/bin/zsh'])
 
 
 def autostart_off(p, q):
     q['autostart'] = False
-    p['autostart_file'] = p['passwd'] = {'skipped': True, 'changed': False}
+    p['autostart_file'] = {'skipped': True, 'changed': False}
+    passwd_missing(p, q)
 
 
 def autostart_off_string(p, q):
@@ -231,21 +255,25 @@ def autostart_off_string(p, q):
     q['autostart'] = 'no'
 
 
-def shells_changed(p, q):
-    p['shells'] = dict(p['shells'], changed=True)
+def shells_listed(p, q):
+    p['host']['lines'] = [dict(p['host']['lines'][0], matched=True)]
 
 
-def shells_skipped(p, q):
-    p['shells'] = {'skipped': True, 'changed': False}
+def shells_not_probed(p, q):
+    p['host']['lines'] = []
 
 
-def shells_failed(p, q):
-    p['shells'] = {'failed': True, 'msg': 'Destination /etc/shells does not exist'}
+def shells_absent(p, q):
+    p['host']['lines'] = [dict(p['host']['lines'][0], matched=None)]
+
+
+def shells_elsewhere(p, q):
+    q['shells_path'] = '/etc/other-shells'
 
 
 def shells_off(p, q):
     q['remove_from_shells'] = False
-    shells_skipped(p, q)
+    shells_not_probed(p, q)
 
 
 def not_mounted(p, q):
@@ -253,11 +281,11 @@ def not_mounted(p, q):
 
 
 def socket_inactive(p, q):
-    p['capture_socket'] = dict(p['capture_socket'], stdout='inactive')
+    p['host']['units']['ephi-capture.socket'] = {'active': 'inactive'}
 
 
 def socket_missing(p, q):
-    del p['capture_socket']
+    p['host']['units'] = {}
 
 
 def pane_drift(p, q):
@@ -280,7 +308,7 @@ def capture_off_then(*edits):
 
 
 def socket_active(p, q):
-    p['capture_socket'] = dict(p['capture_socket'], stdout='active')
+    p['host']['units']['ephi-capture.socket'] = {'active': 'active'}
 
 
 def file_hook(p, q):
@@ -301,7 +329,7 @@ TABLE = [
     (tc.tmux_lock_policy, unchanged, 'pass', 'file matches the policy; lock program /usr/sbin/vlock-main present'),
     (tc.tmux_lock_policy, plugin_present, 'pass', '; event plugin %s present' % PLUGIN),
     (tc.tmux_lock_policy, plugin_missing, 'fail', 'event plugin %s MISSING or not executable' % PLUGIN),
-    (tc.tmux_lock_policy, plugin_probe_skipped, 'fail', 'event plugin %s MISSING or not executable' % PLUGIN),
+    (tc.tmux_lock_policy, plugin_not_probed, 'fail', 'event plugin %s MISSING or not executable' % PLUGIN),
     (tc.tmux_lock_policy, plugin_not_named, 'pass', 'lock program /usr/sbin/vlock-main present'),
     (tc.tmux_lock_policy, unsafe_vlock_script, 'fail', "UNSAFE lock: /usr/bin/vlock is a shell script that sources "
                                                        "the user's ~/.vlockrc"),
@@ -310,8 +338,10 @@ TABLE = [
     (tc.tmux_lock_policy, settings_msg, 'fail', 'tmux not found; lock program'),
     (tc.tmux_lock_policy, settings_failed, 'fail', 'tmux not found; lock program'),
     (tc.tmux_lock_policy, settings_missing, 'fail', 'no tmux_settings result; lock program'),
-    (tc.tmux_lock_policy, lock_program_failed, 'fail', 'MISSING or not executable'),
+    (tc.tmux_lock_policy, host_failed, 'fail', 'MISSING or not executable'),
+    (tc.tmux_lock_policy, host_skipped, 'fail', 'MISSING or not executable'),
     (tc.tmux_lock_policy, lock_program_missing, 'fail', 'MISSING or not executable'),
+    (tc.tmux_lock_policy, lock_program_a_link, 'fail', 'MISSING or not executable'),
     (tc.tmux_live_servers, unchanged, 'pass', '0 live server(s) audited; 0 drifted setting(s)'),
     (tc.tmux_live_servers, drift, 'fail', '1 drifted setting(s): u lock-after-time 0'),
     (tc.tmux_live_servers, unexamined, 'fail', '1 server(s) NOT examined: u /tmp/tmux-1001/default denied'),
@@ -323,19 +353,22 @@ TABLE = [
     (tc.tmux_autostart, passwd_zsh, 'fail', 'no autostart for: zed (/usr/bin/zsh)'),
     (tc.tmux_autostart, autostart_skipped, 'fail', 'autostart script NOT examined'),
     (tc.tmux_autostart, autostart_failed, 'fail', 'autostart script NOT examined'),
-    (tc.tmux_autostart, passwd_skipped, 'fail', 'accounts and their login shells NOT examined'),
+    (tc.tmux_autostart, host_failed, 'fail', 'accounts and their login shells NOT examined'),
     (tc.tmux_autostart, passwd_missing, 'fail', 'accounts and their login shells NOT examined'),
     (tc.tmux_autostart, autostart_off, 'not_applicable', 'autostart disabled by tmux_autostart'),
     (tc.tmux_autostart, autostart_off_string, 'not_applicable', 'autostart disabled by tmux_autostart'),
     (tc.tmux_not_a_shell, unchanged, 'pass', 'tmux not listed'),
-    (tc.tmux_not_a_shell, shells_changed, 'fail', 'tmux listed in /etc/shells'),
-    (tc.tmux_not_a_shell, shells_skipped, 'fail', '/etc/shells NOT examined'),
-    (tc.tmux_not_a_shell, shells_failed, 'fail', '/etc/shells NOT examined'),
+    (tc.tmux_not_a_shell, shells_listed, 'fail', 'tmux listed in /etc/shells'),
+    (tc.tmux_not_a_shell, shells_absent, 'pass', 'tmux not listed (no /etc/shells)'),
+    (tc.tmux_not_a_shell, shells_not_probed, 'fail', '/etc/shells NOT examined'),
+    (tc.tmux_not_a_shell, shells_elsewhere, 'fail', '/etc/other-shells NOT examined'),
+    (tc.tmux_not_a_shell, host_failed, 'fail', '/etc/shells NOT examined'),
     (tc.tmux_not_a_shell, shells_off, 'not_applicable', 'tmux_remove_from_shells is false'),
     (tc.tmux_session_capture, unchanged, 'pass', 'encrypted directory mounted; collector socket active; 0 capture'),
     (tc.tmux_session_capture, not_mounted, 'fail', 'NOT mounted: capture is off'),
     (tc.tmux_session_capture, socket_inactive, 'fail', 'collector socket inactive'),
     (tc.tmux_session_capture, socket_missing, 'fail', 'collector socket missing'),
+    (tc.tmux_session_capture, host_failed, 'fail', 'collector socket missing'),
     (tc.tmux_session_capture, pane_drift, 'fail', '1 capture drift item(s) (hooks unset or panes without a pipe): u pane_pipe s:0.0'),
     (tc.tmux_session_capture, unexamined, 'fail', '1 server(s) NOT examined'),
     (tc.tmux_session_capture, settings_msg, 'fail', 'capture hooks and pane pipes NOT examined: tmux not found'),
@@ -775,11 +808,8 @@ def test_enforcer_running_host_passes_every_control():
 def test_not_examined_never_passes():
     """Whatever single probe is missing, the controls that read it fail."""
     readers = {'settings': ('tmux-lock-policy', 'tmux-live-servers', 'tmux-session-capture'),
-               'lock_program': ('tmux-lock-policy',),
+               'host': ('tmux-lock-policy', 'tmux-autostart', 'tmux-not-a-shell', 'tmux-session-capture'),
                'autostart_file': ('tmux-autostart',),
-               'passwd': ('tmux-autostart',),
-               'shells': ('tmux-not-a-shell',),
-               'capture_socket': ('tmux-session-capture',),
                'capture_mounted': ('tmux-session-capture',),
                'session_gate': ('tmux-autostart', 'tmux-session-capture', 'tmux-session-gate',
                                 'tmux-session-recorder', 'tmux-idle-logoff', 'tmux-session-exemptions',
@@ -809,7 +839,7 @@ def test_bad_input_raises():
     with pytest.raises(KeyError):
         tc.build_controls(probes, dict((k, v) for k, v in policy.items() if k != 'capture_dir'))
     bad = copy.deepcopy(probes)
-    bad['passwd']['ansible_facts']['getent_passwd']['x'] = ['x', 'notanumber']
+    bad['host']['passwd']['x'] = ['x', 'notanumber']
     with pytest.raises(ValueError, match='malformed'):
         tc.build_controls(bad, policy)
     with pytest.raises(TypeError):

@@ -60,6 +60,7 @@ def test_one_run_answers_every_question(host):
         'packages': ['tmux', 'vlock', 'sudo'],
         'units': ['ephi-capture.socket', 'ephi-tmux-enforcer.service'],
         'groups': ['root', 'no-such-group-here'],
+        'passwd': True,
         'lines': [{'path': str(tmp / 'shells'), 'regexp': 'tmux$'}, {'path': str(tmp / 'absent'), 'regexp': 'x'}],
     }, check=True)
     assert not result.get('failed') and result['changed'] is False
@@ -71,6 +72,7 @@ def test_one_run_answers_every_question(host):
     assert result['packages_missing'] == ['vlock', 'sudo']
     assert result['units_running'] == ['ephi-capture.socket']
     assert result['groups'] == {'root': 0, 'no-such-group-here': None}
+    assert result['passwd']['root'][:2] == ['x', '0'] and all(len(f) == 6 for f in result['passwd'].values())
     assert [entry['matched'] for entry in result['lines']] == [True, None]
     assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=Id,LoadState,ActiveState,SubState,UnitFileState']]
 
@@ -78,7 +80,7 @@ def test_one_run_answers_every_question(host):
 def test_nothing_asked_runs_no_command(host):
     tmp, calls = host
     result = run_main(mod.main, {})
-    assert result['packages_missing'] == [] and result['units'] == {} and calls == []
+    assert result['packages_missing'] == [] and result['units'] == {} and result['passwd'] == {} and calls == []
 
 
 def test_without_dpkg_every_package_is_missing(host, monkeypatch):
