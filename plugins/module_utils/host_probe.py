@@ -23,19 +23,14 @@ import stat
 _PACKAGE = re.compile(r'^[a-z0-9][a-z0-9+.-]+$')
 _MODE = re.compile(r'^[0-7]{3,4}$')
 
-_TYPES = (
-    (stat.S_ISREG, 'file'),
-    (stat.S_ISDIR, 'directory'),
-    (stat.S_ISLNK, 'link'),
-)
-
 
 def file_type(st_mode):
     """'file', 'directory', 'link' or 'other' of an lstat mode."""
-    for test, name in _TYPES:
-        if test(st_mode):
-            return name
-    return 'other'
+    if stat.S_ISLNK(st_mode):
+        return 'link'
+    if stat.S_ISDIR(st_mode):
+        return 'directory'
+    return 'file' if stat.S_ISREG(st_mode) else 'other'
 
 
 def path_facts(lst, owner, group):
