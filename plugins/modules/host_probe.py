@@ -89,6 +89,8 @@ attributes:
 notes:
   - Packages are looked up with C(dpkg-query); where it is missing (not Debian) every package is reported missing,
     so the package task runs as before.
+  - The answers are as of the module run. A task that can change what was looked at makes them stale (installing
+    Debian's tmux package adds it to C(/etc/shells)); a role looks again after such a task.
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.package_facts
