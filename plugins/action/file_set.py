@@ -89,6 +89,8 @@ class ActionModule(ActionBase):
                 entry = {'dest': item['path'], 'content_base64': base64.b64encode(data).decode('ascii'), 'source': item['source']}
                 if item['validate'] is not None:
                     entry['validate'] = item['validate']
+                if item['backup']:
+                    entry['backup'] = True
             for key in ('owner', 'group', 'mode'):
                 value = self._task.args['files'][item['index']].get(key)
                 if value is not None:

@@ -35,6 +35,7 @@ import re
 import shlex
 import stat
 import tempfile
+import time
 
 try:
     from collections.abc import Mapping
@@ -51,7 +52,7 @@ TASK_SOURCES = ('src', 'template', 'content')
 HOST_SOURCES = ('content', 'content_base64')
 ALL_SOURCES = ('src', 'template', 'content', 'content_base64')
 ATTRIBUTES = ('owner', 'group', 'mode')
-_FILE_KEYS = ('dest', 'state', 'owner', 'group', 'mode', 'validate')
+_FILE_KEYS = ('dest', 'state', 'owner', 'group', 'mode', 'validate', 'backup')
 _DIR_KEYS = ('path', 'state', 'owner', 'group', 'mode')
 _MODE = re.compile(r'^[0-7]{3,4}$')
 _NAME = re.compile(r'^[^\s:/]+$')
@@ -219,7 +220,7 @@ def parse_items(files, defaults=None, sources=TASK_SOURCES):
             known = _DIR_KEYS
         unknown = sorted(str(key) for key in raw if key not in known)
         if unknown:
-            hint = ('a file item takes dest, one of %s, owner, group, mode, validate' % '/'.join(sources) if state == 'file'
+            hint = ('a file item takes dest, one of %s, owner, group, mode, validate, backup' % '/'.join(sources) if state == 'file'
                     else 'a directory item takes path, state, owner, group, mode')
             problems.append('%s: unknown option%s %s (%s)' % (label, 's' if len(unknown) > 1 else '', ', '.join(unknown), hint))
         why = path_problem(path) if path is not None else 'needs %s' % path_key
@@ -229,7 +230,7 @@ def parse_items(files, defaults=None, sources=TASK_SOURCES):
             problems.append('%s: %s is also files[%d]; each path may appear once' % (label, path, seen[path]))
         else:
             seen[path] = index
-        item = {'index': index, 'state': state, 'path': path, 'label': label, 'validate': None,
+        item = {'index': index, 'state': state, 'path': path, 'label': label, 'validate': None, 'backup': False,
                 'source': None, 'key': None, 'value': None, 'data': None}
         for key in ATTRIBUTES:
             own = raw.get(key)
@@ -255,6 +256,10 @@ def parse_items(files, defaults=None, sources=TASK_SOURCES):
                 except ValueError as exc:
                     problems.append('%s: validate cannot be split into a command: %s' % (label, exc))
                 item['validate'] = validate
+            backup = raw.get('backup')
+            if backup is not None and not isinstance(backup, bool):
+                problems.append('%s: backup must be true or false, got %r' % (label, backup))
+            item['backup'] = backup is True
             key, value = _source_of(raw, label, sources, problems)
             if key is not None:
                 item['key'], item['value'] = key, value
@@ -358,7 +363,7 @@ def parent_problem(st, euid=None):
 def _plan_item(item, created, want_diff, ids, umask):
     label, path = item['label'], item['path']
     entry = {'item': item, 'exists': False, 'content': False, 'changes': [], 'before': None, 'size': None,
-             'st': None, 'uid': None, 'gid': None, 'applied': False}
+             'st': None, 'uid': None, 'gid': None, 'applied': False, 'backup_file': None}
     if item['owner'] is not None:
         entry['uid'] = _user_id(item['owner'], ids[0])
         if entry['uid'] is None:
@@ -458,6 +463,25 @@ def validate_argv(command, tmp_path):
     return [arg.replace('%s', tmp_path) for arg in shlex.split(command)]
 
 
+def backup_name(path, pid=None, now=None):
+    """The name of PATH's backup, as ansible.builtin.copy and template name theirs:
+    PATH.PID.YYYY-MM-DD@HH:MM:SS~ (local time)."""
+    return '%s.%s.%s' % (path, os.getpid() if pid is None else pid,
+                         time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime(now)))
+
+
+def _keep_backup(entry, path):
+    """Keep the file that is about to be replaced under backup_name(PATH): a second name of the
+    very file that was planned (a hard link, so owner, mode and times are its own), never a copy of
+    something put there since."""
+    name = backup_name(path)
+    os.link(path, name, follow_symlinks=False)
+    if not _same_file(entry['st'], os.lstat(name)):
+        os.unlink(name)
+        raise OSError(errno.EAGAIN, 'it was replaced since it was examined')
+    return name
+
+
 def _write(entry, run):
     item = entry['item']
     label, path = item['label'], item['path']
@@ -485,6 +509,8 @@ def _write(entry, run):
                 said = (err or out or '').strip()
                 raise FileSetError('%s: validate failed (rc %s)%s; %s left unchanged'
                                    % (label, rc, ': ' + said[-2000:] if said else '', path))
+        if item['backup'] and entry['st'] is not None:
+            entry['backup_file'] = _keep_backup(entry, path)
         os.rename(tmp, path)
         tmp = None
     except OSError as exc:
@@ -589,6 +615,8 @@ def results(entries, applied_only=False):
                   'changed': changed, 'created': changed and not entry['exists'],
                   'content': changed and entry['content'],
                   'attributes': [name for name, _before, _after in entry['changes']] if changed else []}
+        if entry['backup_file']:
+            result['backup_file'] = entry['backup_file']
         out.append(result)
         if changed:
             paths.append(item['path'])

@@ -47,11 +47,14 @@ def path_facts(lst, owner, group):
         'group': group,
         'mode': '%04o' % mode,
         'size': lst.st_size,
+        'mtime': lst.st_mtime,
         'executable': stat.S_ISREG(lst.st_mode) and bool(mode & 0o111),
     }
 
 
-_WANT_KEYS = ('path', 'state', 'owner', 'group', 'mode')
+_WANT_KEYS = ('path', 'state', 'owner', 'group', 'mode', 'checksum')
+# The digests a path's checksum may ask for (hashlib names).
+CHECKSUMS = ('sha256', 'sha512')
 
 
 def path_want_problem(want):
@@ -73,6 +76,8 @@ def path_want_problem(want):
     mode = want.get('mode')
     if mode is not None and (not isinstance(mode, str) or not _MODE.match(mode)):
         return 'the mode of %s must be a quoted string of 3 or 4 octal digits, got %r' % (path, mode)
+    if want.get('checksum') not in (None,) + CHECKSUMS:
+        return 'the checksum of %s must be one of %s, got %r' % (path, ', '.join(CHECKSUMS), want['checksum'])
     return None
 
 

@@ -105,6 +105,14 @@ options:
             it but no shell runs it (no pipes, redirections or variables). A non-zero exit fails the task and
             leaves O(files[].dest) untouched.
         type: str
+      backup:
+        description:
+          - Keep the file that O(files[].dest) replaces, when its content changes, as
+            C(DEST.PID.YYYY-MM-DD@HH:MM:SS~) (the name M(ansible.builtin.template) gives its backups), returned
+            in RV(results[].backup_file). The backup is a second name of the replaced file (a hard link), so
+            it keeps that file's owner, mode and times. Nothing is kept when only the owner, group or mode change.
+        type: bool
+        default: false
   owner:
     description:
       - The owning user of every item that sets none (a name, or a numeric id).
@@ -134,7 +142,7 @@ attributes:
     platforms: posix
 notes:
   - Not supported, unlike M(ansible.builtin.copy) and M(ansible.builtin.file) - SELinux contexts,
-    C(backup), C(remote_src), C(follow), C(force), recursive copies or directories as O(files[].src), symbolic
+    C(remote_src), C(follow), C(force), recursive copies or directories as O(files[].src), symbolic
     modes, attributes (C(chattr)) and access control lists. A rewritten file is a new inode - hard links to
     the old one keep the old content, and its ACLs and extended attributes are not carried over.
   - A user or group that does not exist yet (one an earlier task creates) is an error in check mode.
@@ -177,7 +185,7 @@ results:
   description:
     - One entry per item of O(files), in order - C(dest) (a file) or C(path) (a directory), C(state), C(changed),
       C(created), C(content) (the content changed, or would), C(attributes) (the names among C(owner), C(group),
-      C(mode) that changed on an existing item).
+      C(mode) that changed on an existing item), and C(backup_file) when O(files[].backup) kept one.
   returned: success
   type: list
   elements: dict

@@ -30,6 +30,8 @@ options:
         (V(file) or V(directory); a symbolic link never conforms), C(owner) and C(group) (a name or a numeric id)
         and C(mode) (a quoted string of 3 or 4 octal digits). For each, RV(paths) has the facts and C(conforms),
         true when the path is already as those keys say (keys left out are not compared).
+      - A dictionary's C(checksum) (V(sha256) or V(sha512)) adds the digest of a regular file's content to its
+        facts (read without following a symbolic link; none for anything else).
     type: list
     elements: raw
     default: []
@@ -121,12 +123,13 @@ RETURN = r'''
 paths:
   description:
     - Per path, C(exists); for one that exists C(type) (C(file), C(directory), C(link) or C(other)), C(uid),
-      C(gid), C(owner), C(group), C(mode) (octal text), C(size) and C(executable) (a file with an execute bit);
+      C(gid), C(owner), C(group), C(mode) (octal text), C(size), C(mtime) (seconds since the epoch) and
+      C(executable) (a file with an execute bit); C(checksum) when asked for and the path is a regular file;
       and C(conforms).
   returned: always
   type: dict
   sample: {"/etc/ephi": {"exists": true, "type": "directory", "uid": 0, "gid": 0, "owner": "root", "group": "root",
-           "mode": "0700", "size": 4096, "executable": false, "conforms": true}}
+           "mode": "0700", "size": 4096, "mtime": 1764979200.0, "executable": false, "conforms": true}}
 contents:
   description: Per file of O(read), its text, or null when it is missing or not a regular file.
   returned: always
@@ -175,6 +178,7 @@ lines:
 
 import errno
 import grp
+import hashlib
 import os
 import pwd
 import re
@@ -226,6 +230,29 @@ def read_small(path):
     return to_text(data, errors='surrogate_or_replace')
 
 
+def file_digest(path, algorithm):
+    """The hex digest of the regular file PATH (a link is not followed), or None when it is no
+    longer a regular file."""
+    try:
+        fd = os.open(to_bytes(path, errors='surrogate_or_strict'), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        digest = hashlib.new(algorithm)
+        while True:
+            chunk = os.read(fd, 1048576)
+            if not chunk:
+                break
+            digest.update(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
               'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'lines': []}
@@ -233,6 +260,8 @@ def probe(module, params):
         lst = _lstat(want['path'])
         facts = path_facts(lst, user_name(lst.st_uid), group_name(lst.st_gid)) if lst else path_facts(None, '', '')
         facts['conforms'] = path_conforms(facts, want)
+        if want.get('checksum') and facts.get('type') == 'file':
+            facts['checksum'] = file_digest(want['path'], want['checksum'])
         result['paths'][want['path']] = facts
     for path in params['read']:
         result['contents'][path] = read_small(path)

@@ -280,6 +280,36 @@ def test_apply_writes_atomically_with_mode_and_keeps_what_is_unset(tmp_path):
     assert all(entry['applied'] for entry in entries)
 
 
+def test_backup_keeps_the_replaced_file_itself_and_only_when_the_content_changes(tmp_path):
+    conf, same, new = tmp_path / 'conf', tmp_path / 'same', tmp_path / 'new'
+    conf.write_bytes(b'old\n')
+    os.chmod(str(conf), 0o600)
+    same.write_bytes(b'same')
+    inode = os.lstat(str(conf)).st_ino
+    entries = planned([{'dest': str(conf), 'content': 'new\n', 'mode': '0644', 'backup': True},
+                       {'dest': str(same), 'content': 'same', 'mode': '0640', 'backup': True},
+                       {'dest': str(new), 'content': 'x', 'backup': True}])
+    fs.apply(entries, run)
+    results = fs.results(entries)[0]
+    kept = results[0]['backup_file']
+    assert kept.startswith(str(conf) + '.%d.' % os.getpid()) and kept.endswith('~')
+    # The old inode itself, with its own mode, under the backup's name.
+    assert (os.lstat(kept).st_ino, mode_of(kept), open(kept, 'rb').read()) == (inode, 0o600, b'old\n')
+    assert (conf.read_bytes(), mode_of(conf)) == (b'new\n', 0o644)
+    assert 'backup_file' not in results[1] and 'backup_file' not in results[2]
+    assert sorted(os.listdir(str(tmp_path))) == sorted(['conf', os.path.basename(kept), 'same', 'new'])
+
+
+def test_backup_must_be_a_boolean():
+    problems = fs.parse_items([{'dest': '/etc/x', 'content': 'x', 'backup': 'yes'}], sources=fs.HOST_SOURCES)[1]
+    assert problems == ["files[0] (/etc/x): backup must be true or false, got 'yes'"]
+
+
+def test_the_backup_name_is_the_one_ansible_gives():
+    assert fs.backup_name('/etc/aide/x', pid=42, now=0).startswith('/etc/aide/x.42.19')
+    assert fs.backup_name('/etc/aide/x', pid=42, now=0).endswith('~')
+
+
 def test_attributes_only_are_fixed_in_place(tmp_path):
     path = tmp_path / 'f'
     path.write_bytes(b'same')

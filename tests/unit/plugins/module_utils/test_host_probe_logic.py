@@ -17,8 +17,8 @@ import pytest
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
 
-St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size')
-DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096), 'root', 'root')
+St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size st_mtime')
+DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096, 0.0), 'root', 'root')
 
 
 @pytest.mark.parametrize('want, conforms', [
@@ -37,14 +37,14 @@ def test_a_path_conforms_only_to_what_it_is(want, conforms):
 
 def test_a_missing_path_or_a_link_never_conforms():
     assert path_conforms(path_facts(None, '', ''), {}) is False
-    link = path_facts(St(stat.S_IFLNK | 0o777, 0, 0, 4), 'root', 'root')
+    link = path_facts(St(stat.S_IFLNK | 0o777, 0, 0, 4, 0.0), 'root', 'root')
     assert link['type'] == 'link'
     assert path_conforms(link, {'owner': 'root'}) is False
 
 
 def test_executable_is_a_file_with_an_execute_bit():
-    assert path_facts(St(stat.S_IFREG | 0o750, 0, 0, 1), 'root', 'root')['executable'] is True
-    assert path_facts(St(stat.S_IFREG | 0o644, 0, 0, 1), 'root', 'root')['executable'] is False
+    assert path_facts(St(stat.S_IFREG | 0o750, 0, 0, 1, 0.0), 'root', 'root')['executable'] is True
+    assert path_facts(St(stat.S_IFREG | 0o644, 0, 0, 1, 0.0), 'root', 'root')['executable'] is False
     assert DIR['executable'] is False
 
 

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 
 import pytest
@@ -98,6 +99,7 @@ def test_without_dpkg_every_package_is_missing(host, monkeypatch):
     ({'paths': [{'path': '/etc', 'owner': True}]}, 'owner of /etc must be a name'),
     ({'paths': [{'path': '/etc', 'mdoe': '0700'}]}, 'unknown keys mdoe'),
     ({'paths': [['/etc']]}, 'absolute path or a dictionary'),
+    ({'paths': [{'path': '/etc', 'checksum': 'md5'}]}, 'checksum of /etc must be one of sha256, sha512'),
     ({'lines': [{'path': '/etc/shells', 'regexp': '('}]}, 'not a regular expression'),
 ])
 def test_bad_input_is_refused_before_anything_is_read(host, args, message):
@@ -111,3 +113,18 @@ def test_a_file_too_large_to_be_a_setting_fails(host):
     big.write_bytes(b'x' * (mod.MAX_READ + 1))
     result = run_main(mod.main, {'read': [str(big)]})
     assert result['failed'] and 'larger than' in result['msg']
+
+
+def test_a_checksum_is_of_a_regular_file_only_and_never_through_a_link(host):
+    tmp = host[0]
+    data = b'aide database\n' * 200000  # larger than one read
+    (tmp / 'aide.db').write_bytes(data)
+    os.symlink(str(tmp / 'aide.db'), str(tmp / 'link'))
+    result = run_main(mod.main, {'paths': [{'path': str(tmp / name), 'checksum': 'sha512'}
+                                           for name in ('aide.db', 'link', 'absent')]})
+    paths = result['paths']
+    assert paths[str(tmp / 'aide.db')]['checksum'] == hashlib.sha512(data).hexdigest()
+    assert paths[str(tmp / 'aide.db')]['mtime'] == os.stat(str(tmp / 'aide.db')).st_mtime
+    assert paths[str(tmp / 'link')]['type'] == 'link' and 'checksum' not in paths[str(tmp / 'link')]
+    assert paths[str(tmp / 'absent')] == {'exists': False, 'conforms': False}
+
