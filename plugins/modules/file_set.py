@@ -109,7 +109,7 @@ options:
         description:
           - Keep the file that O(files[].dest) replaces, when its content changes, as
             C(DEST.PID.YYYY-MM-DD@HH:MM:SS~) (the name M(ansible.builtin.template) gives its backups), returned
-            in RV(results[].backup_file). The backup is a second name of the replaced file (a hard link), so
+            in RV(results) as C(backup_file). The backup is a second name of the replaced file (a hard link), so
             it keeps that file's owner, mode and times. Nothing is kept when only the owner, group or mode change.
         type: bool
         default: false

@@ -127,4 +127,3 @@ def test_a_checksum_is_of_a_regular_file_only_and_never_through_a_link(host):
     assert paths[str(tmp / 'aide.db')]['mtime'] == os.stat(str(tmp / 'aide.db')).st_mtime
     assert paths[str(tmp / 'link')]['type'] == 'link' and 'checksum' not in paths[str(tmp / 'link')]
     assert paths[str(tmp / 'absent')] == {'exists': False, 'conforms': False}
-
