@@ -14,17 +14,15 @@ Probes (the names used by roles/aide/tasks/verify.yml and tamper.yml):
 
 ``config``
     ``aide --config CONF --path-check f:PATH`` (command result, failed_when false).
-``db_stat``
-    ``ansible.builtin.stat`` of the database with ``checksum_algorithm: sha512``.
-``timer``
-    ``ansible.builtin.systemd_service`` of the check timer (failed_when false).
+``host``
+    ``ephi.safeguards.host_probe`` of the database (``paths``, with
+    ``checksum: sha512``), the host's baseline.log (``paths``; tamper only)
+    and the check timer (``units``; verify only). A failed or skipped probe
+    leaves every control that reads it unexamined.
 ``check``
     ``ephi.safeguards.aide_check`` (failed_when false; skipped without a database).
 ``record``
     The first word of the controller's record file ('' when there is none).
-``log_stat``
-    ``ansible.builtin.stat`` of the host's baseline.log (skipped when the
-    database exists).
 
 Policy keys: ``config_path``, ``db_path``, ``record_file``,
 ``controller_hash_dir``, ``watched`` (the watched paths, in order), ``timer``
@@ -61,11 +59,18 @@ def _mapping(value):
     return value if isinstance(value, dict) else {}
 
 
-def _stat(probe):
-    """The ``stat`` dict of a registered stat result, or None when it is unusable."""
-    if probe_failed(probe) or not isinstance(probe.get('stat'), dict):
+def _host_path(probes, path):
+    """The host probe's facts of PATH (exists, mtime, checksum when asked for), or None when the
+    probe failed, was skipped or did not look at PATH."""
+    host = probes.get('host')
+    if probe_failed(host):
         return None
-    return probe['stat']
+    facts = _mapping(host.get('paths')).get(path)
+    return facts if isinstance(facts, dict) else None
+
+
+def _host_msg(probes, default):
+    return text(_mapping(probes.get('host')).get('msg') or default)
 
 
 # ---------------------------------------------------------------------------
@@ -140,16 +145,16 @@ def tamper_message(state, db, recorded, log_stat, policy):
 def tamper(probes, policy):
     """The tamper check of the role, before it changes anything.
 
-    Probes ``db_stat``, ``log_stat``, ``record``; policy ``db_path``,
+    Probes ``host`` (the database and baseline.log) and ``record``; policy ``db_path``,
     ``record_file``, ``hostname``, ``log_path``, ``accept``. Returns ``state``
     (one of TAMPER_STATES), ``consistent`` (the run may go on), ``msg`` (what is
     wrong, or what was found when consistent) and ``init_action`` (the word
     baseline.log records when a missing database is initialised: ``reinit``
     when the record or the log shows that a baseline existed before).
     """
-    db = _stat(probes.get('db_stat'))
+    db = _host_path(probes, text(policy.get('db_path')))
     recorded = text(probes.get('record') or '')
-    log_stat = _mapping(_mapping(probes.get('log_stat')).get('stat'))
+    log_stat = _mapping(_host_path(probes, text(policy.get('log_path'))))
     log_trace = _as_bool(log_stat.get('exists', False))
     state = tamper_state(db, recorded, log_trace, _as_bool(policy.get('accept', False)))
     if state == 'consistent':
@@ -181,14 +186,13 @@ def aide_installed(probes, policy):
 
 def aide_baseline(probes, policy):
     """The database exists and its sha512 is the one the controller recorded."""
-    db = _stat(probes.get('db_stat'))
+    db = _host_path(probes, text(policy.get('db_path')))
     recorded = text(probes.get('record') or '')
     check = 'Baseline %s exists and its sha512 matches the controller record %s' % (
         text(policy.get('db_path')), text(policy.get('record_file')))
     status = 'fail'
     if db is None:
-        observed = 'could not examine the baseline database: %s' % text(
-            _mapping(probes.get('db_stat')).get('msg') or 'no stat result')
+        observed = 'could not examine the baseline database: %s' % _host_msg(probes, 'no probe result')
     elif not db.get('exists'):
         observed = 'no baseline database'
     elif not text(policy.get('controller_hash_dir') or ''):
@@ -208,13 +212,13 @@ def aide_baseline(probes, policy):
 
 def aide_scheduled_check(probes, policy):
     """The role's check timer is enabled and active (not applicable when the role disables it)."""
-    probe = probes.get('timer')
-    status_props = _mapping(_mapping(probe).get('status'))
-    unit_state = status_props.get('UnitFileState', 'unknown')
-    active = status_props.get('ActiveState', 'unknown')
+    host = probes.get('host')
+    unit = {} if probe_failed(host) else _mapping(_mapping(host.get('units')).get(text(policy.get('timer'))))
+    unit_state = text(unit.get('enabled') or 'unknown')
+    active = text(unit.get('active') or 'unknown')
     if not _as_bool(policy.get('timer_enabled', True)):
         status = 'not_applicable'
-    elif not probe_failed(probe) and unit_state == 'enabled' and active == 'active':
+    elif not probe_failed(host) and unit_state == 'enabled' and active == 'active':
         status = 'pass'
     else:
         status = 'fail'

@@ -23,8 +23,9 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.aide_controls impo
 
 FILTERS = FilterModule().filters()
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'evidence', 'aide')
-PROBES = {'db_stat': {'stat': {'exists': True, 'checksum': 'aa'}}, 'record': 'aa', 'config': {'rc': 0, 'stdout': 'x'},
-          'timer': {'status': {'UnitFileState': 'enabled', 'ActiveState': 'active'}},
+PROBES = {'host': {'paths': {'/var/lib/aide/aide.db': {'exists': True, 'checksum': 'aa'}},
+                   'units': {'ephi-aide-check.timer': {'load': 'loaded', 'active': 'active', 'enabled': 'enabled'}}},
+          'record': 'aa', 'config': {'rc': 0, 'stdout': 'x'},
           'check': {'differences': False, 'changed_paths': [], 'exit_status': {'error': None}}}
 POLICY = {'config_path': '/etc/aide/aide.conf', 'db_path': '/var/lib/aide/aide.db', 'record_file': '/c/h.aide.db.sha512',
           'controller_hash_dir': '/c', 'watched': ['/etc/ssh'], 'timer': 'ephi-aide-check.timer', 'timer_enabled': True,
@@ -51,8 +52,11 @@ def test_recorded_lab_evidence_through_the_filter():
         with open(path) as fh:
             case = json.load(fh)
         old = case['inputs']
-        probes = {'config': old['__aide_verify_config'], 'db_stat': old['__aide_db_stat'], 'timer': old['__aide_verify_timer'],
-                  'check': old['__aide_verify_check'], 'record': old['__aide_record']}
+        status = old['__aide_verify_timer']['status']
+        host = {'paths': {old['__aide_db_path']: old['__aide_db_stat']['stat']},
+                'units': {old['__aide_timer']: {'active': status['ActiveState'], 'enabled': status['UnitFileState']}}}
+        probes = {'config': old['__aide_verify_config'], 'host': host, 'check': old['__aide_verify_check'],
+                  'record': old['__aide_record']}
         policy = dict(POLICY, record_file=old['__aide_record_file'], controller_hash_dir=old['aide_controller_hash_dir'],
                       watched=old['__aide_watched'])
         assert FILTERS['aide_controls'](probes, policy) == case['expected']

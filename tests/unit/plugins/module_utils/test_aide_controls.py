@@ -26,6 +26,7 @@ import posixpath
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils import aide_controls
+from ansible_collections.ephi.safeguards.plugins.module_utils.evidence import probe_failed
 from ansible_collections.ephi.safeguards.plugins.module_utils.aide_controls import (
     CONTROLS,
     aide_baseline,
@@ -59,12 +60,28 @@ def hostname_of(record_file):
     return name[:-len(RECORD_SUFFIX)]
 
 
+def host_probe(db_path='/var/lib/aide/aide.db', db_stat=None, timer_name='ephi-aide-check.timer', timer=None,
+               log_path=None, log_stat=None):
+    """The one ephi.safeguards.host_probe result that verify.yml and tamper.yml register now, from the
+    stat and systemd_service results they registered before (the recorded fixtures' shape). A failed,
+    skipped or missing old probe was the probe's only module run: the whole result is that failure."""
+    for old in (db_stat, timer):
+        if old is None or probe_failed(old):
+            return None if old is None else {key: old[key] for key in ('failed', 'skipped', 'msg') if key in old}
+    paths = {db_path: dict(db_stat['stat'])}
+    if log_stat is not None and not probe_failed(log_stat):
+        paths[log_path] = dict(log_stat['stat'])
+    status = timer.get('status') or {}
+    units = {timer_name: {'load': 'loaded' if status else '', 'active': status.get('ActiveState') or '', 'sub': '',
+                          'enabled': status.get('UnitFileState') or ''}}
+    return {'changed': False, 'failed': False, 'paths': paths, 'units': units}
+
+
 def new_arguments(old):
     """The old template's variables -> the probes and policy of roles/aide/tasks/verify.yml."""
     probes = {
         'config': old['__aide_verify_config'],
-        'db_stat': old['__aide_db_stat'],
-        'timer': old['__aide_verify_timer'],
+        'host': host_probe(old['__aide_db_path'], old['__aide_db_stat'], old['__aide_timer'], old['__aide_verify_timer']),
         'check': old['__aide_verify_check'],
         'record': old['__aide_record'],
     }
@@ -111,7 +128,7 @@ def test_tamper_message_of_verify_is_the_old_one(path):
     old = load(path)['inputs']
     probes, policy = new_arguments(old)
     policy.update(log_path='/var/lib/aide/ephi-safeguards/baseline.log', accept=False)
-    result = tamper({'db_stat': probes['db_stat'], 'record': probes['record']}, policy)
+    result = tamper({'host': probes['host'], 'record': probes['record']}, policy)
     assert (result['msg'] if not result['consistent'] else '') == old['__aide_tamper_msg']
 
 
@@ -119,9 +136,11 @@ def test_tamper_message_of_verify_is_the_old_one(path):
 
 def tamper_arguments(inputs):
     record_file = '%s/%s%s' % (inputs['aide_controller_hash_dir'], inputs['inventory_hostname'], RECORD_SUFFIX)
-    probes = {'db_stat': inputs['__aide_db_stat'], 'log_stat': inputs['__aide_log_stat'], 'record': inputs['__aide_record']}
+    log_path = inputs['aide_report_dir'] + '/baseline.log'
+    host = host_probe(db_stat=inputs['__aide_db_stat'], timer={}, log_path=log_path, log_stat=inputs['__aide_log_stat'])
+    probes = {'host': host, 'record': inputs['__aide_record']}
     policy = {'db_path': '/var/lib/aide/aide.db', 'record_file': record_file, 'hostname': inputs['inventory_hostname'],
-              'log_path': inputs['aide_report_dir'] + '/baseline.log', 'accept': inputs['__aide_accept']}
+              'log_path': log_path, 'accept': inputs['__aide_accept']}
     return probes, policy
 
 
@@ -174,7 +193,7 @@ def test_tamper_state_table(db, recorded, log_trace, accept, state):
     {'changed': False, 'stat': {'exists': True, 'isdir': True}},
 ])
 def test_tamper_fails_when_the_database_cannot_be_examined(db_stat):
-    result = tamper({'db_stat': db_stat, 'record': 'aa'},
+    result = tamper({'host': host_probe(db_stat=db_stat, timer={}), 'record': 'aa'},
                     {'db_path': '/var/lib/aide/aide.db', 'record_file': '/ctl/h.aide.db.sha512', 'hostname': 'h',
                      'accept': True})
     assert result['state'] == 'unexamined' and result['consistent'] is False
@@ -183,7 +202,7 @@ def test_tamper_fails_when_the_database_cannot_be_examined(db_stat):
 
 def test_tamper_accept_may_be_a_string():
     # An extra var (-e aide_accept_changes=true) arrives as a string; the role passes __aide_accept.
-    probes = {'db_stat': {'stat': MISSING}, 'record': 'aa'}
+    probes = {'host': host_probe('/db', {'stat': MISSING}, timer={}), 'record': 'aa'}
     policy = {'db_path': '/db', 'record_file': '/ctl/h.aide.db.sha512', 'hostname': 'h'}
     assert tamper(probes, dict(policy, accept='true'))['state'] == 'consistent'
     assert tamper(probes, dict(policy, accept='false'))['state'] == 'deleted'
@@ -205,8 +224,8 @@ PATH_OK = {'failed': False, 'rc': 0, 'stdout': "[X] f '/etc/ssh': selective rule
 SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False'}
 
 
-def probes(**changes):
-    base = {'config': PATH_OK, 'db_stat': DB_OK, 'timer': TIMER_OK, 'check': CHECK_CLEAN, 'record': 'abc123'}
+def probes(db_stat=DB_OK, timer=TIMER_OK, **changes):
+    base = {'config': PATH_OK, 'host': host_probe(db_stat=db_stat, timer=timer), 'check': CHECK_CLEAN, 'record': 'abc123'}
     base.update(changes)
     return copy.deepcopy(base)
 
@@ -237,8 +256,8 @@ def test_aide_installed(config, status, observed):
     # Could not examine.
     ({'failed': True, 'msg': 'Permission denied'}, 'abc123', '/ctl/aide', 'fail',
      'could not examine the baseline database: Permission denied'),
-    (SKIPPED, 'abc123', '/ctl/aide', 'fail', 'could not examine the baseline database: no stat result'),
-    (None, 'abc123', '/ctl/aide', 'fail', 'could not examine the baseline database: no stat result'),
+    (SKIPPED, 'abc123', '/ctl/aide', 'fail', 'could not examine the baseline database: no probe result'),
+    (None, 'abc123', '/ctl/aide', 'fail', 'could not examine the baseline database: no probe result'),
     ({'stat': {'exists': True, 'isdir': True}}, 'abc123', '/ctl/aide', 'fail',
      'AIDE database /var/lib/aide/aide.db on h1 could not be examined'),
 ])
@@ -264,7 +283,7 @@ def test_aide_baseline(db_stat, record, hash_dir, status, observed):
      'UnitFileState=unknown, ActiveState=unknown'),
     (SKIPPED, True, 'fail', 'UnitFileState=unknown, ActiveState=unknown'),
     (None, True, 'fail', 'UnitFileState=unknown, ActiveState=unknown'),
-    (dict(TIMER_OK, failed=True), True, 'fail', 'UnitFileState=enabled, ActiveState=active'),
+    (dict(TIMER_OK, failed=True), True, 'fail', 'UnitFileState=unknown, ActiveState=unknown'),
 ])
 def test_aide_scheduled_check(timer, enabled, status, observed):
     rec = aide_scheduled_check(probes(timer=timer), dict(POLICY, timer_enabled=enabled))
@@ -307,3 +326,16 @@ def test_controls_are_named_after_their_ids():
         assert control.__name__ == rec['id'].replace('-', '_')
         assert rec['status'] == 'pass'
     assert aide_controls.build_controls(probes(), POLICY) == build_controls(probes(), POLICY)
+
+
+def test_the_probe_that_did_not_look_at_the_database_or_the_timer_examines_neither():
+    # A probe result without the database's path or the timer's unit (another probe's result,
+    # or one of a role that looked elsewhere) fails both controls rather than passing either.
+    other = {'changed': False, 'failed': False, 'paths': {'/etc/other': {'exists': True, 'checksum': 'abc123'}},
+             'units': {'other.timer': {'load': 'loaded', 'active': 'active', 'enabled': 'enabled'}}}
+    records = build_controls(dict(probes(), host=other), POLICY)
+    by_id = dict((r['id'], r) for r in records)
+    assert by_id['aide-baseline']['status'] == 'fail'
+    assert by_id['aide-baseline']['observed'] == 'could not examine the baseline database: no probe result'
+    assert (by_id['aide-scheduled-check']['status'], by_id['aide-scheduled-check']['observed']) == (
+        'fail', 'UnitFileState=unknown, ActiveState=unknown')
