@@ -177,3 +177,33 @@ def line_matches(text, regexp):
         return None
     pattern = re.compile(regexp)
     return any(pattern.search(line) for line in text.splitlines())
+
+
+def block_in_place(data, marker, block, begin='BEGIN', end='END'):
+    """True when ansible.builtin.blockinfile (state present) with MARKER (holding {mark}) and BLOCK
+    would leave DATA (the file's bytes) as it is: both marker lines are there, the BEGIN line
+    before the END line (the last of each, as blockinfile finds them), around exactly BLOCK's
+    lines. None when DATA is None (no such file, or one the probe does not read); False for an
+    empty BLOCK (blockinfile would remove the markers).
+
+    Lines are split as blockinfile splits bytes (\\n, \\r\\n, \\r), not as str.splitlines."""
+    if data is None:
+        return None
+    if not block:
+        return False
+    first = (marker.replace('{mark}', begin) + '\n').encode('utf-8')
+    last = (marker.replace('{mark}', end) + '\n').encode('utf-8')
+    body = block.encode('utf-8')
+    if not body.endswith(b'\n'):
+        body += b'\n'
+    wanted = [first] + body.splitlines(True) + [last]
+    lines = data.splitlines(True)
+    n0 = n1 = None
+    for index, line in enumerate(lines):
+        if line == first:
+            n0 = index
+        if line == last:
+            n1 = index
+    if n0 is None or n1 is None or n0 > n1:
+        return False
+    return lines[n0:n1 + 1] == wanted

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: host_probe
-short_description: Read-only look at paths, mounts, packages, units, groups and lines in one module run
+short_description: Read-only look at paths, mounts, packages, units, groups, lines and blocks in one module run
 version_added: 1.2.0
 author: ephi.safeguards maintainers (@ephi-safeguards)
 description:
@@ -76,6 +76,26 @@ options:
         required: true
       regexp:
         description: The regular expression.
+        type: str
+        required: true
+  blocks:
+    description:
+      - Would M(ansible.builtin.blockinfile) (state present, the default C(BEGIN) and C(END) marks) leave the file as it
+        is? The file is read like O(read), but one larger than 64 KiB is not an error here, its answer is null.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      marker:
+        description: The marker line, with C({mark}), as given to M(ansible.builtin.blockinfile).
+        type: str
+        required: true
+      block:
+        description: The block, as given to M(ansible.builtin.blockinfile).
         type: str
         required: true
 extends_documentation_fragment:
@@ -174,6 +194,14 @@ lines:
   returned: always
   type: list
   elements: dict
+blocks:
+  description:
+    - Per entry of O(blocks), in order, C(path) and C(in_place) (true when the block is in the file exactly as
+      M(ansible.builtin.blockinfile) would write it; null when the file is missing, not a regular file or larger
+      than 64 KiB).
+  returned: always
+  type: list
+  elements: dict
 '''
 
 import errno
@@ -190,6 +218,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
+    block_in_place,
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
     plain_package_names, unit_running, unit_stopped)
 
@@ -206,8 +235,8 @@ def _lstat(path):
         raise
 
 
-def read_small(path):
-    """The text of PATH, or None when it is missing or not a regular file (a link is not followed)."""
+def _open_regular(path):
+    """An fd of the regular file PATH, or None when it is missing or anything else (a link is not followed)."""
     try:
         fd = os.open(to_bytes(path, errors='surrogate_or_strict'), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -215,9 +244,24 @@ def read_small(path):
             return None
         raise
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = b''
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        return None
+    return fd
+
+
+def read_bytes(path):
+    """The bytes of PATH (at most MAX_READ + 1 of them: more than MAX_READ means a larger file), or
+    None when it is missing or not a regular file."""
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    data = b''
+    try:
         while len(data) <= MAX_READ:
             chunk = os.read(fd, MAX_READ + 1 - len(data))
             if not chunk:
@@ -225,24 +269,26 @@ def read_small(path):
             data += chunk
     finally:
         os.close(fd)
-    if len(data) > MAX_READ:
+    return data
+
+
+def read_small(path):
+    """The text of PATH, or None when it is missing or not a regular file (a link is not followed);
+    larger than MAX_READ bytes is an error (a setting file that large is not what the role expects)."""
+    data = read_bytes(path)
+    if data is not None and len(data) > MAX_READ:
         raise ValueError('%s is larger than %d bytes' % (path, MAX_READ))
-    return to_text(data, errors='surrogate_or_replace')
+    return None if data is None else to_text(data, errors='surrogate_or_replace')
 
 
 def file_digest(path, algorithm):
     """The hex digest of the regular file PATH (a link is not followed), or None when it is no
     longer a regular file."""
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    digest = hashlib.new(algorithm)
     try:
-        fd = os.open(to_bytes(path, errors='surrogate_or_strict'), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-            return None
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        digest = hashlib.new(algorithm)
         while True:
             chunk = os.read(fd, 1048576)
             if not chunk:
@@ -255,7 +301,7 @@ def file_digest(path, algorithm):
 
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
-              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'lines': []}
+              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'lines': [], 'blocks': []}
     for want in params['paths']:
         lst = _lstat(want['path'])
         facts = path_facts(lst, user_name(lst.st_uid), group_name(lst.st_gid)) if lst else path_facts(None, '', '')
@@ -265,6 +311,10 @@ def probe(module, params):
         result['paths'][want['path']] = facts
     for path in params['read']:
         result['contents'][path] = read_small(path)
+    for entry in params['blocks']:
+        data = read_bytes(entry['path'])
+        data = None if data is not None and len(data) > MAX_READ else data
+        result['blocks'].append({'path': entry['path'], 'in_place': block_in_place(data, entry['marker'], entry['block'])})
     for entry in params['lines']:
         result['lines'].append({'path': entry['path'], 'regexp': entry['regexp'],
                                 'matched': line_matches(read_small(entry['path']), entry['regexp'])})
@@ -321,6 +371,11 @@ def main():
             lines=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
                 regexp=dict(type='str', required=True),
+            )),
+            blocks=dict(type='list', elements='dict', default=[], options=dict(
+                path=dict(type='path', required=True),
+                marker=dict(type='str', required=True),
+                block=dict(type='str', required=True),
             )),
         ),
         supports_check_mode=True,

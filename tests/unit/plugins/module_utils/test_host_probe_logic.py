@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
+    block_in_place, installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
 
 St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size st_mtime')
 DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096, 0.0), 'root', 'root')
@@ -79,3 +79,16 @@ def test_line_matches_like_lineinfile():
     assert line_matches('/bin/sh\n/usr/bin/tmux\n', r'^/(usr/)?bin/tmux$') is True
     assert line_matches('/bin/sh\n', r'tmux') is False
     assert line_matches(None, r'tmux') is None
+
+
+def test_a_block_errs_towards_not_in_place():
+    hook = b'# BEGIN m\nexec /gate\n# END m\n'
+    assert block_in_place(hook, '# {mark} m', 'exec /gate') is True
+    assert block_in_place(hook, '# {mark} m', 'exec /gate\n') is True
+    assert block_in_place(None, '# {mark} m', 'exec /gate') is None
+    # An empty block: blockinfile would remove the markers.
+    assert block_in_place(hook, '# {mark} m', '') is False
+    # Other marks than blockinfile's defaults.
+    assert block_in_place(b'# <<< m\nexec /gate\n# >>> m\n', '# {mark} m', 'exec /gate', begin='<<<', end='>>>') is True
+    # A form feed is a line break for str.splitlines, not for blockinfile.
+    assert block_in_place(b'# BEGIN m\nexec /gate\x0c\n# END m\n', '# {mark} m', 'exec /gate\x0c') is True

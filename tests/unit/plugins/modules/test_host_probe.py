@@ -127,3 +127,18 @@ def test_a_checksum_is_of_a_regular_file_only_and_never_through_a_link(host):
     assert paths[str(tmp / 'aide.db')]['mtime'] == os.stat(str(tmp / 'aide.db')).st_mtime
     assert paths[str(tmp / 'link')]['type'] == 'link' and 'checksum' not in paths[str(tmp / 'link')]
     assert paths[str(tmp / 'absent')] == {'exists': False, 'conforms': False}
+
+
+MARKER = '# {mark} ephi hook'
+BLOCK = 'if [ -n "$X" ]; then\n  exec /gate\nfi\n'
+HOOK = b'# BEGIN ephi hook\nif [ -n "$X" ]; then\n  exec /gate\nfi\n# END ephi hook\n'
+
+
+def test_a_block_in_no_file_a_link_or_a_large_file_is_not_known_to_be_in_place(host):
+    tmp = host[0]
+    (tmp / 'real').write_bytes(HOOK)
+    os.symlink(str(tmp / 'real'), str(tmp / 'link'))
+    (tmp / 'large').write_bytes(HOOK + b'#' * mod.MAX_READ)
+    result = run_main(mod.main, {'blocks': [{'path': str(tmp / name), 'marker': MARKER, 'block': BLOCK}
+                                            for name in ('absent', 'link', 'large', 'real')]})
+    assert [entry['in_place'] for entry in result['blocks']] == [None, None, None, True]
