@@ -8,7 +8,10 @@ sessions are recorded; root then edits one byte of one recording, truncates a
 second and deletes a third: the module and the control name each with its
 first bad chunk, and the fourth stays ok. A user can write no recording, and
 a chain event the user logs under the recorder's syslog tag is not trusted
-(journald's _UID/_SYSTEMD_UNIT, not SYSLOG_IDENTIFIER). The recordings are put
+(journald's _UID/_SYSTEMD_UNIT, not SYSLOG_IDENTIFIER); nor is a prune event
+(event=pruned, which log_forward's buffer logs as root when the log host holds
+a copy) the user forges for the recording that is then deleted, with its exact
+final head, lines, bytes and sha256: the recording stays "deleted". The recordings are put
 back afterwards, so the store verifies again for the tests after this one.
 
 The gate itself runs from bytecode root compiled into a root-owned
@@ -106,11 +109,18 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("echo forged >> %s" % files[3])))
     assert out.rc != 0 and "Permission denied" in out.stderr, (out.stdout, out.stderr)
     ghost = os.path.join(os.path.dirname(files[3]), "ghost-command-x.cast")
+    # The prune event is forged with everything right (as if the user knew it all) for the
+    # recording root deletes below.
+    sha256 = host.check_output("sha256sum %s" % files[2]).split()[0]
     for forged in ("event=chain id=x user=%s uid=1 file=%s seq=0 n=1 bytes=1 head=%s final=1" % (USER, ghost, "0" * 64),
                    "event=chain id=%s user=%s uid=1 file=%s seq=0 n=1 bytes=1 head=%s final=1"
-                   % (finals[3]["id"], USER, files[3], "1" * 64)):
+                   % (finals[3]["id"], USER, files[3], "1" * 64),
+                   "event=pruned file=%s n=%s bytes=%s head=%s sha256=%s"
+                   % (files[2], finals[2]["n"], finals[2]["bytes"], finals[2]["head"], sha256)):
         assert host.run("runuser -u %s -- logger -t ephi-session -p authpriv.info %s" % (USER, sh_quote(forged))).rc == 0
     assert chain_events(host, ghost), "the forged event is not in the journal"
+    assert host.run("journalctl --no-pager -q -o cat -t ephi-session | grep -qF %s"
+                    % sh_quote("event=pruned file=%s " % files[2])).rc == 0, "the forged prune is not in the journal"
 
     host.check_output("rm -rf %s && mkdir -m 0700 %s && cp -p %s %s/" % (BACKUP, BACKUP, " ".join(files[:3]), BACKUP))
     try:
@@ -129,6 +139,7 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     assert by_path[files[0]]["status"] == "modified" and 2 < by_path[files[0]]["line"] <= flipped <= \
         by_path[files[0]]["chunk"][1], (flipped, by_path[files[0]])
     assert by_path[files[1]]["status"] == "truncated", by_path[files[1]]
+    # Deleted, not pruned: the user's prune event is not root's.
     assert by_path[files[2]]["status"] == "deleted", by_path[files[2]]
     # The untouched one is ok; the user's forged events changed nothing.
     assert files[3] not in by_path and ghost not in by_path, module["files"]
