@@ -224,8 +224,10 @@ PATH_OK = {'failed': False, 'rc': 0, 'stdout': "[X] f '/etc/ssh': selective rule
 SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False'}
 
 
-def probes(db_stat=DB_OK, timer=TIMER_OK, **changes):
-    base = {'config': PATH_OK, 'host': host_probe(db_stat=db_stat, timer=timer), 'check': CHECK_CLEAN, 'record': 'abc123'}
+def probes(**changes):
+    """The probes of a clean host; db_stat and timer (the old shapes) go into the host probe."""
+    host = host_probe(db_stat=changes.pop('db_stat', DB_OK), timer=changes.pop('timer', TIMER_OK))
+    base = {'config': PATH_OK, 'host': host, 'check': CHECK_CLEAN, 'record': 'abc123'}
     base.update(changes)
     return copy.deepcopy(base)
 
