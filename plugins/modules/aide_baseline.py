@@ -177,7 +177,7 @@ msg:
   sample: initialised the AIDE database /var/lib/aide/aide.db
 '''
 
-import hashlib
+import errno
 import os
 import shutil
 import time
@@ -185,6 +185,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files import file_digest
 from ansible_collections.ephi.safeguards.plugins.module_utils.aide_report import (
     accept_report_name,
     baseline_log_line,
@@ -196,11 +197,12 @@ ENV = {'LANG': 'C', 'LC_ALL': 'C', 'LANGUAGE': 'C'}
 
 
 def sha512_file(path):
-    digest = hashlib.sha512()
-    with open(path, 'rb') as fh:
-        for block in iter(lambda: fh.read(1024 * 1024), b''):
-            digest.update(block)
-    return digest.hexdigest()
+    """The database's sha512, read as the tamper check's probe reads it (host_probe, the same
+    helper): a symbolic link or anything but a regular file is an error, never followed."""
+    digest = file_digest(path, 'sha512')
+    if digest is None:
+        raise OSError(errno.EINVAL, '%s is not a regular file' % path)
+    return digest
 
 
 def write_file(path, data, append=False):
@@ -290,8 +292,9 @@ class Baseline(object):
     def run(self):
         plan = baseline_plan(self.action, os.path.lexists(self.database))
         if plan == 'none':
-            if os.path.isfile(self.database):
-                self.result['db_sha512'] = sha512_file(self.database)
+            digest = file_digest(self.database, 'sha512')
+            if digest is not None:
+                self.result['db_sha512'] = digest
             self.result['msg'] = 'the AIDE database %s exists; nothing to initialise' % self.database
             return self.result
         if self.module.check_mode:

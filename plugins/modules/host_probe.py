@@ -206,23 +206,21 @@ blocks:
 
 import errno
 import grp
-import hashlib
 import os
 import pwd
 import re
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
+from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files import MAX_READ, file_digest, read_bytes
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
     block_in_place,
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
     plain_package_names, unit_running, unit_stopped)
 
-MAX_READ = 65536
 MOUNTINFO = '/proc/self/mountinfo'
 
 
@@ -235,43 +233,6 @@ def _lstat(path):
         raise
 
 
-def _open_regular(path):
-    """An fd of the regular file PATH, or None when it is missing or anything else (a link is not followed)."""
-    try:
-        fd = os.open(to_bytes(path, errors='surrogate_or_strict'), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-            return None
-        raise
-    try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        os.close(fd)
-        raise
-    if not regular:
-        os.close(fd)
-        return None
-    return fd
-
-
-def read_bytes(path):
-    """The bytes of PATH (at most MAX_READ + 1 of them: more than MAX_READ means a larger file), or
-    None when it is missing or not a regular file."""
-    fd = _open_regular(path)
-    if fd is None:
-        return None
-    data = b''
-    try:
-        while len(data) <= MAX_READ:
-            chunk = os.read(fd, MAX_READ + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(fd)
-    return data
-
-
 def read_small(path):
     """The text of PATH, or None when it is missing or not a regular file (a link is not followed);
     larger than MAX_READ bytes is an error (a setting file that large is not what the role expects)."""
@@ -279,24 +240,6 @@ def read_small(path):
     if data is not None and len(data) > MAX_READ:
         raise ValueError('%s is larger than %d bytes' % (path, MAX_READ))
     return None if data is None else to_text(data, errors='surrogate_or_replace')
-
-
-def file_digest(path, algorithm):
-    """The hex digest of the regular file PATH (a link is not followed), or None when it is no
-    longer a regular file."""
-    fd = _open_regular(path)
-    if fd is None:
-        return None
-    digest = hashlib.new(algorithm)
-    try:
-        while True:
-            chunk = os.read(fd, 1048576)
-            if not chunk:
-                break
-            digest.update(chunk)
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
 
 
 def probe(module, params):
