@@ -5,7 +5,7 @@ list in aide_vars.yml). The tests build on each other in file order: drift is
 made, reported, accepted; then the database is tampered with and restored.
 """
 
-from ephi_testlib import (AIDE_CONF, AIDE_DB, AIDE_LOG, RECORD_KEYS, aide_check, aide_record_path, run_converge,
+from ephi_testlib import (AIDE_CONF, AIDE_DB, AIDE_LOG, RECORD_KEYS, aide_check, aide_record_path, by_id, run_converge,
                           scenario_path, verify_controls)
 
 
@@ -119,6 +119,18 @@ def test_tampered_database_fails_the_run(host):
         assert run.returncode != 0
         assert "changed behind our back" in run.stdout + run.stderr, run.stdout[-3000:]
         assert db_sha512(host) == tampered  # nothing was re-initialised
+        # The evidence reads the database and the timer in one probe: the tampered database and a
+        # stopped check timer each fail their control, named.
+        host.check_output("systemctl disable --now ephi-aide-check.timer")
+        controls = by_id(verify_controls(host, scenario_path("verify_play.yml"), "aide_verify_controls", "--check"))
+        assert controls["aide-baseline"]["status"] == "fail", controls["aide-baseline"]
+        assert tampered in controls["aide-baseline"]["observed"], controls["aide-baseline"]
+        assert controls["aide-scheduled-check"]["status"] == "fail", controls["aide-scheduled-check"]
+        assert "UnitFileState=disabled" in controls["aide-scheduled-check"]["observed"], controls["aide-scheduled-check"]
     finally:
         host.check_output("mv -f /root/aide.db.good %s" % AIDE_DB)
+        host.check_output("systemctl enable --now ephi-aide-check.timer")
     assert controller_record(host) == db_sha512(host)
+    # Restored, both pass again (the check itself now reports the hidden sshd_config line).
+    after = by_id(verify_controls(host, scenario_path("verify_play.yml"), "aide_verify_controls", "--check"))
+    assert after["aide-baseline"]["status"] == after["aide-scheduled-check"]["status"] == "pass", after
