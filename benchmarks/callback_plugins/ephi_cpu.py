@@ -9,7 +9,14 @@ alone, and how many tasks and host results there were. The main process runs
 the strategy (host iteration, variables, results, callbacks) in one thread: its
 share does not spread over the controller's cores, the workers' does (they are
 not all reaped yet when this runs: site.sh takes them as GNU time's total of
-the whole run minus this)."""
+the whole run minus this).
+
+It also prints the controller CPU of each task (the main process and the
+workers and ssh clients it has reaped, RUSAGE_SELF + RUSAGE_CHILDREN) as
+"ephi-cpu-task <seconds> <task name>" lines, heaviest first. A worker is reaped
+when the next worker starts, so a task's line holds its own workers' CPU only
+approximately (some of the previous task's): read it for where the time goes,
+not to the millisecond. It is the whole play's for a fleet (all hosts)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -40,9 +47,27 @@ class CallbackModule(CallbackBase):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self.tasks = 0
         self.results = 0
+        self.current = None
+        self.per_task = []
+
+    @staticmethod
+    def _cpu():
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def _close_task(self):
+        if self.current is not None:
+            name, start = self.current
+            self.per_task.append((self._cpu() - start, name))
+            self.current = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.tasks += 1
+        self._close_task()
+        self.current = (task.get_name(), self._cpu())
+
+    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
     def _count(self, result, *args, **kwargs):
         self.results += 1
@@ -54,4 +79,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         own = resource.getrusage(resource.RUSAGE_SELF)
+        self._close_task()
+        for seconds, name in sorted(self.per_task, reverse=True):
+            self._display.display('ephi-cpu-task %.3f %s' % (seconds, name))
         self._display.display('ephi-cpu main=%.2f tasks=%d results=%d' % (own.ru_utime + own.ru_stime, self.tasks, self.results))

@@ -13,7 +13,9 @@ The filters ``ephi.safeguards.aide_controls`` and ``ephi.safeguards.aide_tamper`
 Probes (the names used by roles/aide/tasks/verify.yml and tamper.yml):
 
 ``config``
-    ``aide --config CONF --path-check f:PATH`` (command result, failed_when false).
+    ``aide --config CONF --path-check f:PATH``: host_probe's answer to that command (argv, rc,
+    stdout, stderr; rc None when there is no aide program), or a command task's result, or None
+    when the probe failed.
 ``host``
     ``ephi.safeguards.host_probe`` of the database (``paths``, with
     ``checksum: sha512``), the host's baseline.log (``paths``; tamper only)
@@ -176,6 +178,10 @@ def aide_installed(probes, policy):
     cfg = probes.get('config')
     shown = _mapping(cfg)
     detail = text(shown.get('stdout', '')) + ' ' + text(shown['stderr'] if 'stderr' in shown else shown.get('msg', ''))
+    if cfg is None:
+        detail = 'could not examine AIDE: no probe result'
+    elif 'rc' in shown and shown['rc'] is None:
+        detail = 'no aide program (AIDE is not installed)'
     ok = not probe_failed(cfg) and shown.get('rc', 1) == 0
     return record(
         'aide-installed', SAFEGUARD, '164.312(c)(1)', STIG_BASELINE,

@@ -52,7 +52,8 @@ def path_facts(lst, owner, group):
     }
 
 
-_WANT_KEYS = ('path', 'state', 'owner', 'group', 'mode', 'checksum')
+_WANT_KEYS = ('path', 'state', 'owner', 'group', 'mode', 'checksum', 'digest')
+_HEX = re.compile(r'^[0-9a-fA-F]+$')
 # The digests a path's checksum may ask for (hashlib names).
 CHECKSUMS = ('sha256', 'sha512')
 
@@ -78,13 +79,18 @@ def path_want_problem(want):
         return 'the mode of %s must be a quoted string of 3 or 4 octal digits, got %r' % (path, mode)
     if want.get('checksum') not in (None,) + CHECKSUMS:
         return 'the checksum of %s must be one of %s, got %r' % (path, ', '.join(CHECKSUMS), want['checksum'])
+    digest = want.get('digest')
+    if digest is not None and (not want.get('checksum') or not isinstance(digest, str) or not _HEX.match(digest)):
+        return 'the digest of %s must be the hexadecimal %s of its content, with checksum set' % (
+            path, want.get('checksum') or 'checksum')
     return None
 
 
 def path_conforms(facts, want):
     """True when FACTS (path_facts) shows the path already as WANT says: its type ('file' or
-    'directory', never a link), owner and group (a name or a numeric id, compared with both)
-    and mode (octal text). Keys WANT leaves out are not compared."""
+    'directory', never a link), owner and group (a name or a numeric id, compared with both),
+    mode (octal text) and content (WANT's digest, the hexadecimal checksum FACTS must have).
+    Keys WANT leaves out are not compared."""
     if not facts.get('exists'):
         return False
     if want.get('state') and facts['type'] != want['state']:
@@ -101,6 +107,9 @@ def path_conforms(facts, want):
     if mode is not None:
         if not isinstance(mode, str) or not _MODE.match(mode) or int(mode, 8) != int(facts['mode'], 8):
             return False
+    digest = want.get('digest')
+    if digest is not None and (not isinstance(facts.get('checksum'), str) or facts['checksum'] != str(digest).lower()):
+        return False
     return True
 
 
@@ -177,6 +186,37 @@ def line_matches(text, regexp):
         return None
     pattern = re.compile(regexp)
     return any(pattern.search(line) for line in text.splitlines())
+
+
+def line_in_place(data, regexp, line):
+    """True when ansible.builtin.lineinfile (state present, REGEXP and LINE, no backrefs, the other
+    options at their defaults) would leave DATA (the file's bytes) as it is: the last line that
+    REGEXP finds (re.search over each line with its newline), or else the last line that is LINE,
+    is exactly LINE and a newline. None when DATA is None (no such file, or one the probe does not
+    read).
+
+    Lines are split as lineinfile reads them (readlines: at \\n only), so a CRLF line is not in
+    place (lineinfile would rewrite its ending)."""
+    if data is None:
+        return None
+    raw = line.encode('utf-8', 'surrogateescape')
+    wanted = raw
+    if not wanted.endswith(b'\n'):
+        wanted += b'\n'
+    lines = [part + b'\n' for part in data.split(b'\n')]
+    lines[-1] = lines[-1][:-1]  # what follows the last newline
+    if not lines[-1]:
+        lines.pop()
+    pattern = re.compile(regexp.encode('utf-8', 'surrogateescape'))
+    found = None
+    for current in lines:
+        if pattern.search(current):
+            found = current
+    if found is None:
+        for current in lines:
+            if current.rstrip(b'\r\n') == raw:
+                found = current
+    return found == wanted
 
 
 def block_in_place(data, marker, block, begin='BEGIN', end='END'):

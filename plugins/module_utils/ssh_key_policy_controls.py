@@ -29,8 +29,10 @@ side channel, banner and key exchange controls also ``forwarding_groups``,
 ``banner_text``, ``banner_files``, ``kex_classical_algorithms``,
 ``max_sessions`` and ``max_startups``.
 
-More probes: ``account_groups`` ({user: [groups]}, from ``getent``) and
-``banner_files`` (the registered ``sha256sum`` of the banner files).
+More probes: ``account_groups`` ({user: [groups]}, from ``getent``), ``banner_files``
+(host_probe's result with the banner files' sha256 checksums, or the registered ``sha256sum``
+of them) and ``pam_sshd`` (host_probe's result with /etc/pam.d/sshd in ``contents``, or the
+registered slurp of it).
 
 A control that could not examine its object fails: the audit failed, was
 skipped or missing, ``sshd -T`` printed nothing, or an account/address
@@ -379,11 +381,22 @@ def ssh_key_policy_connection_limits(probes, policy):
 
 
 BANNER_FILES = ('/etc/issue', '/etc/issue.net')
+PAM_SSHD = '/etc/pam.d/sshd'
 
 
 def _banner_sums(result):
-    """{path: sha256} from the registered ``sha256sum`` of the banner files, or a reason it cannot be used."""
-    if not isinstance(result, dict) or result.get('skipped') or 'stdout' not in result:
+    """{path: sha256} of the banner files, or a reason it cannot be used: from host_probe's ``paths``
+    (each with its sha256 checksum; none for a missing file, a link or anything not a regular file),
+    or from the registered ``sha256sum`` of the files."""
+    if isinstance(result, dict) and 'paths' in result and not probe_failed(result):
+        paths = result['paths'] if isinstance(result['paths'], dict) else {}
+        sums = dict((p, paths[p]['checksum']) for p in BANNER_FILES
+                    if isinstance(paths.get(p), dict) and paths[p].get('checksum'))
+        missing = [p for p in BANNER_FILES if p not in sums]
+        if missing:
+            return None, 'could not read %s (missing, or not a regular file)' % ', '.join(missing)
+        return sums, None
+    if not isinstance(result, dict) or probe_failed(result) or 'stdout' not in result:
         return None, 'the banner files were not read'
     sums = {}
     for line in text(result.get('stdout') or '').splitlines():
@@ -501,8 +514,12 @@ def ssh_key_policy_config_file(probes, policy):
 # ---------------------------------------------------------------- issue 13: multi-factor authentication
 
 def _pam_text(probes):
-    """The text of /etc/pam.d/sshd from the registered slurp, or (None, why it cannot be used)."""
+    """The text of /etc/pam.d/sshd from host_probe's ``contents`` or the registered slurp, or (None,
+    why it cannot be used)."""
     result = (probes or {}).get('pam_sshd')
+    if not probe_failed(result) and isinstance(result.get('contents'), dict):
+        pam = result['contents'].get(PAM_SSHD)
+        return (pam, None) if isinstance(pam, str) else (None, PAM_SSHD + ' could not be read')
     if probe_failed(result) or 'content' not in result:
         return None, '/etc/pam.d/sshd could not be read'
     try:

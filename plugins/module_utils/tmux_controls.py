@@ -489,6 +489,8 @@ def console_idle_probe(probes):
     if result.get('unreachable'):
         return None, 'host unreachable'
     rc = result.get('rc')
+    if 'argv' in result and rc is None:  # host_probe's answer: no such program
+        return None, 'the enforcer is not installed (no %s)' % text(result['argv'][0])
     if result.get('failed') or rc != 0:
         why = text(result.get('stderr') or result.get('msg') or 'no output').strip()
         return None, 'the console idle logoff probe failed (rc %s): %s' % (text(rc), truncate(why))
@@ -731,6 +733,8 @@ def enforcer_probe(probes):
     if result.get('unreachable'):
         return None, 'host unreachable'
     rc = result.get('rc')
+    if 'argv' in result and rc is None:  # host_probe's answer: no such program
+        return None, 'the enforcer is not installed (no %s)' % text(result['argv'][0])
     if result.get('failed') or rc != 0:
         why = text(result.get('stderr') or result.get('msg') or 'no output').strip()
         return None, 'the enforcer probe failed (rc %s): %s' % (text(rc), why)

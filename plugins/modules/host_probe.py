@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: host_probe
-short_description: Read-only look at paths, mounts, packages, units, groups, lines and blocks in one module run
+short_description: Read-only look at files, mounts, packages, units, accounts and program answers in one module run
 version_added: 1.2.0
 author: ephi.safeguards maintainers (@ephi-safeguards)
 description:
@@ -31,7 +31,8 @@ options:
         and C(mode) (a quoted string of 3 or 4 octal digits). For each, RV(paths) has the facts and C(conforms),
         true when the path is already as those keys say (keys left out are not compared).
       - A dictionary's C(checksum) (V(sha256) or V(sha512)) adds the digest of a regular file's content to its
-        facts (read without following a symbolic link; none for anything else).
+        facts (read without following a symbolic link; none for anything else). With C(digest), that digest in
+        hexadecimal (for example C(content | hash('sha256'))), the path conforms only when its content has it.
     type: list
     elements: raw
     default: []
@@ -78,6 +79,23 @@ options:
         description: The regular expression.
         type: str
         required: true
+      line:
+        description:
+          - The line M(ansible.builtin.lineinfile) would be given with O(lines[].regexp). With it the entry's answer has
+            C(in_place), and a file larger than 64 KiB is not an error, its answers are null.
+        type: str
+  commands:
+    description:
+      - Read-only questions to installed programs, each an argument list run without a shell (the program looked up
+        in the PATH when it is not an absolute path), in check mode too, such as C(ssh -Q kex) or C(aide --version).
+        Name only commands that change nothing and print no secret, their output is in the result.
+    type: list
+    elements: raw
+    default: []
+  group_db:
+    description: Return the groups in RV(group_db) (the system's name service, as C(getent group)).
+    type: bool
+    default: false
   blocks:
     description:
       - Would M(ansible.builtin.blockinfile) (state present, the default C(BEGIN) and C(END) marks) leave the file as it
@@ -190,7 +208,10 @@ passwd:
   type: dict
   sample: {"root": ["x", "0", "0", "root", "/root", "/bin/bash"]}
 lines:
-  description: Per entry of O(lines), in order, C(path), C(regexp) and C(matched) (null when the file is missing).
+  description:
+    - Per entry of O(lines), in order, C(path), C(regexp) and C(matched) (null when the file is missing).
+    - With O(lines[].line) also C(in_place), true when M(ansible.builtin.lineinfile) would leave the file as it is (null
+      when the file is missing, not a regular file or larger than 64 KiB).
   returned: always
   type: list
   elements: dict
@@ -202,6 +223,21 @@ blocks:
   returned: always
   type: list
   elements: dict
+group_db:
+  description:
+    - With O(group_db), each group's name and its other fields as C(getent group) lists them (password, gid, members
+      separated by commas), all text, like the C(getent_group) fact of M(ansible.builtin.getent).
+  returned: always
+  type: dict
+  sample: {"adm": ["x", "4", "syslog,admin"]}
+commands:
+  description:
+    - Per entry of O(commands), in order, C(argv), C(rc), C(stdout) and C(stderr); C(rc) is null (and the output
+      empty) when the program is not installed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"argv": ["ssh", "-Q", "kex"], "rc": 0, "stdout": "curve25519-sha256\nsntrup761x25519-sha512\n", "stderr": ""}]
 '''
 
 import errno
@@ -217,7 +253,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files import MAX_READ, file_digest, read_bytes
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    block_in_place,
+    block_in_place, line_in_place,
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
     plain_package_names, unit_running, unit_stopped)
 
@@ -244,13 +280,14 @@ def read_small(path):
 
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
-              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'lines': [], 'blocks': []}
+              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'group_db': {}, 'lines': [],
+              'blocks': [], 'commands': []}
     for want in params['paths']:
         lst = _lstat(want['path'])
         facts = path_facts(lst, user_name(lst.st_uid), group_name(lst.st_gid)) if lst else path_facts(None, '', '')
-        facts['conforms'] = path_conforms(facts, want)
         if want.get('checksum') and facts.get('type') == 'file':
             facts['checksum'] = file_digest(want['path'], want['checksum'])
+        facts['conforms'] = path_conforms(facts, want)
         result['paths'][want['path']] = facts
     for path in params['read']:
         result['contents'][path] = read_small(path)
@@ -259,8 +296,22 @@ def probe(module, params):
         data = None if data is not None and len(data) > MAX_READ else data
         result['blocks'].append({'path': entry['path'], 'in_place': block_in_place(data, entry['marker'], entry['block'])})
     for entry in params['lines']:
-        result['lines'].append({'path': entry['path'], 'regexp': entry['regexp'],
-                                'matched': line_matches(read_small(entry['path']), entry['regexp'])})
+        answer = {'path': entry['path'], 'regexp': entry['regexp']}
+        if entry.get('line') is None:
+            answer['matched'] = line_matches(read_small(entry['path']), entry['regexp'])
+        else:
+            data = read_bytes(entry['path'])
+            data = None if data is not None and len(data) > MAX_READ else data
+            text = None if data is None else to_text(data, errors='surrogate_or_replace')
+            answer.update(matched=line_matches(text, entry['regexp']),
+                          in_place=line_in_place(data, entry['regexp'], entry['line']))
+        result['lines'].append(answer)
+    for argv in params['commands']:
+        program = argv[0] if argv[0].startswith('/') else module.get_bin_path(argv[0])
+        answer = {'argv': argv, 'rc': None, 'stdout': '', 'stderr': ''}
+        if program and os.access(program, os.X_OK):
+            answer['rc'], answer['stdout'], answer['stderr'] = module.run_command([program] + argv[1:])
+        result['commands'].append(answer)
     if params['mounts']:
         with open(MOUNTINFO) as handle:
             mounts = parse_mountinfo(handle.read())
@@ -293,6 +344,9 @@ def probe(module, params):
         for entry in pwd.getpwall():
             result['passwd'].setdefault(entry.pw_name, [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid),
                                                         entry.pw_gecos, entry.pw_dir, entry.pw_shell])
+    if params['group_db']:
+        for entry in grp.getgrall():
+            result['group_db'].setdefault(entry.gr_name, [entry.gr_passwd, str(entry.gr_gid), ','.join(entry.gr_mem)])
     for name in params['groups']:
         try:
             result['groups'][name] = grp.getgrnam(name).gr_gid
@@ -314,7 +368,10 @@ def main():
             lines=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
                 regexp=dict(type='str', required=True),
+                line=dict(type='str'),
             )),
+            commands=dict(type='list', elements='raw', default=[]),
+            group_db=dict(type='bool', default=False),
             blocks=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
                 marker=dict(type='str', required=True),
@@ -336,6 +393,9 @@ def main():
             re.compile(entry['regexp'])
         except re.error as exc:
             module.fail_json(msg='lines: the regexp for %s is not a regular expression: %s' % (entry['path'], exc))
+    for argv in module.params['commands']:
+        if not isinstance(argv, list) or not argv or not all(isinstance(arg, str) for arg in argv) or not argv[0]:
+            module.fail_json(msg='commands: each entry must be a non-empty list of strings, got %r' % (argv,))
     try:
         result = probe(module, module.params)
     except (OSError, ValueError) as exc:

@@ -240,7 +240,12 @@ def probes(**changes):
     (dict(PATH_OK, stdout='x' * 300), 'pass', 'aide --path-check: ' + 'x' * 197 + '...'),
     # Could not examine.
     (SKIPPED, 'fail', 'aide --path-check: '),
-    (None, 'fail', 'aide --path-check: '),
+    (None, 'fail', 'aide --path-check: could not examine AIDE: no probe result'),
+    # host_probe's answer to the command (verify.yml): run, or no aide program.
+    ({'argv': ['/usr/bin/aide', '--path-check'], 'rc': 0, 'stdout': "[X] f '/etc/ssh': selective rule", 'stderr': ''},
+     'pass', "aide --path-check: [X] f '/etc/ssh': selective rule"),
+    ({'argv': ['/usr/bin/aide', '--path-check'], 'rc': None, 'stdout': '', 'stderr': ''},
+     'fail', 'aide --path-check: no aide program (AIDE is not installed)'),
     (dict(PATH_OK, failed=True, msg='unreachable'), 'fail', "aide --path-check: [X] f '/etc/ssh': selective rule"),
 ])
 def test_aide_installed(config, status, observed):

@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    block_in_place, installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
+    block_in_place, installed_packages, line_in_place, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
 
 St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size st_mtime')
 DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096, 0.0), 'root', 'root')
@@ -92,3 +92,15 @@ def test_a_block_errs_towards_not_in_place():
     assert block_in_place(b'# <<< m\nexec /gate\n# >>> m\n', '# {mark} m', 'exec /gate', begin='<<<', end='>>>') is True
     # A form feed is a line break for str.splitlines, not for blockinfile.
     assert block_in_place(b'# BEGIN m\nexec /gate\x0c\n# END m\n', '# {mark} m', 'exec /gate\x0c') is True
+
+
+def test_a_line_errs_towards_not_in_place():
+    line = '@@x_include /d ^x$'
+    assert line_in_place(b'@@x_include /d ^x$\n', r'^@@x_include\s+/d(\s|$)', line) is True
+    assert line_in_place(b'@@x_include /d ^x$\n@@x_include /d ^y$\n', r'^@@x_include\s+/d(\s|$)', line) is False
+    assert line_in_place(b'@@x_include /d ^x$', r'^@@x_include\s+/d(\s|$)', line) is False
+    assert line_in_place(None, r'x', line) is None
+    # No line matches the regexp: the last line that is LINE decides, as in lineinfile.
+    assert line_in_place(b'@@x_include /d ^x$\n', r'^nothing', line) is True
+    assert line_in_place(b'@@x_include /d ^x$\r\n', r'^nothing', line) is False
+    assert line_in_place(b'', r'x', line) is False

@@ -242,6 +242,26 @@ def test_banner_passes():
     assert rec['status'] == 'pass' and 'hold the configured text' in rec['observed'], rec
 
 
+def host_probe(issue=SUM, issue_net=SUM, **result):
+    """verify.yml's host_probe result: each banner file with its sha256 (None: missing, a link)."""
+    paths = {}
+    for path, digest in (('/etc/issue', issue), ('/etc/issue.net', issue_net)):
+        paths[path] = {'exists': True, 'type': 'file', 'checksum': digest} if digest else {'exists': True, 'type': 'link'}
+    return dict({'changed': False, 'paths': paths}, **result)
+
+
+@pytest.mark.parametrize('probe,status,text', [
+    (host_probe(), 'pass', 'hold the configured text'),
+    (host_probe(issue='0' * 64), 'fail', 'not the configured text: /etc/issue'),
+    (host_probe(issue_net=None), 'fail', 'NOT examined: could not read /etc/issue.net (missing, or not a regular file)'),
+    (host_probe(failed=True, msg='Permission denied'), 'fail', 'NOT examined: the banner files were not read'),
+    ({'changed': False, 'paths': {}}, 'fail', 'could not read /etc/issue, /etc/issue.net'),
+])
+def test_banner_from_the_host_probe(probe, status, text):
+    rec = controls.ssh_key_policy_banner(probes(banner_files=probe), POLICY)
+    assert rec['status'] == status and text in rec['observed'], rec
+
+
 @pytest.mark.parametrize('kex,classical,status,text', [
     ('mlkem768x25519-sha256,sntrup761x25519-sha512', [], 'pass', 'sshd -T kexalgorithms mlkem768x25519-sha256'),
     ('sntrup761x25519-sha512@openssh.com,curve25519-sha256', [], 'fail', 'not post-quantum and not declared'),

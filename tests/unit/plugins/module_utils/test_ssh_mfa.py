@@ -267,6 +267,20 @@ def test_mfa_control_fails_on_what_it_sees_or_cannot_see(probes, text):
     assert result['status'] == 'fail' and text in result['observed'], result['observed']
 
 
+def test_the_pam_stack_from_the_host_probe():
+    pam = mfa.pam_sshd(debian(13), True, USERSFILE, 5, 900)
+    probe = {'changed': False, 'contents': {'/etc/pam.d/sshd': pam}}
+    for control in (controls.ssh_key_policy_mfa, controls.ssh_key_policy_mfa_lockout, controls.ssh_key_policy_keys_only):
+        assert control(dict(_probes(), pam_sshd=probe), POLICY)['status'] == 'pass'
+    for broken in ({'changed': False, 'contents': {'/etc/pam.d/sshd': None}}, {'changed': False, 'contents': {}},
+                   dict(probe, failed=True)):
+        result = controls.ssh_key_policy_mfa_lockout(dict(_probes(), pam_sshd=broken), POLICY)
+        assert result['status'] == 'fail' and 'NOT examined: /etc/pam.d/sshd could not be read' in result['observed']
+    result = controls.ssh_key_policy_keys_only(dict(_probes(), pam_sshd={'changed': False, 'contents': {'/etc/pam.d/sshd': debian(12)}}),
+                                               POLICY)
+    assert result['status'] == 'fail' and 'asks the Unix password' in result['observed']
+
+
 def test_keys_only_with_mfa_fails_on_a_password_stack_and_lockout_on_missing_faillock():
     result = controls.ssh_key_policy_keys_only(_probes(pam=debian(12)), POLICY)
     assert result['status'] == 'fail' and 'asks the Unix password' in result['observed']

@@ -749,6 +749,18 @@ def enforcer_probe_failed(p, q):
                      'msg': '[Errno 2] No such file or directory: b\'sh\'', 'stdout': '', 'stderr': ''}
 
 
+def enforcer_not_installed(p, q):
+    """host_probe's answer (verify.yml) when the enforcer program is not there."""
+    p['enforcer'] = {'argv': ['/usr/local/lib/ephi-safeguards/ephi-tmux-enforcer', '--probe'], 'rc': None,
+                     'stdout': '', 'stderr': ''}
+
+
+def enforcer_from_host_probe(p, q):
+    """host_probe's answer (verify.yml) from a running enforcer: the same lines, no task keys."""
+    p['enforcer'] = {'argv': ['/usr/local/lib/ephi-safeguards/ephi-tmux-enforcer', '--probe'], 'rc': 0,
+                     'stdout': p['enforcer']['stdout'], 'stderr': ''}
+
+
 def enforcer_unreachable(p, q):
     p['enforcer'] = {'unreachable': True, 'msg': 'ssh: connect to host'}
 
@@ -780,6 +792,9 @@ ENFORCER_TABLE = [
     (enforcer_missing, 'fail', 'NOT examined: no enforcer probe result'),
     (enforcer_probe_failed, 'fail', "NOT examined: the enforcer probe failed (rc 2): [Errno 2] No such file"),
     (enforcer_unreachable, 'fail', 'NOT examined: host unreachable'),
+    (enforcer_not_installed, 'fail',
+     'NOT examined: the enforcer is not installed (no /usr/local/lib/ephi-safeguards/ephi-tmux-enforcer)'),
+    (enforcer_from_host_probe, 'pass', 'ephi-tmux-enforcer running'),
     (enforcer_line('service', None), 'fail', 'NOT examined: the enforcer probe printed no service'),
     (enforcer_line('check_config', None), 'fail', 'NOT examined: the enforcer probe printed no check_config'),
 ]

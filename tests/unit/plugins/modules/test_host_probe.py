@@ -142,3 +142,78 @@ def test_a_block_in_no_file_a_link_or_a_large_file_is_not_known_to_be_in_place(h
     result = run_main(mod.main, {'blocks': [{'path': str(tmp / name), 'marker': MARKER, 'block': BLOCK}
                                             for name in ('absent', 'link', 'large', 'real')]})
     assert [entry['in_place'] for entry in result['blocks']] == [None, None, None, True]
+
+
+def test_commands_run_without_a_shell_and_a_missing_program_is_no_answer(host, monkeypatch):
+    tmp, calls = host
+    found = {'ssh': '/usr/bin/ssh'}
+
+    def run_command(module, args, **kwargs):
+        calls.append((list(args), kwargs))
+        return 0, 'curve25519-sha256\nsntrup761x25519-sha512\n', ''
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, *a, **k: found.get(name))
+    monkeypatch.setattr(mod.os, 'access', lambda path, how: path == '/usr/bin/ssh')
+    result = run_main(mod.main, {'commands': [['ssh', '-Q', 'kex'], ['aide', '--version'], ['/usr/bin/true;id']]},
+                      check=True)
+    assert result['changed'] is False
+    assert result['commands'] == [
+        {'argv': ['ssh', '-Q', 'kex'], 'rc': 0, 'stdout': 'curve25519-sha256\nsntrup761x25519-sha512\n', 'stderr': ''},
+        {'argv': ['aide', '--version'], 'rc': None, 'stdout': '', 'stderr': ''},
+        {'argv': ['/usr/bin/true;id'], 'rc': None, 'stdout': '', 'stderr': ''},
+    ]
+    # One run, the argument list as given (no shell), the program's path resolved.
+    assert [(args, kwargs.get('use_unsafe_shell', False)) for args, kwargs in calls] == [(['/usr/bin/ssh', '-Q', 'kex'], False)]
+
+
+@pytest.mark.parametrize('commands', [[[]], ['ssh -Q kex'], [['ssh', 1]], [['', '-Q']]])
+def test_a_command_that_is_not_a_list_of_strings_is_refused(host, commands):
+    result = run_main(mod.main, {'commands': commands})
+    assert result['failed'] and 'non-empty list of strings' in result['msg'] and host[1] == []
+
+
+def test_the_group_database_as_getent_lists_it(host):
+    result = run_main(mod.main, {'group_db': True})
+    assert result['group_db']['root'][:2] == ['x', '0'] or result['group_db']['root'][1] == '0'
+    assert all(len(fields) == 3 and all(isinstance(f, str) for f in fields) for fields in result['group_db'].values())
+    assert run_main(mod.main, {})['group_db'] == {}
+
+
+def test_a_line_in_place_as_lineinfile_would_leave_it(host):
+    tmp = host[0]
+    conf = tmp / 'aide.conf'
+    conf.write_bytes(b'@@x_include /etc/aide/aide.conf.d ^[a-zA-Z0-9_-]+$\n')
+    (tmp / 'big').write_bytes(b'#\n' * mod.MAX_READ)
+    regexp = r'^@@x_include\s+/etc/aide/aide\.conf\.d(\s|$)'
+    entries = [{'path': str(tmp / name), 'regexp': regexp, 'line': '@@x_include /etc/aide/aide.conf.d ^[a-zA-Z0-9_-]+$'}
+               for name in ('aide.conf', 'big', 'absent')]
+    entries.append({'path': str(conf), 'regexp': regexp, 'line': '@@x_include /etc/aide/aide.conf.d ^[0-9]+_ephi_safeguards$'})
+    result = run_main(mod.main, {'lines': entries})
+    assert [(entry['matched'], entry['in_place']) for entry in result['lines']] == [
+        (True, True), (None, None), (None, None), (True, False)]
+
+
+def test_a_digest_makes_the_content_part_of_conforming(host):
+    tmp = host[0]
+    banner = 'Authorized use only.\n'
+    (tmp / 'issue').write_text(banner)
+    os.chmod(str(tmp / 'issue'), 0o644)
+    os.symlink(str(tmp / 'issue'), str(tmp / 'link'))
+    want = {'checksum': 'sha256', 'digest': hashlib.sha256(banner.encode()).hexdigest().upper(), 'mode': '0644'}
+    result = run_main(mod.main, {'paths': [dict(want, path=str(tmp / 'issue')), dict(want, path=str(tmp / 'link')),
+                                           dict(want, path=str(tmp / 'issue'), digest='0' * 64),
+                                           dict(want, path=str(tmp / 'absent'))]})
+    assert [result['paths'][str(tmp / name)]['conforms'] for name in ('issue', 'link', 'absent')] == [False, False, False]
+    # The same path twice: the last entry (a wrong digest) is the answer; alone, the right one conforms.
+    result = run_main(mod.main, {'paths': [dict(want, path=str(tmp / 'issue'))]})
+    assert result['paths'][str(tmp / 'issue')]['conforms'] is True
+    os.chmod(str(tmp / 'issue'), 0o666)
+    assert run_main(mod.main, {'paths': [dict(want, path=str(tmp / 'issue'))]})['paths'][str(tmp / 'issue')]['conforms'] is False
+
+
+@pytest.mark.parametrize('want', [{'digest': 'ab'}, {'checksum': 'sha256', 'digest': 'xyz'},
+                                  {'checksum': 'sha256', 'digest': 12}])
+def test_a_digest_needs_a_checksum_and_hexadecimal_digits(host, want):
+    result = run_main(mod.main, {'paths': [dict(want, path='/etc/issue')]})
+    assert result['failed'] and 'digest of /etc/issue must be the hexadecimal' in result['msg']
