@@ -11,7 +11,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.aide_controls import build_controls, tamper
+from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
+
+# plugins/module_utils/aide_controls.py, imported when a filter runs (plugin_utils/lazy.py).
+build_controls = lazy('aide_controls', 'build_controls')
+tamper = lazy('aide_controls', 'tamper')
 
 
 def _check_args(name, probes, policy):

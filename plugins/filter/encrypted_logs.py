@@ -12,10 +12,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import (
-    mount_unit_name,
-    store_config_problems,
-)
+from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
+
+# plugins/module_utils/encrypted_logs.py, imported when a filter runs (plugin_utils/lazy.py).
+mount_unit_name = lazy('encrypted_logs', 'mount_unit_name')
+store_config_problems = lazy('encrypted_logs', 'store_config_problems')
 
 
 def encrypted_logs_store_problems(settings):

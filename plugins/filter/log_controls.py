@@ -11,7 +11,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.log_controls import forward_controls, host_controls
+from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
+
+# plugins/module_utils/log_controls.py, imported when a filter runs (plugin_utils/lazy.py).
+forward_controls = lazy('log_controls', 'forward_controls')
+host_controls = lazy('log_controls', 'host_controls')
 
 
 def _check_args(name, probes, policy):

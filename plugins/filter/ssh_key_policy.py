@@ -19,41 +19,34 @@ import datetime
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_key_policy_controls import build_controls
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
-    STRONG_KEY_TYPES,
-    validate_declared,
-)
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_mfa import (
-    exempt_blocks,
-    methods_for,
-    mfa_problems,
-    mfa_users,
-    pam_sshd,
-)
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import (
-    CLASSICAL_KEX,
-    PQ_KEX,
-    STRONG_CIPHERS,
-    STRONG_MACS,
-    account_groups,
-    algorithm_problems,
-    banner_file_text,
-    banner_problems,
-    connection_specs,
-    extra_access_lists,
-    extra_settings_problems,
-    forwarding_blocks,
-    forwarding_groups_problems,
-    kex_algorithms,
-    kex_problems,
-    key_in_use,
-    lockout_problems,
-    max_startups_problems,
-    max_startups_value,
-    parse_ssh_connection,
-    per_spec_drift,
-)
+from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy, lazy_value
+
+# plugins/module_utils/ssh_key_policy_controls.py, ssh_keys.py, ssh_mfa.py and ssh_policy.py, imported when a
+# filter runs (plugin_utils/lazy.py); their constants are read in the filters that need them.
+build_controls = lazy('ssh_key_policy_controls', 'build_controls')
+validate_declared = lazy('ssh_keys', 'validate_declared')
+exempt_blocks = lazy('ssh_mfa', 'exempt_blocks')
+methods_for = lazy('ssh_mfa', 'methods_for')
+mfa_problems = lazy('ssh_mfa', 'mfa_problems')
+mfa_users = lazy('ssh_mfa', 'mfa_users')
+pam_sshd = lazy('ssh_mfa', 'pam_sshd')
+account_groups = lazy('ssh_policy', 'account_groups')
+algorithm_problems = lazy('ssh_policy', 'algorithm_problems')
+banner_file_text = lazy('ssh_policy', 'banner_file_text')
+banner_problems = lazy('ssh_policy', 'banner_problems')
+connection_specs = lazy('ssh_policy', 'connection_specs')
+extra_access_lists = lazy('ssh_policy', 'extra_access_lists')
+extra_settings_problems = lazy('ssh_policy', 'extra_settings_problems')
+forwarding_blocks = lazy('ssh_policy', 'forwarding_blocks')
+forwarding_groups_problems = lazy('ssh_policy', 'forwarding_groups_problems')
+kex_algorithms = lazy('ssh_policy', 'kex_algorithms')
+kex_problems = lazy('ssh_policy', 'kex_problems')
+key_in_use = lazy('ssh_policy', 'key_in_use')
+lockout_problems = lazy('ssh_policy', 'lockout_problems')
+max_startups_problems = lazy('ssh_policy', 'max_startups_problems')
+max_startups_value = lazy('ssh_policy', 'max_startups_value')
+parse_ssh_connection = lazy('ssh_policy', 'parse_ssh_connection')
+per_spec_drift = lazy('ssh_policy', 'per_spec_drift')
 
 
 def _plain(value):
@@ -76,7 +69,7 @@ def ssh_key_policy_validate(users, allowed_types=None, rsa_min_bits=3072, allow_
         users = []
     try:
         policy = {
-            'allowed_types': _plain(allowed_types) if allowed_types else list(STRONG_KEY_TYPES),
+            'allowed_types': _plain(allowed_types) if allowed_types else list(lazy_value('ssh_keys', 'STRONG_KEY_TYPES')),
             'rsa_min_bits': int(rsa_min_bits),
             'allow_shared_keys': bool(allow_shared_keys),
         }
@@ -108,12 +101,13 @@ def ssh_key_policy_input_problems(settings, policy_keywords=None):
     forwarding_groups, banner, max_startups} -> ['variable: problem', ...]."""
     settings = _plain(settings or {})
     problems = []
-    for name, allowed in (('ciphers', STRONG_CIPHERS), ('macs', STRONG_MACS), ('kex_algorithms', PQ_KEX)):
+    for name, allowed in (('ciphers', lazy_value('ssh_policy', 'STRONG_CIPHERS')), ('macs', lazy_value('ssh_policy', 'STRONG_MACS')),
+                          ('kex_algorithms', lazy_value('ssh_policy', 'PQ_KEX'))):
         if name in settings:
             problems.extend('ssh_key_policy_%s: %s' % (name, p) for p in algorithm_problems(settings[name], allowed))
     if settings.get('kex_classical_algorithms'):
         problems.extend('ssh_key_policy_kex_classical_algorithms: %s' % p
-                        for p in algorithm_problems(settings['kex_classical_algorithms'], CLASSICAL_KEX))
+                        for p in algorithm_problems(settings['kex_classical_algorithms'], lazy_value('ssh_policy', 'CLASSICAL_KEX')))
     checks = (('forwarding_groups', forwarding_groups_problems), ('banner', banner_problems),
               ('max_startups', max_startups_problems))
     for name, check in checks:

@@ -13,9 +13,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import (
-    autostart_uncovered, build_controls, lock_command_effective, lock_command_problem)
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import file_items
+from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
+
+# plugins/module_utils/tmux_controls.py and tmux_files.py, imported when a filter runs (plugin_utils/lazy.py).
+autostart_uncovered = lazy('tmux_controls', 'autostart_uncovered')
+build_controls = lazy('tmux_controls', 'build_controls')
+lock_command_effective = lazy('tmux_controls', 'lock_command_effective')
+lock_command_problem = lazy('tmux_controls', 'lock_command_problem')
+file_items = lazy('tmux_files', 'file_items')
 
 
 def tmux_autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):
