@@ -105,12 +105,11 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import (
     MEMORY_FSTYPES,
-    mount_containing,
-    parse_mountinfo,
     passwd_already_done,
     passwd_record,
     passwd_stdin,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_containing, parse_mountinfo
 
 # scrypt as gocryptfs uses it for its own config (N=65536, r=8, p=1): the record
 # is no easier to attack than gocryptfs.conf, which any backup holds anyway.

@@ -144,14 +144,12 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
     build_controls,
     fscrypt_policy_state,
     leaked_names,
-    mount_at,
-    mount_containing,
-    parse_mountinfo,
     store_control,
     store_mount_facts,
     store_paths,
     store_refusal,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_at, mount_containing, parse_mountinfo
 
 
 def err_text(exc):

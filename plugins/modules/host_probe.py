@@ -249,7 +249,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_at, parse_mountinfo
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files import MAX_READ, file_digest, read_bytes
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (

@@ -22,6 +22,12 @@ def log_lines(host, action):
     return [line for line in host.file(AIDE_LOG).content_string.splitlines() if " action=%s " % action in line]
 
 
+def task_output(out, name):
+    """The default callback's output of the task NAME in a playbook's OUT."""
+    task = out[out.index(name):]
+    return task[:task.find("\nTASK [", 1)]
+
+
 def test_config_is_valid_and_scoped(host):
     assert host.run("aide --config-check --config %s" % AIDE_CONF).rc == 0
     dropin = host.file("/etc/aide/aide.conf.d/90_ephi_safeguards").content_string
@@ -134,3 +140,28 @@ def test_tampered_database_fails_the_run(host):
     # Restored, both pass again (the check itself now reports the hidden sshd_config line).
     after = by_id(verify_controls(host, scenario_path("verify_play.yml"), "aide_verify_controls", "--check"))
     assert after["aide-baseline"]["status"] == after["aide-scheduled-check"]["status"] == "pass", after
+
+
+def test_a_changed_include_line_is_restored_by_the_next_run(host):
+    """aide.conf's include line is written only when the role's probe does not find it as
+    ansible.builtin.lineinfile would leave it (host_probe lines with a line, checked against lineinfile
+    itself in tests/roles). Changed by hand, the next converge runs that task and puts it back; the AIDE
+    version check before it takes the version from the same probe."""
+    conf = host.file(AIDE_CONF).content_string
+    lines = [line for line in conf.splitlines() if line.startswith("@@x_include /etc/aide/aide.conf.d")]
+    assert len(lines) == 1, lines
+    host.check_output("cp -p %s /root/aide.conf.good" % AIDE_CONF)
+    host.check_output("sed -i 's|^\\(@@x_include /etc/aide/aide.conf.d\\) .*|\\1 ^nothing$|' %s" % AIDE_CONF)
+    try:
+        assert lines[0] not in host.file(AIDE_CONF).content_string
+        run = run_converge(host, timeout=600)
+    finally:
+        if host.file(AIDE_CONF).content_string != conf:
+            host.check_output("cp -p /root/aide.conf.good %s" % AIDE_CONF)
+        host.check_output("rm -f /root/aide.conf.good %s.*~" % AIDE_CONF)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "\nchanged: [" in task_output(out, "config | Select the rule files AIDE includes")
+    assert host.file(AIDE_CONF).content_string == conf
+    # AIDE was asked for its version by the probe; the separate run was skipped.
+    assert "\nskipping: [" in task_output(out, "config | Read the AIDE version")

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-from ephi_testlib import SSH, sh_quote
+from ephi_testlib import SSH, run_converge, sh_quote
 
 SSH_KEY = SSH + " -o ConnectTimeout=10 -o IdentitiesOnly=yes"
 KEYS = {"ephi-carol": "id_ed25519", "ephi-olga": "id_olga"}
@@ -150,3 +150,29 @@ def test_ssh_audit_reports_no_failure_and_no_warning(host):
     kex = [k["algorithm"] for k in report["kex"] if k["algorithm"] not in ("ext-info-s", "kex-strict-s-v00@openssh.com")]
     assert kex and all(k.startswith(("mlkem768x25519-", "sntrup761x25519-")) for k in kex), kex
     assert [k["algorithm"] for k in report["key"]] == ["ssh-ed25519"]
+
+
+def test_a_changed_banner_and_a_writable_store_are_restored_by_the_next_run(host):
+    """The banner files and the key store directory are written only when preflight's probe does not find
+    them as the role writes them (owner, mode, the banner's sha256 as host_probe's digest). A banner
+    edited by hand, /etc/issue left writable by everyone and the store directory writable by everyone
+    (anyone could then plant a key file) must each make the next converge run that task and put it back."""
+    banner = host.file("/etc/issue.net").content_string
+    store = "/etc/ssh/authorized_keys"
+    assert banner.startswith(BANNER_FIRST_LINE) and host.file("/etc/issue").mode == 0o644
+    assert host.file(store).mode == 0o755
+    host.check_output("printf 'Welcome!\\n' > /etc/issue.net && chmod 0666 /etc/issue && chmod 0777 %s" % store)
+    try:
+        run = run_converge(host)
+    finally:
+        if host.file("/etc/issue.net").content_string != banner:
+            host.check_output("printf '%%s' %s > /etc/issue.net" % sh_quote(banner))
+        host.check_output("chmod 0644 /etc/issue /etc/issue.net && chmod 0755 %s" % store)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    task = out[out.index("config | Create the root-owned central key store and write the login banner"):]
+    task = task[:task.find("\nTASK [")]
+    assert "\nchanged: [" in task, task[:500]
+    assert host.file("/etc/issue.net").content_string == host.file("/etc/issue").content_string == banner
+    assert host.file("/etc/issue").mode == host.file("/etc/issue.net").mode == 0o644
+    assert host.file(store).mode == 0o755 and host.file(store).user == "root"

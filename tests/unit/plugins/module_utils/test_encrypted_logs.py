@@ -29,9 +29,6 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
     decide_mount,
     fscrypt_policy_state,
     leaked_names,
-    mount_at,
-    mount_containing,
-    parse_mountinfo,
     passwd_already_done,
     passwd_record,
     passwd_stdin,
@@ -41,6 +38,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs imp
     store_refusal,
     systemd_escape_path,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_at, mount_containing, parse_mountinfo
 
 BACKING = '/var/lib/ephi-encrypted-logs/ciphertext'
 CONTAINER = '/var/lib/ephi-encrypted-logs/logs.luks'

@@ -16,7 +16,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.encrypted_logs import mount_containing, parse_mountinfo
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_containing, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.modules import encrypted_logs_secret, encrypted_logs_verify
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
 
