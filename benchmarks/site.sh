@@ -40,8 +40,15 @@ tmp=$(mktemp -d /tmp/ephi-bench-site.XXXXXX)
 mkdir -p "$out"
 remove_containers() {
   local -a ids
+  local i
   mapfile -t ids < <(podman ps -a --filter "label=$label" --format '{{ .Names }}')
   ((${#ids[@]} == 0)) || podman rm -f -t 2 "${ids[@]}" >/dev/null 2>&1 || true
+  # podman rm can return before a container is gone (seen between the 1- and
+  # 2-host runs): wait for it, so that the next fleet can take the names.
+  for i in $(seq 30); do
+    [ -z "$(podman ps -a -q --filter "label=$label")" ] && return 0
+    sleep 1
+  done
 }
 cleanup() { remove_containers; rm -rf "$tmp"; }
 trap cleanup EXIT
