@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Before/after of an idempotent re-run on this shared machine, where one run
+# against the next moves by 10-30 %: one lab container (Debian 12) converged
+# once with the last revision, then site.yml (or verify.yml) re-run with each
+# revision in turn, ROUNDS times, alternating, and the medians. Each run's
+# controller CPU (GNU time: ansible-playbook and the workers it waited for),
+# its main process alone (benchmarks/callback_plugins/ephi_cpu.py), its tasks,
+# the host's CPU (the container's cgroup) and the wall time. Run as root after
+# the README's set-up has run once:
+#   bash benchmarks/rerun_ab.sh f32c178 HEAD          5 rounds of site.yml
+#   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_ROUNDS=3 bash benchmarks/rerun_ab.sh f32c178 HEAD
+# Every revision must converge the host to the same state (a run that changes
+# anything stops the script). Its container is ephi-bench-ab (SSH on
+# 127.0.0.1:22399, label ephi.safeguards.lab=bench-ab); only that is removed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+ephi_setup >/dev/null
+
+(($# >= 1)) || die "usage: rerun_ab.sh REVISION [REVISION ...]"
+rounds=${EPHI_BENCH_ROUNDS:-5}
+play=${EPHI_BENCH_PLAY:-site.yml}
+case "$play" in site.yml|verify.yml) ;; *) die "EPHI_BENCH_PLAY must be site.yml or verify.yml" ;; esac
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "EPHI_BENCH_ROUNDS must be a positive number"
+name=ephi-bench-ab label=ephi.safeguards.lab=bench-ab port=22399
+tmp=$(mktemp -d /tmp/ephi-bench-ab.XXXXXX)
+if [ ! -x /usr/bin/time ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null || die "apt-get install time failed"
+fi
+cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Each revision's collection, from git (committed code only).
+revs=()
+for rev in "$@"; do
+  sha=$(git -C "$EPHI_ROOT" rev-parse --short "$rev^{commit}") || die "no such revision: $rev"
+  mkdir -p "$tmp/$sha/ansible_collections/ephi/safeguards"
+  git -C "$EPHI_ROOT" archive "$sha" | tar -x -C "$tmp/$sha/ansible_collections/ephi/safeguards"
+  revs+=("$sha")
+done
+
+cat > "$tmp/ansible.cfg" <<CFG
+[defaults]
+inject_facts_as_vars = false
+interpreter_python = auto_silent
+forks = 8
+callbacks_enabled = ephi_cpu
+callback_plugins = $EPHI_ROOT/benchmarks/callback_plugins
+retry_files_enabled = false
+host_key_checking = false
+
+[ssh_connection]
+pipelining = true
+ssh_args = -o ControlMaster=auto -o ControlPersist=300s
+CFG
+export ANSIBLE_CONFIG=$tmp/ansible.cfg ANSIBLE_FORCE_COLOR=false
+
+! podman container exists "$name" || podman container inspect --format '{{ index .Config.Labels "ephi.safeguards.lab" }}' "$name" | grep -qx bench-ab \
+  || die "a container named $name exists without the label $label; not touching it"
+podman rm -f -t 2 "$name" >/dev/null 2>&1 || true
+podman run -d --name "$name" --hostname "$name" --label "$label" --systemd=always \
+  --device /dev/fuse --cap-add SYS_ADMIN -p "127.0.0.1:$port:22" \
+  -v "$EPHI_LAB_KEY.pub:/home/ephi-admin/.ssh/authorized_keys:ro" localhost/ephi-lab:bookworm /sbin/init >/dev/null
+mkdir -p "$tmp/inventory"
+cp -r "$EPHI_ROOT/lab/inventory/group_vars" "$tmp/inventory/"
+cat > "$tmp/inventory/hosts.yml" <<INV
+all:
+  children:
+    ephi_bench:
+      vars:
+        ansible_connection: ssh
+        ansible_host: 127.0.0.1
+        ansible_port: $port
+        ansible_user: ephi-admin
+        ansible_become: true
+        ansible_python_interpreter: /usr/bin/python3
+        ansible_ssh_use_tty: false
+        ansible_ssh_private_key_file: $EPHI_LAB_KEY
+        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+      hosts:
+        $name: {}
+INV
+ansible -i "$tmp/inventory/hosts.yml" all -m ansible.builtin.wait_for_connection -a timeout=180 >/dev/null
+
+host_cpu() {  # the container's CPU nanoseconds so far
+  local path
+  path=$(podman container inspect --format '{{ .State.CgroupPath }}' "$name")
+  if [ -r "/sys/fs/cgroup/cpuacct$path/cpuacct.usage" ]; then cat "/sys/fs/cgroup/cpuacct$path/cpuacct.usage"
+  else awk '/^usage_usec/ {print $2 * 1000}' "/sys/fs/cgroup$path/cpu.stat"; fi
+}
+
+playbook() {  # REV PLAY LOG
+  local -a extra=()
+  [ "$2" != verify.yml ] || extra=(-e "ephi_report_dir=$tmp/reports" -e ephi_report_fail_on_findings=false)
+  ANSIBLE_COLLECTIONS_PATH=$tmp/$1 /usr/bin/time -f '%U %S' -o "$tmp/cputime" \
+    ansible-playbook -i "$tmp/inventory/hosts.yml" "$tmp/$1/ansible_collections/ephi/safeguards/playbooks/$2" "${extra[@]}" >"$3" 2>&1
+}
+
+last=${revs[-1]}
+playbook "$last" site.yml "$tmp/converge.log" || { tail -n 30 "$tmp/converge.log" >&2; die "the first converge ($last) failed"; }
+echo "machine: $(nproc) cores, $(ansible --version | sed -n 1p); $play, $rounds rounds; converged with $last" >&2
+: > "$tmp/results"
+for round in $(seq "$rounds"); do
+  for rev in "${revs[@]}"; do
+    load=$(cut -d ' ' -f 1 /proc/loadavg)
+    h0=$(host_cpu); t0=$(date +%s.%N)
+    playbook "$rev" "$play" "$tmp/run.log" || { tail -n 30 "$tmp/run.log" >&2; die "$play ($rev, round $round) failed"; }
+    t1=$(date +%s.%N); h1=$(host_cpu)
+    changed=$(sed -n 's/.* changed=\([0-9]*\) .*/\1/p' "$tmp/run.log" | head -n 1)
+    [ "$play" = verify.yml ] || [ "$changed" = 0 ] || die "the re-run with $rev changed $changed thing(s): not the same state"
+    read -r main tasks < <(sed -n 's/^ephi-cpu main=\([0-9.]*\) tasks=\([0-9]*\) .*/\1 \2/p' "$tmp/run.log")
+    printf '%s %s %.2f %.2f %s %.2f %s %s\n' "$rev" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+      "$(awk '{print $1 + $2}' "$tmp/cputime")" "$main" "$(awk -v a="$h0" -v b="$h1" 'BEGIN {print (b - a) / 1e9}')" \
+      "$tasks" "$load" | tee -a "$tmp/results" >&2
+  done
+done
+python3 - "$tmp/results" "$play" "${revs[@]}" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+print("\n| revision | %s, median of %d | wall | controller CPU-s (main) | host CPU-s | tasks |" % (
+    sys.argv[2], len(rows) // len(sys.argv[3:])))
+print("|---|---|---|---|---|---|")
+for rev in sys.argv[3:]:
+    mine = [r for r in rows if r[0] == rev]
+    med = lambda i: statistics.median(float(r[i]) for r in mine)
+    spread = lambda i: "%.1f-%.1f" % (min(float(r[i]) for r in mine), max(float(r[i]) for r in mine))
+    print("| %s | | %.1f s | %.2f (%.2f), %s | %.2f, %s | %s |" % (rev, med(2), med(3), med(4), spread(3), med(5), spread(5), mine[0][6]))
+PY
