@@ -117,12 +117,12 @@ done
 python3 - "$tmp/results" "$play" "${revs[@]}" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-print("\n| revision | %s, median of %d | wall | controller CPU-s (main) | host CPU-s | tasks |" % (
-    sys.argv[2], len(rows) // len(sys.argv[3:])))
-print("|---|---|---|---|---|---|")
+print("\n%s, medians of %d alternating runs (min-max)\n" % (sys.argv[2], len(rows) // len(sys.argv[3:])))
+print("| revision | wall | controller CPU-s (main) | host CPU-s | tasks |")
+print("|---|---|---|---|---|")
 for rev in sys.argv[3:]:
     mine = [r for r in rows if r[0] == rev]
     med = lambda i: statistics.median(float(r[i]) for r in mine)
     spread = lambda i: "%.1f-%.1f" % (min(float(r[i]) for r in mine), max(float(r[i]) for r in mine))
-    print("| %s | | %.1f s | %.2f (%.2f), %s | %.2f, %s | %s |" % (rev, med(2), med(3), med(4), spread(3), med(5), spread(5), mine[0][6]))
+    print("| %s | %.1f s | %.2f (%.2f), %s | %.2f, %s | %s |" % (rev, med(2), med(3), med(4), spread(3), med(5), spread(5), mine[0][6]))
 PY
