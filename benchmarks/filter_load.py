@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the ephi.safeguards project
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -56,7 +55,7 @@ def main():
         sys.exit('%s is missing: run the README set-up first' % collections)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, PYTHONWARNINGS='ignore')
     samples = []
-    for _ in range(runs):
+    for dummy in range(runs):
         out = subprocess.run([sys.executable, '-c', CHILD], env=env, capture_output=True, text=True, check=True).stdout
         samples.append(json.loads(out.strip().splitlines()[-1]))
     print('CPU ms, median of %d fresh processes (min-max):' % runs)

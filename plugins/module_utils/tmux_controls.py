@@ -24,16 +24,17 @@ Probes:
     ``ephi-capture.socket``; in ``passwd`` the accounts (name -> the fields of
     ``getent passwd``). What it lacks was not examined.
 ``autostart_file``
-    The autostart script's ``file_set`` task in check mode (skipped when
-    ``autostart`` is off).
+    The autostart script: host_probe's facts of its path (``conforms``: root's,
+    the mode, and the sha256 of the rendered template as its digest; None when
+    the probe failed), or the script's ``file_set`` task in check mode.
 ``capture_mounted``
     Whether the encrypted capture directory is mounted with an allowed file
     system (the role's ``__tmux_capture_active``, also what the enforcement used).
 ``session_gate``
     The ``session_gate_audit`` result (skipped when ``session_gate`` is off).
 ``enforcer``
-    One read-only command (``failed_when: false``, skipped unless ``live_mode``
-    is ``enforce``) printing ``key=value`` lines: ``service`` (``systemctl
+    One read-only command (host_probe's answer or a command task with
+    ``failed_when: false``; skipped unless ``live_mode`` is ``enforce``) printing ``key=value`` lines: ``service`` (``systemctl
     is-active ephi-tmux-enforcer.service``), ``policy_file`` (``present`` or
     ``missing``), ``check_config`` (the exit status of ``ephi-tmux-enforcer
     --check-config``, a space, its output on one line) and ``interval`` (the
@@ -42,7 +43,8 @@ Probes:
     The ``audit_chain_verify`` result for the recorder's directory, heads from
     the journal (``failed_when: false``; skipped when ``session_gate`` is off).
 ``console_idle``
-    One read-only command (``failed_when: false``) printing ``logind=`` (``systemctl is-active
+    One read-only command (host_probe's answer, or a command task with
+    ``failed_when: false``) printing ``logind=`` (``systemctl is-active
     systemd-logind.service``), ``stop_idle_usec=`` (logind's StopIdleSessionUSec, read only when it
     runs) and ``pam=<file> <line>`` lines of /etc/pam.d/login, su and common-session (see
     ``console_idle_probe``).
@@ -260,7 +262,7 @@ def tmux_autostart(probes, policy):
     script = probes.get('autostart_file')
     if probe_failed(script):
         observed, failed = 'autostart script NOT examined', True
-    elif script.get('changed'):
+    elif script.get('changed') or ('conforms' in script and script['conforms'] is not True):
         observed, failed = 'autostart script missing or altered', True
     else:
         observed, failed = 'autostart script in place', False
@@ -490,7 +492,7 @@ def console_idle_probe(probes):
         return None, 'host unreachable'
     rc = result.get('rc')
     if 'argv' in result and rc is None:  # host_probe's answer: no such program
-        return None, 'the enforcer is not installed (no %s)' % text(result['argv'][0])
+        return None, 'the console idle logoff probe could not run (no %s)' % text(result['argv'][0])
     if result.get('failed') or rc != 0:
         why = text(result.get('stderr') or result.get('msg') or 'no output').strip()
         return None, 'the console idle logoff probe failed (rc %s): %s' % (text(rc), truncate(why))

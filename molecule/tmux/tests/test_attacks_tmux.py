@@ -27,6 +27,7 @@ AUDIT_COMMANDS = ["list-sessions", "show-options", "list-windows", "list-panes",
 
 VLOCK_MAIN = "/usr/sbin/vlock-main"
 LOCK_PLUGIN = "/usr/lib/vlock/scripts/ephi-tmux-event"
+AUTOSTART = "/etc/profile.d/ephi-tmux-autostart.sh"
 
 
 def as_attacker(host, command):
@@ -133,17 +134,21 @@ def _verify_controls(host):
 def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, attack):
     # A server the audit cannot examine, and a lock program that is gone
     # (tmux then unlocks at once): both controls must fail, not pass.
-    # A zsh login shell never reads /etc/profile, so never starts tmux.
+    # A zsh login shell never reads /etc/profile, so never starts tmux. The
+    # autostart script with a line that ends it early (its content is compared
+    # by sha256 with the role's template, host_probe's digest).
     plant_hooks(host, "to-root", ROOT_TARGET)
     assert host.run("mv %s %s.ephi-test" % (VLOCK_MAIN, VLOCK_MAIN)).rc == 0
     assert host.run("mv %s %s.ephi-test" % (LOCK_PLUGIN, LOCK_PLUGIN)).rc == 0
     assert host.run("useradd -m -s /usr/bin/zsh ephi-zed").rc == 0
+    assert host.run("cp -p %s /root/ephi-autostart.good && sed -i '1a return 0' %s" % (AUTOSTART, AUTOSTART)).rc == 0
     try:
         controls = _verify_controls(host)
     finally:
         host.run("mv %s.ephi-test %s" % (VLOCK_MAIN, VLOCK_MAIN))
         host.run("mv %s.ephi-test %s" % (LOCK_PLUGIN, LOCK_PLUGIN))
         host.run("userdel -r ephi-zed")
+        host.run("mv -f /root/ephi-autostart.good %s" % AUTOSTART)
     live = controls["tmux-live-servers"]
     assert live["status"] == "fail", live
     assert "NOT examined" in live["observed"] and ATTACKER in live["observed"], live
@@ -156,6 +161,7 @@ def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, att
     autostart = controls["tmux-autostart"]
     assert autostart["status"] == "fail", autostart
     assert "ephi-zed (/usr/bin/zsh)" in autostart["observed"], autostart
+    assert "autostart script missing or altered" in autostart["observed"], autostart
     # The exempt users of the converge are not findings.
     assert "ephi-dave" not in autostart["observed"]
 

@@ -236,6 +236,19 @@ def autostart_failed(p, q):
     p['autostart_file'] = {'failed': True, 'msg': 'validation failed'}
 
 
+def autostart_probed(conforms):
+    """host_probe's facts of the autostart script (verify.yml): conforming or not (content, owner, mode)."""
+    def apply(p, q):
+        p['autostart_file'] = {'exists': True, 'type': 'file', 'mode': '0644', 'checksum': 'ab' * 32,
+                               'conforms': conforms}
+    apply.__name__ = 'autostart_probed_%s' % conforms
+    return apply
+
+
+def autostart_not_probed(p, q):
+    p['autostart_file'] = None
+
+
 def passwd_missing(p, q):
     p['host']['passwd'] = {}
 
@@ -353,6 +366,10 @@ TABLE = [
     (tc.tmux_autostart, passwd_zsh, 'fail', 'no autostart for: zed (/usr/bin/zsh)'),
     (tc.tmux_autostart, autostart_skipped, 'fail', 'autostart script NOT examined'),
     (tc.tmux_autostart, autostart_failed, 'fail', 'autostart script NOT examined'),
+    (tc.tmux_autostart, autostart_probed(True), 'pass', 'autostart script in place'),
+    (tc.tmux_autostart, autostart_probed(False), 'fail', 'autostart script missing or altered'),
+    (tc.tmux_autostart, autostart_probed(None), 'fail', 'autostart script missing or altered'),
+    (tc.tmux_autostart, autostart_not_probed, 'fail', 'autostart script NOT examined'),
     (tc.tmux_autostart, host_failed, 'fail', 'accounts and their login shells NOT examined'),
     (tc.tmux_autostart, passwd_missing, 'fail', 'accounts and their login shells NOT examined'),
     (tc.tmux_autostart, autostart_off, 'not_applicable', 'autostart disabled by tmux_autostart'),
@@ -884,6 +901,14 @@ def console_probe(**result):
     return apply
 
 
+def console_from_host_probe(rc):
+    """host_probe's answer to the same question (verify.yml): the lines, or rc None when there is no sh."""
+    def apply(p, q):
+        p['console_idle'] = {'argv': ['sh', '-c', '...'], 'rc': rc, 'stderr': '',
+                             'stdout': p['console_idle']['stdout'] if rc is not None else ''}
+    return apply
+
+
 def console_missing(p, q):
     del p['console_idle']
 
@@ -929,6 +954,10 @@ CONSOLE_TABLE = [
      'idle logoff NOT examined: the console idle logoff probe was skipped'),
     ('probe-unreachable', console_probe(unreachable=True), 'fail', 'idle logoff NOT examined: host unreachable'),
     ('probe-missing', console_missing, 'fail', 'idle logoff NOT examined: no console idle logoff probe result'),
+    ('host-probe-answer', console_from_host_probe(0), 'pass',
+     'console and su logins: systemd-logind stops a tty session after 1810 s without input'),
+    ('host-probe-no-sh', console_from_host_probe(None), 'fail',
+     'idle logoff NOT examined: the console idle logoff probe could not run (no sh)'),
     ('probe-without-logind-line', console_lines(drop=('logind=',)), 'fail', 'the console idle logoff probe printed no logind'),
     ('policy-zero', idle_policy_zero, 'fail', 'console and su logins: no idle logoff (tmux_session_idle_logoff 0)'),
     ('gate-off-console-fine', gate_off, 'fail',
