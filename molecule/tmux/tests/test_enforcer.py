@@ -226,3 +226,34 @@ def test_hostile_hooks_are_removed_write_nothing_as_root_and_the_lock_is_restore
     assert host.run("ls %s-*" % ROOT_TARGET).rc != 0
     assert host.service(SERVICE).is_running
     assert host.check_output("systemctl show %s -p NRestarts --value" % SERVICE).strip() == "0"
+
+
+# More accounts with a tmux server than the enforcer examines at once (its
+# max_children, 32): the ones examined longest ago go first, so every server
+# gets a pass within ceil(users / 32) intervals. A user whose server comes
+# last in uid order must not be left unexamined for good.
+MANY = 40
+MANY_WITHIN = 30  # 2 passes of 5 s, and 40 servers examined on a shared CI machine
+
+
+def test_with_more_users_than_the_enforcer_examines_at_once_every_server_is_put_back(host, policy):
+    assert policy.get("max_children", 32) < MANY
+    users = ["ephi-many%02d" % i for i in range(MANY)]
+    create = " && ".join("useradd -M -s /usr/sbin/nologin %s" % u for u in users)
+    weaken = " && ".join("runuser -u %s -- tmux -f /dev/null new-session -d -s w \\; set-option -g lock-after-time 0"
+                         % u for u in users)
+    try:
+        assert host.run(create).rc == 0
+        start = host.check_output("date +%s%N").strip()
+        assert host.run(weaken).rc == 0
+        restored = " && ".join(tmux_is(u, "show-options -gv lock-after-time", str(LOCK_AFTER)) for u in users)
+        out = host.run("end=$((%s + %d000000000)); while [ $(date +%%s%%N) -lt $end ]; do "
+                       "if %s; then echo $(( ($(date +%%s%%N) - %s) / 1000000 )); exit 0; fi; sleep 0.5; "
+                       "done; exit 1" % (start, MANY_WITHIN, restored, start))
+        left = [u for u in users if shown(host, u, "show-options -gv lock-after-time") != str(LOCK_AFTER)]
+        assert out.rc == 0, "still weakened after %d s: %s" % (MANY_WITHIN, left)
+        assert left == []
+        assert host.service(SERVICE).is_running
+    finally:
+        for user in users:
+            host.run("pkill -KILL -u %s; userdel -f %s" % (user, user))
