@@ -14,6 +14,7 @@
 # 127.0.0.1:22399, label ephi.safeguards.lab=bench-ab); only that is removed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/ansible_cfg.sh"
 ephi_setup >/dev/null
 
 (($# >= 1)) || die "usage: rerun_ab.sh REVISION [REVISION ...]"
@@ -39,20 +40,7 @@ for rev in "$@"; do
   revs+=("$sha")
 done
 
-cat > "$tmp/ansible.cfg" <<CFG
-[defaults]
-inject_facts_as_vars = false
-interpreter_python = auto_silent
-forks = 8
-callbacks_enabled = ephi_cpu
-callback_plugins = $EPHI_ROOT/benchmarks/callback_plugins
-retry_files_enabled = false
-host_key_checking = false
-
-[ssh_connection]
-pipelining = true
-ssh_args = -o ControlMaster=auto -o ControlPersist=300s
-CFG
+bench_ansible_cfg "$tmp/ansible.cfg" "ephi_cpu"
 export ANSIBLE_CONFIG=$tmp/ansible.cfg ANSIBLE_FORCE_COLOR=false
 
 ! podman container exists "$name" || podman container inspect --format '{{ index .Config.Labels "ephi.safeguards.lab" }}' "$name" | grep -qx bench-ab \

@@ -18,6 +18,7 @@
 # benchmark runs do not change the code between two runs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/ansible_cfg.sh"
 ephi_setup >/dev/null
 
 sizes=("$@")
@@ -74,20 +75,7 @@ mkdir -p "$snap"
 git -C "$EPHI_ROOT" ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- "$EPHI_ROOT/" "$snap/"
 revision="$(git -C "$EPHI_ROOT" rev-parse --short HEAD)$(git -C "$EPHI_ROOT" diff --quiet HEAD -- roles playbooks plugins || echo '+local changes')"
 export ANSIBLE_COLLECTIONS_PATH=$tmp/collections
-cat > "$tmp/ansible.cfg" <<CFG
-[defaults]
-inject_facts_as_vars = false
-interpreter_python = auto_silent
-forks = 8
-callbacks_enabled = ansible.posix.profile_tasks, ephi_cpu
-callback_plugins = $EPHI_ROOT/benchmarks/callback_plugins
-retry_files_enabled = false
-host_key_checking = false
-
-[ssh_connection]
-pipelining = true
-ssh_args = -o ControlMaster=auto -o ControlPersist=300s
-CFG
+bench_ansible_cfg "$tmp/ansible.cfg" "ansible.posix.profile_tasks, ephi_cpu"
 export ANSIBLE_CONFIG=$tmp/ansible.cfg ANSIBLE_FORCE_COLOR=false
 
 suite_of() { case "$suite" in mixed) (($1 % 2)) && echo bookworm || echo trixie ;; *) echo "$suite" ;; esac; }

@@ -278,6 +278,13 @@ def read_small(path):
     return None if data is None else to_text(data, errors='surrogate_or_replace')
 
 
+def read_or_none(path):
+    """The bytes of PATH, or None when it is missing, not a regular file or larger than MAX_READ bytes
+    (blocks and lines with a line: an answer of null lets the real task decide)."""
+    data = read_bytes(path)
+    return None if data is not None and len(data) > MAX_READ else data
+
+
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
               'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'group_db': {}, 'lines': [],
@@ -292,16 +299,14 @@ def probe(module, params):
     for path in params['read']:
         result['contents'][path] = read_small(path)
     for entry in params['blocks']:
-        data = read_bytes(entry['path'])
-        data = None if data is not None and len(data) > MAX_READ else data
+        data = read_or_none(entry['path'])
         result['blocks'].append({'path': entry['path'], 'in_place': block_in_place(data, entry['marker'], entry['block'])})
     for entry in params['lines']:
         answer = {'path': entry['path'], 'regexp': entry['regexp']}
         if entry.get('line') is None:
             answer['matched'] = line_matches(read_small(entry['path']), entry['regexp'])
         else:
-            data = read_bytes(entry['path'])
-            data = None if data is not None and len(data) > MAX_READ else data
+            data = read_or_none(entry['path'])
             text = None if data is None else to_text(data, errors='surrogate_or_replace')
             answer.update(matched=line_matches(text, entry['regexp']),
                           in_place=line_in_place(data, entry['regexp'], entry['line']))

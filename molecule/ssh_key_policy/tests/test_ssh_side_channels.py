@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-from ephi_testlib import SSH, run_converge, sh_quote
+from ephi_testlib import POLICY_DROPIN, SSH, run_converge, sh_quote
 
 SSH_KEY = SSH + " -o ConnectTimeout=10 -o IdentitiesOnly=yes"
 KEYS = {"ephi-carol": "id_ed25519", "ephi-olga": "id_olga"}
@@ -156,13 +156,22 @@ def test_a_changed_banner_and_store_mode_are_restored_by_the_next_run(host):
     """The banner files and the key store directory are written only when preflight's probe does not find
     them as the role writes them (owner, mode, the banner's sha256 as host_probe's digest). A banner
     edited by hand, /etc/issue left writable by everyone and the store directory with another mode must
-    each make the next converge run that task and put it back. (A store directory writable by others is
-    not repaired but refused: the plan's file_set does not write inside a directory another user can
-    change, and the run stops before anything changes.)"""
+    each make the next converge run that task and put it back. A store directory writable by others
+    (anyone could plant a key file there) is not repaired but refused: the plan's file_set does not
+    write inside a directory another user can change, and the run stops before anything changes."""
     banner = host.file("/etc/issue.net").content_string
     store = "/etc/ssh/authorized_keys"
     assert banner.startswith(BANNER_FIRST_LINE) and host.file("/etc/issue").mode == 0o644
     assert host.file(store).mode == 0o755
+    before = host.check_output("sha256sum %s/* %s" % (store, POLICY_DROPIN))
+    host.check_output("chmod 0777 %s" % store)
+    try:
+        refused = run_converge(host)
+    finally:
+        host.check_output("chmod 0755 %s" % store)
+    out = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "is writable by others" in out, out[-3000:]
+    assert host.check_output("sha256sum %s/* %s" % (store, POLICY_DROPIN)) == before
     host.check_output("printf 'Welcome!\\n' > /etc/issue.net && chmod 0666 /etc/issue && chmod 0700 %s" % store)
     try:
         run = run_converge(host)
