@@ -27,6 +27,7 @@ import datetime
 import os
 import subprocess
 import time
+import uuid
 
 import pytest
 from testinfra.utils.ansible_runner import AnsibleRunner
@@ -156,11 +157,15 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     sender = host_by_name(request, sender_name)
     uid = sender.user(USER).uid
     port = AnsibleRunner(inventory()).get_variables(sender_name)["ansible_port"]
-    # The lines are counted by a pattern the command line itself does not match.
-    typed = "for i in $(seq 40); do echo ephi-outag''e-$i; sleep 1; done; sleep 1"
+    # The lines are counted by a pattern the command line itself does not match;
+    # the token tells this run's recording from an earlier run's.
+    token = uuid.uuid4().hex[:12]
+    typed = "for i in $(seq 40); do echo ephi-outag''e-%s-$i; sleep 1; done; sleep 1" % token
     forged = ("import syslog\nsyslog.openlog('ephi-session')\nfor i in range(6000):\n"
               "    syslog.syslog('event=chain id=x user=root uid=0 file=/var/log/ephi/root/forged.cast seq=0 n=1 "
               "bytes=1 head=' + '0' * 64 + ' final=0 pad=' + 'x' * 1500)\n")
+    # Only this run's flood is counted below (the test can be run again on the same instances).
+    flood_since = sender.check_output("date +%s")
     host.check_output("systemctl stop %s" % LOG_HOST_UNIT)
     stopped = time.monotonic()
     try:
@@ -177,14 +182,15 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
         output = session.communicate(timeout=60)[0]
     finally:
         host.check_output("systemctl start %s" % LOG_HOST_UNIT)
-    assert "ephi-outage-40" in output, output[-2000:]
+    assert "ephi-outage-%s-40" % token in output, output[-2000:]
     # The user's queue was used and stayed within its limit (and one file).
     assert 0 < peak <= USER_QUEUE_MAX + 256 * 1024, peak
-    logged = int(sender.check_output("journalctl -q --no-pager -o cat _UID=%d -t ephi-session | grep -c pad=x; true" % uid))
+    logged = int(sender.check_output("journalctl -q --no-pager -o cat --since @%s _UID=%d -t ephi-session | grep -c pad=x; true"
+                                    % (flood_since, uid)))
     assert logged == 6000, logged
     # Everything printed while the log host was away arrives, in order: the
     # stored recording becomes the host's file byte for byte.
-    local = sender.check_output("grep -l -- 'ephi-outage-40' %s/%s/*.cast" % (MOUNT, USER)).split()
+    local = sender.check_output("grep -l -- 'ephi-outage-%s-40' %s/%s/*.cast" % (token, MOUNT, USER)).split()
     assert len(local) == 1, local
     stored = "%s/%s/%s/%s" % (STORE, sender_name, USER, os.path.basename(local[0]))
     want = sha256_of(sender, local[0])
@@ -192,14 +198,17 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
         host.run("wc -c %s" % stored).stdout
     # Root's events of that session are in events.log; not one forged head is,
     # and the user's events that arrived are marked with their uid elsewhere.
-    events = host.check_output("cat %s/%s/events.log" % (STORE, sender_name))
     # <host>-<kind>-<time>-<id>.cast
     session_id = os.path.basename(local[0])[:-len(".cast")].rsplit("-", 1)[1]
-    assert "pad=x" not in events
-    ends = [line for line in events.splitlines() if "event=session-end" in line and " id=%s " % session_id in line]
-    assert ends, (session_id, events[-2000:])
-    user_events = host.check_output("cat %s/%s/user-events.log" % (STORE, sender_name))
-    forged_lines = [line for line in user_events.splitlines() if "pad=x" in line]
+    # The log host writes them to another file than the recording: waited for
+    # as the recording was (a CI run once read events.log too early or saw
+    # them lost; outage_diagnosis says which, should it happen again).
+    ends = wait_for(lambda: session_ends(host, sender_name, session_id), timeout=90, interval=2)
+    assert ends, outage_diagnosis(host, sender, sender_name, session_id)
+    # The user's queue is a connection of its own, resumed on its own.
+    user_events = wait_for(lambda: host.check_output("grep -F pad=x %s/%s/user-events.log; true" % (STORE, sender_name)),
+                           timeout=90, interval=2)
+    forged_lines = user_events.splitlines()
     assert forged_lines and all(" from-uid=%d event=chain " % uid in line for line in forged_lines), user_events[-500:]
     # Some of the flood was dropped at the full queue, not queued without limit.
     assert len(forged_lines) < 6000, len(forged_lines)
@@ -216,6 +225,27 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
                         timeout=90, interval=2), name
     for name in senders():
         assert wait_for(lambda: heartbeat_after(host, name, since), timeout=60, interval=2), name
+
+
+def session_ends(host, sender_name, session_id):
+    """The session-end lines of SESSION_ID in the log host's events.log of SENDER_NAME,
+    if the file holds none of a user's forged lines (asserted: never in events.log)."""
+    events = host.check_output("cat %s/%s/events.log" % (STORE, sender_name))
+    assert "pad=x" not in events
+    return [line for line in events.splitlines() if "event=session-end" in line and " id=%s " % session_id in line]
+
+
+def outage_diagnosis(host, sender, sender_name, session_id):
+    """What a failed wait for a session's events leaves to read: the session's events in the
+    sender's journal, both rsyslog instances' own messages, the log host's newest lines."""
+    return "\n".join((
+        "session %s" % session_id,
+        "sender journal: " + sender.run("journalctl -q --no-pager -o short-iso -t ephi-session _UID=0 | grep -F %s"
+                                        % session_id).stdout[-1500:],
+        "sender rsyslogd.log: " + sender.run("grep -v 'error opening connection' %s/rsyslogd.log | tail -n 15"
+                                             % SENDER_WORK).stdout,
+        "log host rsyslogd.log: " + host.run("tail -n 15 %s/rsyslogd.log" % WORK).stdout,
+        "events.log: " + host.run("tail -c 2500 %s/%s/events.log" % (STORE, sender_name)).stdout))
 
 
 def heartbeat_after(host, sender_name, since):
