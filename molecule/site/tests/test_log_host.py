@@ -185,8 +185,8 @@ def test_log_host_outage_loses_nothing_and_a_users_flood_stays_bounded(request, 
     assert "ephi-outage-%s-40" % token in output, output[-2000:]
     # The user's queue was used and stayed within its limit (and one file).
     assert 0 < peak <= USER_QUEUE_MAX + 256 * 1024, peak
-    logged = int(sender.check_output("journalctl -q --no-pager -o cat --since @%s _UID=%d -t ephi-session | grep -c pad=x; true"
-                                    % (flood_since, uid)))
+    count = "journalctl -q --no-pager -o cat --since @%s _UID=%d -t ephi-session | grep -c pad=x; true"
+    logged = int(sender.check_output(count % (flood_since, uid)))
     assert logged == 6000, logged
     # Everything printed while the log host was away arrives, in order: the
     # stored recording becomes the host's file byte for byte.
