@@ -139,10 +139,16 @@ def plain_package_names(wanted):
     return [name for name in wanted if _PACKAGE.match(name)]
 
 
+# What host_probe asks systemctl about each unit (parse_units reads it).
+UNIT_PROPERTIES = 'Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,ActiveEnterTimestampMonotonic'
+
+
 def parse_units(show_output, names):
-    """{unit: {load, active, sub, enabled}} of `systemctl show -p Id,LoadState,ActiveState,SubState,
-    UnitFileState UNIT...` output, whose blocks (separated by empty lines) come in the order of NAMES.
-    A unit without a block of its own gets empty values."""
+    """{unit: {load, active, sub, enabled, need_reload, active_since_us}} of `systemctl show
+    --property=UNIT_PROPERTIES UNIT...` output, whose blocks (separated by empty lines) come in the
+    order of NAMES. need_reload: the unit's file changed since systemd loaded it; active_since_us:
+    when it last became active (CLOCK_MONOTONIC, microseconds; 0 when never). A unit without a block
+    of its own gets empty values."""
     blocks, current = [], {}
     for line in (show_output or '').splitlines():
         if not line.strip():
@@ -158,13 +164,34 @@ def parse_units(show_output, names):
     units = {}
     for index, name in enumerate(names):
         block = blocks[index] if index < len(blocks) and len(blocks) == len(names) else {}
+        since = block.get('ActiveEnterTimestampMonotonic', '')
         units[name] = {
             'load': block.get('LoadState', ''),
             'active': block.get('ActiveState', ''),
             'sub': block.get('SubState', ''),
             'enabled': block.get('UnitFileState', ''),
+            'need_reload': block.get('NeedDaemonReload', '') == 'yes',
+            'active_since_us': int(since) if since.isdigit() else 0,
         }
     return units
+
+
+def unit_stale(facts, mtimes, now, now_monotonic):
+    """True when an active unit does not run what is on disk: systemd has not re-read its changed
+    unit file, or one of the files it runs (MTIMES, their modification times, None for a missing
+    one) changed after it last became active. NOW and NOW_MONOTONIC are time.time() and
+    time.monotonic() read together: they turn the unit's monotonic time into the files' clock.
+    A run that wrote such files and stopped before the restart (a failed check between them) leaves
+    the unit stale; the role's next run restarts it instead of finding nothing changed."""
+    if facts.get('active') != 'active':
+        return False
+    if facts.get('need_reload'):
+        return True
+    since = facts.get('active_since_us') or 0
+    if not since:
+        return False
+    started = now - (now_monotonic - since / 1e6)
+    return any(mtime is not None and mtime > started for mtime in mtimes)
 
 
 def unit_running(facts):

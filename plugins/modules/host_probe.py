@@ -56,6 +56,13 @@ options:
     type: list
     elements: str
     default: []
+  unit_files:
+    description:
+      - Per systemd unit, the files it runs (its unit file, program, libraries, configuration it reads at start).
+        RV(units_stale) names the active ones of them that do not run what is on disk. The units are also looked
+        at as if they were in O(units).
+    type: dict
+    default: {}
   groups:
     description: Groups whose ids are returned in RV(groups) (the system's name service).
     type: list
@@ -183,9 +190,19 @@ packages_missing:
   type: list
   elements: str
 units:
-  description: Per unit, C(load), C(active), C(sub) and C(enabled) (LoadState, ActiveState, SubState, UnitFileState).
+  description:
+    - Per unit, C(load), C(active), C(sub) and C(enabled) (LoadState, ActiveState, SubState, UnitFileState),
+      C(need_reload) (NeedDaemonReload) and C(active_since_us) (ActiveEnterTimestampMonotonic).
   returned: always
   type: dict
+units_stale:
+  description:
+    - The units of O(unit_files) that are active but do not run what is on disk, so that a restart is due. Either
+      systemd has not re-read the changed unit file (C(need_reload)), or one of the unit's files was changed after
+      the unit last became active (a run that wrote them and stopped before the restart).
+  returned: always
+  type: list
+  elements: str
 units_running:
   description: The units of O(units) that are loaded, active and enabled.
   returned: always
@@ -245,6 +262,7 @@ import grp
 import os
 import pwd
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -255,7 +273,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files impo
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
     block_in_place, line_in_place,
     installed_packages, line_matches, missing_packages, parse_units, path_conforms, path_facts, path_want_problem,
-    plain_package_names, unit_running, unit_stopped)
+    plain_package_names, unit_running, unit_stale, unit_stopped, UNIT_PROPERTIES)
 
 MOUNTINFO = '/proc/self/mountinfo'
 
@@ -285,9 +303,15 @@ def read_or_none(path):
     return None if data is not None and len(data) > MAX_READ else data
 
 
+def mtime_or_none(path):
+    """When PATH (not followed if a link) was last modified, or None when there is no such file."""
+    lst = _lstat(path)
+    return lst.st_mtime if lst else None
+
+
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
-              'units_running': [], 'units_stopped': [], 'groups': {}, 'passwd': {}, 'group_db': {}, 'lines': [],
+              'units_running': [], 'units_stopped': [], 'units_stale': [], 'groups': {}, 'passwd': {}, 'group_db': {}, 'lines': [],
               'blocks': [], 'commands': []}
     for want in params['paths']:
         lst = _lstat(want['path'])
@@ -334,17 +358,21 @@ def probe(module, params):
                 module.fail_json(msg='dpkg-query failed (rc %d): %s' % (rc, err.strip()))
             installed = installed_packages(out)
         result['packages_missing'] = missing_packages(params['packages'], installed)
-    if params['units']:
+    units = params['units'] + [name for name in params['unit_files'] if name not in params['units']]
+    if units:
         systemctl = module.get_bin_path('systemctl')
         out = ''
         if systemctl:
-            rc, out, err = module.run_command([systemctl, 'show', '--property=Id,LoadState,ActiveState,SubState,UnitFileState',
-                                               '--'] + params['units'])
+            rc, out, err = module.run_command([systemctl, 'show', '--property=' + UNIT_PROPERTIES, '--'] + units)
             if rc != 0:
                 out = ''
-        result['units'] = parse_units(out, params['units'])
+        now, now_monotonic = time.time(), time.monotonic()
+        result['units'] = parse_units(out, units)
         result['units_running'] = [name for name in params['units'] if unit_running(result['units'][name])]
         result['units_stopped'] = [name for name in params['units'] if unit_stopped(result['units'][name])]
+        result['units_stale'] = [name for name, files in params['unit_files'].items()
+                                 if unit_stale(result['units'][name], [mtime_or_none(path) for path in files],
+                                               now, now_monotonic)]
     if params['passwd']:
         for entry in pwd.getpwall():
             result['passwd'].setdefault(entry.pw_name, [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid),
@@ -368,6 +396,7 @@ def main():
             mounts=dict(type='list', elements='path', default=[]),
             packages=dict(type='list', elements='str', default=[]),
             units=dict(type='list', elements='str', default=[]),
+            unit_files=dict(type='dict', default={}),
             groups=dict(type='list', elements='str', default=[]),
             passwd=dict(type='bool', default=False),
             lines=dict(type='list', elements='dict', default=[], options=dict(
@@ -398,6 +427,9 @@ def main():
             re.compile(entry['regexp'])
         except re.error as exc:
             module.fail_json(msg='lines: the regexp for %s is not a regular expression: %s' % (entry['path'], exc))
+    for unit, files in module.params['unit_files'].items():
+        if not isinstance(files, list) or not all(isinstance(path, str) and path.startswith('/') for path in files):
+            module.fail_json(msg='unit_files: %s must name a list of absolute paths, got %r' % (unit, files))
     for argv in module.params['commands']:
         if not isinstance(argv, list) or not argv or not all(isinstance(arg, str) for arg in argv) or not argv[0]:
             module.fail_json(msg='commands: each entry must be a non-empty list of strings, got %r' % (argv,))

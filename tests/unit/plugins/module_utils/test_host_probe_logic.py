@@ -15,7 +15,8 @@ import stat
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import (
-    block_in_place, installed_packages, line_in_place, line_matches, missing_packages, parse_units, path_conforms, path_facts, unit_running, unit_stopped)
+    block_in_place, installed_packages, line_in_place, line_matches, missing_packages, parse_units, path_conforms, path_facts,
+    unit_running, unit_stale, unit_stopped)
 
 St = collections.namedtuple('St', 'st_mode st_uid st_gid st_size st_mtime')
 DIR = path_facts(St(stat.S_IFDIR | 0o700, 0, 0, 4096, 0.0), 'root', 'root')
@@ -65,7 +66,34 @@ def test_units_are_running_only_when_loaded_active_and_enabled():
     assert not any(unit_stopped(facts) for facts in units.values())
     assert unit_stopped({'load': 'loaded', 'active': 'inactive', 'enabled': 'disabled'})
     assert not unit_stopped({'load': 'loaded', 'active': 'failed', 'enabled': 'disabled'})
-    assert units['b.timer'] == {'load': 'loaded', 'active': 'active', 'sub': 'waiting', 'enabled': 'disabled'}
+    assert units['b.timer'] == {'load': 'loaded', 'active': 'active', 'sub': 'waiting', 'enabled': 'disabled',
+                                'need_reload': False, 'active_since_us': 0}
+
+
+def test_unit_reload_and_activation_time_are_read():
+    out = ('Id=a.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n'
+           'NeedDaemonReload=yes\nActiveEnterTimestampMonotonic=123456789\n\n'
+           'Id=b.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=enabled\n'
+           'NeedDaemonReload=no\nActiveEnterTimestampMonotonic=0\n')
+    units = parse_units(out, ['a.service', 'b.service'])
+    assert (units['a.service']['need_reload'], units['a.service']['active_since_us']) == (True, 123456789)
+    assert (units['b.service']['need_reload'], units['b.service']['active_since_us']) == (False, 0)
+
+
+# The unit became active at monotonic 1000.0 s, which is 5000.0 on the files' clock (now 5100, monotonic 1100).
+ACTIVE = {'active': 'active', 'need_reload': False, 'active_since_us': 1000 * 10 ** 6}
+
+
+@pytest.mark.parametrize('facts, mtimes, stale', [
+    (ACTIVE, [4000.0, None], False),                   # every file older than the start, one missing
+    (ACTIVE, [4999.9], False),                         # written just before the restart
+    (ACTIVE, [4000.0, 5000.2], True),                  # one written after it: a restart is due
+    (dict(ACTIVE, need_reload=True), [], True),        # its unit file changed and systemd was not told
+    (dict(ACTIVE, active='failed'), [6000.0], False),  # not running: the start task runs anyway
+    (dict(ACTIVE, active_since_us=0), [6000.0], False),
+])
+def test_a_unit_is_stale_when_it_does_not_run_what_is_on_disk(facts, mtimes, stale):
+    assert unit_stale(facts, mtimes, 5100.0, 1100.0) is stale
 
 
 def test_units_whose_blocks_cannot_be_matched_are_not_running():

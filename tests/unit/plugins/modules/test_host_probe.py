@@ -75,7 +75,31 @@ def test_one_run_answers_every_question(host):
     assert result['groups'] == {'root': 0, 'no-such-group-here': None}
     assert result['passwd']['root'][:2] == ['x', '0'] and all(len(f) == 6 for f in result['passwd'].values())
     assert [entry['matched'] for entry in result['lines']] == [True, None]
-    assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=Id,LoadState,ActiveState,SubState,UnitFileState']]
+    assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=' + mod.UNIT_PROPERTIES]]
+    assert result['units_stale'] == []
+
+
+def test_a_unit_whose_file_changed_after_its_start_is_stale(host, monkeypatch):
+    tmp, calls = host
+    program = tmp / 'program'
+    program.write_text('new\n')
+    # Active since monotonic 100 s; the probe runs at monotonic 200 s, so it started 100 s before now.
+    show = ('Id=x.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n'
+            'NeedDaemonReload=no\nActiveEnterTimestampMonotonic=100000000\n')
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, args, **kw: (0, show, ''))
+    monkeypatch.setattr(mod.time, 'monotonic', lambda: 200.0)
+    now = os.stat(str(program)).st_mtime
+    for age, stale in ((50, ['x.service']), (150, [])):
+        monkeypatch.setattr(mod.time, 'time', lambda: now + age)
+        result = run_main(mod.main, {'unit_files': {'x.service': [str(program), str(tmp / 'absent')]}})
+        assert result['units_stale'] == stale, age
+        assert result['units_running'] == [] and list(result['units']) == ['x.service']
+
+
+@pytest.mark.parametrize('files', ['/etc/x', ['etc/x'], [1]])
+def test_unit_files_must_be_lists_of_absolute_paths(host, files):
+    result = run_main(mod.main, {'unit_files': {'x.service': files}})
+    assert result['failed'] and 'unit_files: x.service must name a list of absolute paths' in result['msg']
 
 
 def test_nothing_asked_runs_no_command(host):
