@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the tmux role (its evidence, its lock-command and its file sets): glue over
-module_utils/tmux_controls.py and module_utils/tmux_files.py,
-where the decisions are."""
+"""Filters of the tmux role (its evidence, its lock-command, its file sets and the session gate's
+sshd check): glue over module_utils/tmux_controls.py, tmux_files.py and session_gate.py, where the
+decisions are."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,12 +15,14 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
 
-# plugins/module_utils/tmux_controls.py and tmux_files.py, imported when a filter runs (plugin_utils/lazy.py).
+# plugins/module_utils/tmux_controls.py, tmux_files.py and session_gate.py, imported when a filter runs (plugin_utils/lazy.py).
 autostart_uncovered = lazy('tmux_controls', 'autostart_uncovered')
 build_controls = lazy('tmux_controls', 'build_controls')
 lock_command_effective = lazy('tmux_controls', 'lock_command_effective')
 lock_command_problem = lazy('tmux_controls', 'lock_command_problem')
 file_items = lazy('tmux_files', 'file_items')
+sshd_check_argvs = lazy('session_gate', 'sshd_check_argvs')
+sshd_check_of_probe = lazy('session_gate', 'sshd_check_of_probe')
 
 
 def tmux_autostart_uncovered(passwd, exempt_users=None, covered_shells=None, no_login_shells=None):
@@ -67,12 +69,36 @@ def tmux_file_items(groups, run_tags=None, skip_tags=None):
         raise AnsibleFilterError('tmux_file_items: %s' % exc)
 
 
+def _strings(name, value):
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise AnsibleFilterError('%s expects a list of names, got %r' % (name, value))
+    return value
+
+
+def tmux_gate_sshd_argvs(sshd, users):
+    """The sshd -T argument lists (one per account of USERS) that host_probe asks for the gate's sshd check."""
+    if not isinstance(sshd, str) or not sshd.startswith('/'):
+        raise AnsibleFilterError('tmux_gate_sshd_argvs expects the absolute path of sshd, got %r' % (sshd,))
+    return sshd_check_argvs(sshd, _strings('tmux_gate_sshd_argvs', users))
+
+
+def tmux_gate_sshd_check(commands, sshd, users, exempt_users, gate):
+    """The session gate's sshd check (as session_gate_audit's sshd_check) from host_probe's answers COMMANDS."""
+    if not isinstance(commands, list):
+        raise AnsibleFilterError('tmux_gate_sshd_check expects host_probe\'s commands (a list), got %s'
+                                 % type(commands).__name__)
+    return sshd_check_of_probe(commands, sshd, _strings('tmux_gate_sshd_check', users),
+                               _strings('tmux_gate_sshd_check', exempt_users), gate)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'tmux_autostart_uncovered': tmux_autostart_uncovered,
             'tmux_controls': tmux_controls,
             'tmux_file_items': tmux_file_items,
+            'tmux_gate_sshd_argvs': tmux_gate_sshd_argvs,
+            'tmux_gate_sshd_check': tmux_gate_sshd_check,
             'tmux_lock_command': tmux_lock_command,
             'tmux_lock_command_problem': tmux_lock_command_problem,
         }

@@ -125,6 +125,69 @@ def sshd_check_verdict(checked):
     return 'pass', [], 'sshd check passed: %s' % ', '.join(item.get('name') or '' for item in items)
 
 
+def sshd_answer(rc, out, err):
+    """(parsed values, None) of one ``sshd -T`` run, or (None, why it gave no answer)."""
+    values = parse_sshd_t(out)
+    if rc != 0 or 'forcecommand' not in values:
+        return None, 'sshd -T failed (rc %s): %s' % (rc, (err or out or '').strip()[-300:] or 'no output')
+    return values, None
+
+
+def sshd_check(users, exempt_users, gate, answer_of, config=None):
+    """The sshd check of USERS (session_gate_audit's RV sshd_check): each account's sshd_problems,
+    and the verdict. ANSWER_OF(name) is (parsed ``sshd -T`` values, None) or (None, why not)."""
+    exempt = set(exempt_users)
+    checked = []
+    for name in users:
+        if any(item['name'] == name for item in checked):
+            continue
+        values, error = answer_of(name)
+        item = {'name': name, 'exempt': name in exempt, 'forcecommand': None, 'permituserrc': None,
+                'disableforwarding': None, 'problems': [], 'error': error}
+        if values is not None:
+            forcecommand = values.get('forcecommand')
+            item['forcecommand'] = None if forcecommand in (None, '', 'none') else forcecommand
+            item['permituserrc'] = values.get('permituserrc')
+            item['disableforwarding'] = values.get('disableforwarding')
+            item['problems'] = sshd_problems(values, gate, item['exempt'])
+        checked.append(item)
+    verdict, offending, message = sshd_check_verdict(checked)
+    return {'verdict': verdict, 'offending': offending, 'config': config, 'accounts': checked, 'message': message}
+
+
+def sshd_check_argvs(sshd, users):
+    """The ``sshd -T`` argument lists of USERS that a -C specification can name, for a host probe."""
+    argvs = []
+    for name in users:
+        try:
+            argv = sshd_t_argv(sshd, name)
+        except ValueError:
+            continue
+        if argv not in argvs:
+            argvs.append(argv)
+    return argvs
+
+
+def sshd_check_of_probe(commands, sshd, users, exempt_users, gate):
+    """sshd_check from a host probe's answers to sshd_check_argvs(SSHD, USERS) (host_probe's RV
+    commands: argv, rc (None when the program is missing), stdout, stderr). An account whose
+    question the probe was not asked, or could not ask, fails the check."""
+    answers = dict((tuple(item.get('argv') or ()), item) for item in (commands or []) if isinstance(item, dict))
+
+    def answer_of(name):
+        try:
+            argv = tuple(sshd_t_argv(sshd, name))
+        except ValueError as exc:
+            return None, str(exc)
+        item = answers.get(argv)
+        if item is None:
+            return None, 'sshd -T was not asked for %s' % name
+        if item.get('rc') is None:
+            return None, 'sshd not found'
+        return sshd_answer(item['rc'], item.get('stdout'), item.get('stderr'))
+    return sshd_check(users, exempt_users, gate, answer_of)
+
+
 def sshd_t_argv(sshd, user, config=None):
     """argv of ``sshd -T`` for ``user`` connecting from localhost (``config``: a main file, -f).
 

@@ -266,10 +266,9 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate impor
     login_capable,
     mount_at,
     parse_show,
-    parse_sshd_t,
     shell_kind,
-    sshd_check_verdict,
-    sshd_problems,
+    sshd_answer,
+    sshd_check,
     sshd_t_argv,
 )
 
@@ -351,32 +350,13 @@ def run_sshd_t(module, sshd, user, config):
     except ValueError as exc:
         return None, to_native(exc)
     rc, out, err = module.run_command(argv, environ_update=ENV)
-    values = parse_sshd_t(out)
-    if rc != 0 or 'forcecommand' not in values:
-        return None, 'sshd -T failed (rc %d): %s' % (rc, (err or out).strip()[-300:] or 'no output')
-    return values, None
+    return sshd_answer(rc, out, err)
 
 
 def check_sshd(module, sshd, params):
     """The sshd check of params['sshd_check_users'] (RV sshd_check)."""
-    exempt = set(params['exempt_users'])
-    checked = []
-    for name in params['sshd_check_users']:
-        if any(item['name'] == name for item in checked):
-            continue
-        values, error = run_sshd_t(module, sshd, name, params['sshd_config'])
-        item = {'name': name, 'exempt': name in exempt, 'forcecommand': None, 'permituserrc': None,
-                'disableforwarding': None, 'problems': [], 'error': error}
-        if values is not None:
-            forcecommand = values.get('forcecommand')
-            item['forcecommand'] = None if forcecommand in (None, '', 'none') else forcecommand
-            item['permituserrc'] = values.get('permituserrc')
-            item['disableforwarding'] = values.get('disableforwarding')
-            item['problems'] = sshd_problems(values, params['gate'], item['exempt'])
-        checked.append(item)
-    verdict, offending, message = sshd_check_verdict(checked)
-    return {'verdict': verdict, 'offending': offending, 'config': params['sshd_config'],
-            'accounts': checked, 'message': message}
+    return sshd_check(params['sshd_check_users'], params['exempt_users'], params['gate'],
+                      lambda name: run_sshd_t(module, sshd, name, params['sshd_config']), params['sshd_config'])
 
 
 def list_accounts(module, sshd, gate_params):

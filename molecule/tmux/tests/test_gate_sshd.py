@@ -2,8 +2,8 @@
 
 The drop-in goes live only if sshd's effective configuration, read before the
 reload, keeps the gate's promise for every exempt account and for Ansible's
-own account and a name that cannot exist (session_gate_audit's sshd check, the
-same one the role runs every run). Here a drop-in read before the gate's sets
+own account and a name that cannot exist (session_gate_audit's sshd check; every
+run makes the same decision from its probe's sshd -T answers, the second test). Here a drop-in read before the gate's sets
 its own ForceCommand for the name that cannot exist (sshd keeps the first
 value): the run must fail at the check, put the previous drop-in back at once
 (not after the dead-man switch's 120 s), leave no armed switch and log the
@@ -13,7 +13,7 @@ rollback.
 import textwrap
 import time
 
-from ephi_testlib import name, run_playbook
+from ephi_testlib import name, run_converge, run_playbook
 
 DROPIN = "/etc/ssh/sshd_config.d/01-ephi-session-gate.conf"
 EARLIER = "/etc/ssh/sshd_config.d/00-ephi-test-earlier.conf"
@@ -59,3 +59,20 @@ def test_a_drop_in_that_defeats_the_gate_is_rolled_back_at_once(host, tmp_path):
     assert host.run("ls -A /run/ephi-session-gate").stdout.strip() == ""
     logged = host.run("journalctl -q -o cat -t ephi-session --since @%s" % start).stdout
     assert "event=gate-rollback" in logged, logged
+
+
+def test_every_run_fails_when_another_drop_in_defeats_the_gate(host):
+    """The same promise on a run that leaves the gate's drop-in as it is: the
+    probe's sshd -T answers (gate.yml) name the offender and fail the run."""
+    before = host.file(DROPIN).content_string
+    host.run("printf 'Match User %s\\n    ForceCommand /bin/true\\nMatch all\\n' > %s" % (PROBE_USER, EARLIER))
+    try:
+        run = run_converge(host, timeout=600)
+    finally:
+        host.run("rm -f %s" % EARLIER)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "Check sshd's effective configuration" in out, out[-3000:]
+    assert "sshd check FAILED: %s (forcecommand /bin/true)" % PROBE_USER in out, out[-3000:]
+    assert "ephi-admin (" not in out and "ephi-carol (" not in out
+    assert host.file(DROPIN).content_string == before

@@ -15,7 +15,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.playbook.taggable import Taggable
 
 from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (
-    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_file_items, tmux_lock_command, tmux_lock_command_problem)
+    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_file_items, tmux_gate_sshd_argvs, tmux_gate_sshd_check,
+    tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import tags_selected
 
@@ -126,3 +127,25 @@ def test_tag_selection_is_ansibles(tags, run_tags, skip_tags):
     """The same answer as Ansible's own evaluate_tags for a task with these tags."""
     expected = Taggable.evaluate_tags(TaggedTask(tags), run_tags, skip_tags, {})
     assert tags_selected(tags, run_tags, skip_tags) == expected
+
+
+def test_the_gate_sshd_filters_ask_and_decide():
+    sshd, gate = '/usr/sbin/sshd', '/usr/local/lib/ephi-safeguards/ephi-session-gate'
+    argvs = tmux_gate_sshd_argvs(sshd, ['ansible'])
+    assert argvs == [[sshd, '-T', '-C', 'user=ansible,host=localhost,addr=127.0.0.1']]
+    answers = [{'argv': argvs[0], 'rc': 0, 'stderr': '',
+                'stdout': 'forcecommand %s\npermituserrc no\ndisableforwarding yes\n' % gate}]
+    assert tmux_gate_sshd_check(answers, sshd, ['ansible'], [], gate)['verdict'] == 'pass'
+    assert tmux_gate_sshd_check([], sshd, ['ansible'], [], gate)['verdict'] == 'fail'
+    assert set(FilterModule().filters()) >= {'tmux_gate_sshd_argvs', 'tmux_gate_sshd_check'}
+
+
+@pytest.mark.parametrize('call', [
+    lambda: tmux_gate_sshd_argvs('sshd', ['ansible']),
+    lambda: tmux_gate_sshd_argvs('/usr/sbin/sshd', 'ansible'),
+    lambda: tmux_gate_sshd_check({}, '/usr/sbin/sshd', ['ansible'], [], '/gate'),
+    lambda: tmux_gate_sshd_check([], '/usr/sbin/sshd', ['ansible'], None, '/gate'),
+])
+def test_the_gate_sshd_filters_refuse_bad_input(call):
+    with pytest.raises(AnsibleFilterError):
+        call()

@@ -244,3 +244,50 @@ def test_sshd_t_argv(user, config, argv):
 def test_sshd_t_argv_refuses_a_name_that_would_change_the_specification(user):
     with pytest.raises(ValueError):
         sg.sshd_t_argv('/usr/sbin/sshd', user)
+
+
+def sshd_t_output(values):
+    return ''.join('%s %s\n' % item for item in sorted(values.items()))
+
+
+def answer(user, values=None, rc=0, stderr=''):
+    """host_probe's answer to sshd_t_argv('/usr/sbin/sshd', USER) (rc None: no such program)."""
+    return {'argv': sg.sshd_t_argv('/usr/sbin/sshd', user), 'rc': rc,
+            'stdout': sshd_t_output(values) if values else '', 'stderr': stderr}
+
+
+def test_sshd_check_argvs_asks_each_nameable_account_once():
+    assert sg.sshd_check_argvs('/usr/sbin/sshd', ['glass', 'ansible', 'glass', 'a b']) == [
+        sg.sshd_t_argv('/usr/sbin/sshd', 'glass'), sg.sshd_t_argv('/usr/sbin/sshd', 'ansible')]
+
+
+def test_sshd_check_of_probe_is_the_module_check_of_the_same_answers():
+    commands = [answer('glass', {'forcecommand': 'none', 'permituserrc': 'yes', 'disableforwarding': 'no'}),
+                answer('ansible', GATED), answer('probe', GATED)]
+    check = sg.sshd_check_of_probe(commands, '/usr/sbin/sshd', ['glass', 'ansible', 'probe'], ['glass'], GATE)
+    assert (check['verdict'], check['offending'], check['config']) == ('pass', [], None)
+    assert [(item['name'], item['exempt'], item['forcecommand']) for item in check['accounts']] == [
+        ('glass', True, None), ('ansible', False, GATE), ('probe', False, GATE)]
+
+
+@pytest.mark.parametrize('commands, message', [
+    # Another drop-in read first gives the probe account another ForceCommand.
+    ([answer('ansible', GATED), answer('probe', dict(GATED, forcecommand='/bin/true'))],
+     'sshd check FAILED: probe (forcecommand /bin/true)'),
+    # The probe was not asked about one account, sshd was missing, or failed.
+    ([answer('ansible', GATED)], 'sshd check FAILED: probe (sshd -T was not asked for probe)'),
+    ([answer('ansible', GATED), answer('probe', rc=None)], 'sshd check FAILED: probe (sshd not found)'),
+    ([answer('ansible', GATED), answer('probe', rc=255, stderr='Bad configuration option: X\n')],
+     'sshd check FAILED: probe (sshd -T failed (rc 255): Bad configuration option: X)'),
+    # An answer without ForceCommand is no answer (sshd -T always prints it).
+    ([answer('ansible', GATED), answer('probe', {'permituserrc': 'no'})],
+     'sshd check FAILED: probe (sshd -T failed (rc 0): permituserrc no)'),
+])
+def test_sshd_check_of_probe_fails_what_it_cannot_prove(commands, message):
+    check = sg.sshd_check_of_probe(commands, '/usr/sbin/sshd', ['ansible', 'probe'], [], GATE)
+    assert (check['verdict'], check['offending'], check['message']) == ('fail', ['probe'], message)
+
+
+def test_sshd_check_of_probe_fails_a_name_sshd_cannot_be_asked_about():
+    check = sg.sshd_check_of_probe([], '/usr/sbin/sshd', ['a,user=root'], [], GATE)
+    assert check['verdict'] == 'fail' and 'cannot be named in a -C connection specification' in check['message']
