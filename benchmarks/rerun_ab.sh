@@ -9,6 +9,7 @@
 # the README's set-up has run once:
 #   bash benchmarks/rerun_ab.sh f32c178 HEAD          5 rounds of site.yml
 #   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_ROUNDS=3 bash benchmarks/rerun_ab.sh f32c178 HEAD
+# EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines) as DIR/<rev>-<round>.log.
 # Every revision must converge the host to the same state (a run that changes
 # anything stops the script). Its container is ephi-bench-ab (SSH on
 # 127.0.0.1:22399, label ephi.safeguards.lab=bench-ab); only that is removed.
@@ -94,6 +95,7 @@ for round in $(seq "$rounds"); do
     h0=$(host_cpu); t0=$(date +%s.%N)
     playbook "$rev" "$play" "$tmp/run.log" || { tail -n 30 "$tmp/run.log" >&2; die "$play ($rev, round $round) failed"; }
     t1=$(date +%s.%N); h1=$(host_cpu)
+    if [ -n "${EPHI_BENCH_LOGS:-}" ]; then mkdir -p "$EPHI_BENCH_LOGS" && cp "$tmp/run.log" "$EPHI_BENCH_LOGS/$rev-$round.log"; fi
     changed=$(sed -n 's/.* changed=\([0-9]*\) .*/\1/p' "$tmp/run.log" | head -n 1)
     [ "$play" = verify.yml ] || [ "$changed" = 0 ] || die "the re-run with $rev changed $changed thing(s): not the same state"
     read -r main tasks < <(sed -n 's/^ephi-cpu main=\([0-9.]*\) tasks=\([0-9]*\) .*/\1 \2/p' "$tmp/run.log")
