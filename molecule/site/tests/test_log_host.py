@@ -302,6 +302,9 @@ def test_a_user_on_the_log_host_can_neither_read_nor_plant_in_the_store(host):
     to hand it a file of theirs (a symlink named like a rotated day, a planted recording), to move
     a host's events.log away, and to read it. Every try is refused."""
     hostdir = "%s/%s" % (STORE, senders()[0])
+    # The retention test's last run rotated events.log; the host's next event
+    # (its heartbeat comes every 20 s) starts a new one.
+    assert wait_for(lambda: host.run("test -f %s/events.log" % hostdir).rc == 0, timeout=60, interval=2)
     planted = ["%s/events.log-20000101T000000Z" % hostdir, "%s/%s/planted.cast" % (hostdir, USER)]
     tries = ["ln -s /etc/shadow %s" % planted[0], "touch %s" % planted[1],
              "mv %s/events.log %s/moved.log" % (hostdir, hostdir), "cat %s/events.log" % hostdir,
