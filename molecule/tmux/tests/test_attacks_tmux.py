@@ -10,6 +10,7 @@ evidence fails (not passes) for a server the audit could not examine.
 
 import os
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -104,6 +105,43 @@ def test_fake_server_in_a_shared_directory_is_never_reached(host, attack):
     assert fake[0]["status"] == "unsafe", fake
     assert "writable by group or others" in fake[0]["msg"]
     assert fake in [[u] for u in result["unexamined"]]
+
+
+def test_hooks_that_stall_or_flood_the_client_cost_the_audit_only_that_users_budget(host, attack):
+    # Hooks on every command the audit sends: in some servers a run-shell
+    # that blocks the client (without -b the server's command queue waits for
+    # it), in others one that pours output into it. Ten servers of one user,
+    # and another user's ordinary server: the audit must end within its
+    # bounds (a client is stopped after 5 s or 4 MiB, and after two time-outs
+    # a user's other servers are not waited for), report the attacker's
+    # servers as not examined, and still examine the other user's server.
+    hooks = {"stall": "run-shell 'sleep 60'", "flood": "run-shell 'yes | head -c 50000000'"}
+    for kind, count in (("stall", 8), ("flood", 2)):
+        for index in range(count):
+            socket_name = "%s-%d" % (kind, index)
+            assert attacker_tmux(host, socket_name, "-f /dev/null new-session -d -s %s" % kind).rc == 0
+            for command in AUDIT_COMMANDS:
+                assert attacker_tmux(host, socket_name, "set-hook -g after-%s %s" % (command, sh_quote(hooks[kind]))).rc == 0
+    victim = "ephi-dave"
+    assert host.run("runuser -u %s -- tmux -L ephi-victim new-session -d -s work" % victim).rc == 0
+    try:
+        started = time.monotonic()
+        audit = tmux_settings(host, "audit", **TMUX_POLICY)
+        elapsed = time.monotonic() - started
+    finally:
+        kill_users(host, victim)
+    assert not audit.get("failed"), audit
+    servers = {(s["user"], os.path.basename(s["socket"])): s for s in audit["servers"]}
+    attacked = {key: s["status"] for key, s in servers.items() if key[0] == ATTACKER and key[1].startswith(("stall-", "flood-"))}
+    assert len(attacked) == 10, audit["servers"]
+    assert all(status not in ("running", "stale") for status in attacked.values()), attacked
+    unexamined = [(s["user"], os.path.basename(s["socket"])) for s in audit["unexamined"]]
+    assert all(key in unexamined for key in attacked), audit["unexamined"]
+    assert servers[(victim, "ephi-victim")]["status"] == "running", audit["servers"]
+    # Two waits of 5 s for the attacker's eight stalling servers (40 s if
+    # each were waited for; the flooding ones stop at 4 MiB), plus the
+    # module run itself.
+    assert elapsed < 30, (elapsed, attacked)
 
 
 def _verify_controls(host):
