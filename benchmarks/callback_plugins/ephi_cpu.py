@@ -83,3 +83,7 @@ class CallbackModule(CallbackBase):
         for seconds, name in sorted(self.per_task, reverse=True):
             self._display.display('ephi-cpu-task %.3f %s' % (seconds, name))
         self._display.display('ephi-cpu main=%.2f tasks=%d results=%d' % (own.ru_utime + own.ru_stime, self.tasks, self.results))
+        # Every worker is a fork of this process: what it costs (page tables,
+        # copy-on-write, teardown) grows with this process's memory.
+        self._display.display('ephi-cpu main-memory maxrss=%d KiB user=%.2f sys=%.2f'
+                              % (own.ru_maxrss, own.ru_utime, own.ru_stime))
