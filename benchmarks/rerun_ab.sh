@@ -9,6 +9,7 @@
 # the README's set-up has run once:
 #   bash benchmarks/rerun_ab.sh f32c178 HEAD          5 rounds of site.yml
 #   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_ROUNDS=3 bash benchmarks/rerun_ab.sh f32c178 HEAD
+#   bash benchmarks/rerun_ab.sh HEAD HEAD:ephi_main_skip   a strategy prototype of benchmarks/strategy_plugins
 # EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines) as DIR/<rev>-<round>.log.
 # Every revision must converge the host to the same state (a run that changes
 # anything stops the script). Its container is ephi-bench-ab (SSH on
@@ -32,13 +33,19 @@ cleanup() { podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Each revision's collection, from git (committed code only).
+# Each revision's collection, from git (committed code only). REV:STRATEGY
+# runs REV with a strategy plugin of benchmarks/strategy_plugins (a prototype
+# measured against the same revision with ansible-core's linear strategy).
 revs=()
-for rev in "$@"; do
+for arg in "$@"; do
+  rev=${arg%%:*} strategy=${arg#"$rev"}
   sha=$(git -C "$EPHI_ROOT" rev-parse --short "$rev^{commit}") || die "no such revision: $rev"
-  mkdir -p "$tmp/$sha/ansible_collections/ephi/safeguards"
-  git -C "$EPHI_ROOT" archive "$sha" | tar -x -C "$tmp/$sha/ansible_collections/ephi/safeguards"
-  revs+=("$sha")
+  [ -z "$strategy" ] || [ -f "$EPHI_ROOT/benchmarks/strategy_plugins/${strategy#:}.py" ] || die "no strategy plugin ${strategy#:} in benchmarks/strategy_plugins"
+  if [ ! -d "$tmp/$sha" ]; then
+    mkdir -p "$tmp/$sha/ansible_collections/ephi/safeguards"
+    git -C "$EPHI_ROOT" archive "$sha" | tar -x -C "$tmp/$sha/ansible_collections/ephi/safeguards"
+  fi
+  revs+=("$sha$strategy")
 done
 
 bench_ansible_cfg "$tmp/ansible.cfg" "ephi_cpu"
@@ -78,11 +85,13 @@ host_cpu() {  # the container's CPU nanoseconds so far
   else awk '/^usage_usec/ {print $2 * 1000}' "/sys/fs/cgroup$path/cpu.stat"; fi
 }
 
-playbook() {  # REV PLAY LOG
-  local -a extra=()
+playbook() {  # REV[:STRATEGY] PLAY LOG
+  local -a extra=() env=()
+  local sha=${1%%:*}
   [ "$2" != verify.yml ] || extra=(-e "ephi_report_dir=$tmp/reports" -e ephi_report_fail_on_findings=false)
-  ANSIBLE_COLLECTIONS_PATH=$tmp/$1 /usr/bin/time -f '%U %S' -o "$tmp/cputime" \
-    ansible-playbook -i "$tmp/inventory/hosts.yml" "$tmp/$1/ansible_collections/ephi/safeguards/playbooks/$2" "${extra[@]}" >"$3" 2>&1
+  [ "$sha" = "$1" ] || env=(ANSIBLE_STRATEGY_PLUGINS="$EPHI_ROOT/benchmarks/strategy_plugins" ANSIBLE_STRATEGY="${1#*:}")
+  env "${env[@]}" ANSIBLE_COLLECTIONS_PATH="$tmp/$sha" /usr/bin/time -f '%U %S' -o "$tmp/cputime" \
+    ansible-playbook -i "$tmp/inventory/hosts.yml" "$tmp/$sha/ansible_collections/ephi/safeguards/playbooks/$2" "${extra[@]}" >"$3" 2>&1
 }
 
 last=${revs[-1]}
@@ -95,7 +104,7 @@ for round in $(seq "$rounds"); do
     h0=$(host_cpu); t0=$(date +%s.%N)
     playbook "$rev" "$play" "$tmp/run.log" || { tail -n 30 "$tmp/run.log" >&2; die "$play ($rev, round $round) failed"; }
     t1=$(date +%s.%N); h1=$(host_cpu)
-    if [ -n "${EPHI_BENCH_LOGS:-}" ]; then mkdir -p "$EPHI_BENCH_LOGS" && cp "$tmp/run.log" "$EPHI_BENCH_LOGS/$rev-$round.log"; fi
+    if [ -n "${EPHI_BENCH_LOGS:-}" ]; then mkdir -p "$EPHI_BENCH_LOGS" && cp "$tmp/run.log" "$EPHI_BENCH_LOGS/${rev/:/-}-$round.log"; fi
     changed=$(sed -n 's/.* changed=\([0-9]*\) .*/\1/p' "$tmp/run.log" | head -n 1)
     [ "$play" = verify.yml ] || [ "$changed" = 0 ] || die "the re-run with $rev changed $changed thing(s): not the same state"
     read -r main tasks < <(sed -n 's/^ephi-cpu main=\([0-9.]*\) tasks=\([0-9]*\) .*/\1 \2/p' "$tmp/run.log")
