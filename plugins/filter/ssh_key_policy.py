@@ -47,6 +47,8 @@ max_startups_problems = lazy('ssh_policy', 'max_startups_problems')
 max_startups_value = lazy('ssh_policy', 'max_startups_value')
 parse_ssh_connection = lazy('ssh_policy', 'parse_ssh_connection')
 per_spec_drift = lazy('ssh_policy', 'per_spec_drift')
+sshd_config_plan = lazy('sshd_config_file', 'plan')
+sshd_config_wanted_lines = lazy('sshd_config_file', 'wanted_lines')
 
 
 def _plain(value):
@@ -197,6 +199,25 @@ def ssh_key_policy_planned(changed_paths, dropin, pam, store_files):
     }
 
 
+def ssh_key_policy_sshd_config_stale(text, settings, extra_settings=None, include=None, dropin=''):
+    """False only when sshd_config's TEXT (host_probe's read of it) is already what the
+    ssh_policy_sshd_config module would leave (the same plan() of module_utils/sshd_config_file.py),
+    so that the role's check-mode run of that module can be skipped. Errs towards True (run the
+    module, which then decides or fails clearly): no text (a missing or unread file), text that was
+    not valid UTF-8 (host_probe replaced it), a value the module refuses, a plan error."""
+    if text is None:
+        return True
+    text = to_native(text)
+    settings, extra_settings, include = _plain(settings), _plain(extra_settings or {}), _plain(include)
+    values = [include] + [value for dummy, value in sshd_config_wanted_lines(settings, extra_settings)]
+    if u'\ufffd' in text or any(c in to_native(value) for value in values for c in '\r\n\x00'):
+        return True
+    try:
+        return sshd_config_plan(text, settings, extra_settings, include, _plain(dropin))['content'] != text
+    except (lazy_value('sshd_config_file', 'SshdConfigError'), TypeError, ValueError):
+        return True
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -215,4 +236,5 @@ class FilterModule(object):
             'ssh_key_policy_pam_sshd': ssh_key_policy_pam_sshd,
             'ssh_key_policy_store_files': ssh_key_policy_store_files,
             'ssh_key_policy_planned': ssh_key_policy_planned,
+            'ssh_key_policy_sshd_config_stale': ssh_key_policy_sshd_config_stale,
         }

@@ -32,7 +32,8 @@ def test_filters_are_exported():
                                'ssh_key_policy_kex', 'ssh_key_policy_key_in_use',
                                'ssh_key_policy_lockout', 'ssh_key_policy_mfa_methods', 'ssh_key_policy_mfa_problems',
                                'ssh_key_policy_mfa_users', 'ssh_key_policy_pam_sshd', 'ssh_key_policy_per_spec',
-                               'ssh_key_policy_planned', 'ssh_key_policy_rendered', 'ssh_key_policy_store_files',
+                               'ssh_key_policy_planned', 'ssh_key_policy_rendered', 'ssh_key_policy_sshd_config_stale',
+                               'ssh_key_policy_store_files',
                                'ssh_key_policy_validate']
 
 
@@ -176,3 +177,31 @@ def test_store_files_one_template_item_per_declared_user_in_order():
 def test_planned_reads_the_plans_changed_paths(changed, expected):
     store = [{'dest': '/s/alice', 'template': 't'}, {'dest': '/s/bob', 'template': 't'}]
     assert FILTERS['ssh_key_policy_planned'](changed, '/d.conf', '/pam', store) == expected
+
+
+INCLUDE = 'Include /etc/ssh/sshd_config.d/*.conf'
+SETTINGS = {'PasswordAuthentication': False, 'MaxAuthTries': 3, 'Ciphers': 'aes256-gcm@openssh.com'}
+
+
+def test_sshd_config_stale_is_false_only_for_what_the_module_would_leave():
+    from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import plan
+    stale = FILTERS['ssh_key_policy_sshd_config_stale']
+    original = '# Debian\nPasswordAuthentication yes\nUsePAM yes\nMatch User x\n    MaxAuthTries 9\n'
+    assert stale(original, SETTINGS, {}, INCLUDE, '/d.conf') is True
+    done = plan(original, SETTINGS, {}, INCLUDE, '/d.conf')['content']
+    assert stale(done, SETTINGS, {}, INCLUDE, '/d.conf') is False
+    # Another value, an extra setting or another drop-in name is a change.
+    assert stale(done, dict(SETTINGS, MaxAuthTries=4), {}, INCLUDE, '/d.conf') is True
+    assert stale(done, SETTINGS, {'LoginGraceTime': 30}, INCLUDE, '/d.conf') is True
+    assert stale(done, SETTINGS, {}, INCLUDE, '/other.conf') is True
+
+
+@pytest.mark.parametrize('text, settings, include', [
+    (None, SETTINGS, INCLUDE),                                   # no file, or not read
+    ('Port 22\n\ufffd\n', SETTINGS, INCLUDE),                   # not UTF-8 on the host
+    ('', {'Banner': '/etc/x\nPermitRootLogin yes'}, INCLUDE),    # the module refuses it
+    ('', SETTINGS, INCLUDE + '\n'),
+    ('# BEGIN ephi.safeguards:ssh_key_policy\nPort 22\n', SETTINGS, INCLUDE),   # unplannable: BEGIN without END
+])
+def test_sshd_config_stale_errs_towards_running_the_module(text, settings, include):
+    assert FILTERS['ssh_key_policy_sshd_config_stale'](text, settings, {}, include, '') is True
