@@ -154,6 +154,23 @@ def test_one_module_run_with_every_item_base64(role):
     assert files[1]['validate'] == 'true %s' and files[2]['group'] == 'adm'
 
 
+class NoDeepCopy(object):
+    def __deepcopy__(self, memo):
+        raise AssertionError('a task variable was deep-copied')
+
+
+def test_templates_get_the_task_variables_copied_shallowly(role):
+    """The template lookup deep-copies its variables for every template; file_set gives it a mapping
+    whose copy is shallow, as ansible.builtin.template's (issue 15). The rendering is the same."""
+    args = {'files': [{'dest': '/etc/demo.d/demo.conf', 'template': 'demo.conf.j2'}]}
+    action = action_for(ActionModule, role, args)
+    action._execute_module = MagicMock(return_value={'changed': False, 'results': [], 'changed_paths': []})
+    result = action.run(task_vars=dict(task_vars_for(role), demo_heavy=NoDeepCopy()))
+    assert not result.get('failed'), result
+    files = action._execute_module.call_args[1]['module_args']['files']
+    assert base64.b64decode(files[0]['content_base64']) == EXPECTED.replace(b'/etc/demo.conf', b'/etc/demo.d/demo.conf')
+
+
 def test_every_problem_is_reported_and_the_module_never_runs(role):
     args = {'mode': 644, 'files': [
         {'dest': '/etc/a', 'src': 'no-such-file'},
