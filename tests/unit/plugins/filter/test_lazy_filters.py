@@ -16,7 +16,8 @@ import os
 import subprocess
 import sys
 
-FILTERS = ('aide', 'encrypted_logs', 'evidence_report', 'log_controls', 'ssh_key_policy', 'tmux_policy', 'var_checks')
+FILTERS = ('aide', 'encrypted_logs', 'evidence_report', 'file_items', 'log_controls', 'ssh_key_policy', 'tmux_policy',
+           'var_checks')
 
 CHILD = r'''
 import importlib, json, sys

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the ephi.safeguards project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""file_items, the aide role's file set by tags: glue over module_utils/tmux_files.py's file_items
+(whose tag rules are tested against ansible-core's own in test_tmux_policy.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ephi.safeguards.plugins.filter.file_items import FilterModule
+
+FILE_ITEMS = FilterModule().filters()['file_items']
+DROPIN = {'dest': '/etc/aide/aide.conf.d/90_ephi_safeguards', 'template': 'aide-ephi-safeguards.conf.j2'}
+TIMER = {'dest': '/etc/systemd/system/ephi-aide-check.timer', 'template': 'ephi-aide-check.timer.j2'}
+GROUPS = [{'tags': ['aide', 'aide_config'], 'when': True, 'files': [DROPIN]},
+          {'tags': ['aide', 'aide_schedule'], 'files': [TIMER]}]
+
+
+@pytest.mark.parametrize('run_tags, skip_tags, expected', [
+    (['all'], [], [DROPIN, TIMER]),
+    (['aide'], [], [DROPIN, TIMER]),
+    (['aide_schedule'], [], [TIMER]),
+    (['aide_config'], [], [DROPIN]),
+    (['all'], ['aide_config'], [TIMER]),
+    (['aide_baseline'], [], []),
+])
+def test_each_group_by_the_tags_the_run_selects(run_tags, skip_tags, expected):
+    assert FILE_ITEMS(GROUPS, run_tags, skip_tags) == expected
+
+
+def test_a_group_that_is_off_is_left_out_and_bad_groups_are_filter_errors():
+    assert FILE_ITEMS([dict(GROUPS[0], when=False), GROUPS[1]], ['all'], []) == [TIMER]
+    with pytest.raises(AnsibleFilterError, match='file_items: group 0 needs tags'):
+        FILE_ITEMS([{'files': [DROPIN]}], ['all'], [])
