@@ -32,9 +32,10 @@ CORE = tuple(int(part) for part in re.findall(r'\d+', ansible_core_version)[:2])
 class _ShallowVars(dict):
     """The task's variables as the template lookup takes them. The lookup deep-copies every variable
     (facts, hostvars, the roles' variables) for each template it renders, where ansible.builtin.template
-    copies them shallowly; measured with py-spy on an idempotent site.yml re-run, those deep copies were
-    about 70 % of file_set's rendering and a fifth of all worker CPU (issue 15). A copy of this mapping is
-    shallow, as the template action's: the rendering is the lookup's own, on the same values."""
+    copies them shallowly: in a py-spy profile of an idempotent site.yml re-run those copies were most of
+    file_set's rendering; alternating re-runs took about 0.5 controller CPU-s less per host without them
+    (docs/benchmarks.md, issue 15). A copy of this mapping is shallow, as the template action's: the
+    rendering is the lookup's own, on the same values."""
 
     def __deepcopy__(self, memo):
         return dict(self)
