@@ -11,6 +11,9 @@
 #   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_ROUNDS=3 bash benchmarks/rerun_ab.sh f32c178 HEAD
 #   bash benchmarks/rerun_ab.sh HEAD HEAD:ephi_main_skip   a strategy prototype of benchmarks/strategy_plugins
 # EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines) as DIR/<rev>-<round>.log.
+# EPHI_BENCH_WRAP="COMMAND ARGS --" runs every ansible-playbook under COMMAND, e.g. a profiler:
+#   EPHI_BENCH_WRAP="py-spy record --subprocesses -r 200 -f raw -o /tmp/rerun.txt --" EPHI_BENCH_ROUNDS=1 \
+#     bash benchmarks/rerun_ab.sh HEAD      (the last run, the re-run, is the file left; CPU figures then include the profiler)
 # Every revision must converge the host to the same state (a run that changes
 # anything stops the script). Its container is ephi-bench-ab (SSH on
 # 127.0.0.1:22399, label ephi.safeguards.lab=bench-ab); only that is removed.
@@ -90,7 +93,8 @@ playbook() {  # REV[:STRATEGY] PLAY LOG
   local sha=${1%%:*}
   [ "$2" != verify.yml ] || extra=(-e "ephi_report_dir=$tmp/reports" -e ephi_report_fail_on_findings=false)
   [ "$sha" = "$1" ] || env=(ANSIBLE_STRATEGY_PLUGINS="$EPHI_ROOT/benchmarks/strategy_plugins" ANSIBLE_STRATEGY="${1#*:}")
-  env "${env[@]}" ANSIBLE_COLLECTIONS_PATH="$tmp/$sha" /usr/bin/time -f '%U %S' -o "$tmp/cputime" \
+  # shellcheck disable=SC2086 # EPHI_BENCH_WRAP is a command line, split on purpose
+  env "${env[@]}" ANSIBLE_COLLECTIONS_PATH="$tmp/$sha" /usr/bin/time -f '%U %S' -o "$tmp/cputime" ${EPHI_BENCH_WRAP:-} \
     ansible-playbook -i "$tmp/inventory/hosts.yml" "$tmp/$sha/ansible_collections/ephi/safeguards/playbooks/$2" "${extra[@]}" >"$3" 2>&1
 }
 

@@ -1,6 +1,6 @@
 """The ssh_key_policy role skips its check-mode plan of sshd_config (ephi.safeguards.ssh_policy_sshd_config)
 when the ssh_key_policy_sshd_config_stale filter, given the text host_probe read, says nothing would change.
-Here both answer for the same files: the module (check mode, the role's arguments) and the filter on the
+Here both answer for the same files: the module (check mode, the same arguments) and the filter on the
 probe's read. A file the filter calls unchanged must be one the module would not change, or a re-run could
 leave sshd_config out of date. Nothing outside tmp_path is read or written.
 """
