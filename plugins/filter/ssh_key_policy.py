@@ -48,7 +48,7 @@ max_startups_value = lazy('ssh_policy', 'max_startups_value')
 parse_ssh_connection = lazy('ssh_policy', 'parse_ssh_connection')
 per_spec_drift = lazy('ssh_policy', 'per_spec_drift')
 sshd_config_plan = lazy('sshd_config_file', 'plan')
-sshd_config_wanted_lines = lazy('sshd_config_file', 'wanted_lines')
+sshd_config_broken_value = lazy('sshd_config_file', 'broken_value')
 
 
 def _plain(value):
@@ -209,8 +209,7 @@ def ssh_key_policy_sshd_config_stale(text, settings, extra_settings=None, includ
         return True
     text = to_native(text)
     settings, extra_settings, include = _plain(settings), _plain(extra_settings or {}), _plain(include)
-    values = [include] + [value for dummy, value in sshd_config_wanted_lines(settings, extra_settings)]
-    if u'\ufffd' in text or any(c in to_native(value) for value in values for c in '\r\n\x00'):
+    if u'\ufffd' in text or sshd_config_broken_value(include, settings, extra_settings) is not None:
         return True
     try:
         return sshd_config_plan(text, settings, extra_settings, include, _plain(dropin))['content'] != text

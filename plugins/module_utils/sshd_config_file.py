@@ -80,6 +80,16 @@ def wanted_lines(settings, extra_settings=None):
     return lines
 
 
+def broken_value(include, settings, extra_settings=None):
+    """The first of INCLUDE and the rendered values of SETTINGS and EXTRA_SETTINGS that holds a line
+    break or NUL (it would add or cut a line of sshd_config), or None. The module refuses such a value,
+    and the role's skip filter runs the module for it."""
+    for value in [include] + [v for dummy, v in wanted_lines(settings, extra_settings)]:
+        if any(c in u'%s' % (value,) for c in '\r\n\x00'):
+            return value
+    return None
+
+
 def _words(value):
     """A value as sshd would compare it: words, quotes dropped, case folded unless it holds a path."""
     out = []

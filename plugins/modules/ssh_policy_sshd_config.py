@@ -136,6 +136,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import (
     ACCUMULATING,
     SshdConfigError,
+    broken_value,
     plan,
     wanted_lines,
 )
@@ -159,9 +160,9 @@ def main():
     )
     params = module.params
     path = params['path']
-    for value in [params['include']] + [v for k, v in wanted_lines(params['settings'], params['extra_settings'])]:
-        if any(c in to_text(value) for c in '\r\n\x00'):
-            module.fail_json(msg='a value contains a line break or NUL: %r' % (value,))
+    broken = broken_value(params['include'], params['settings'], params['extra_settings'])
+    if broken is not None:
+        module.fail_json(msg='a value contains a line break or NUL: %r' % (broken,))
     try:
         with open(path, 'rb') as handle:
             original = to_text(handle.read(), errors='surrogate_or_strict')

@@ -241,3 +241,12 @@ def test_control_fails_when_the_file_was_not_examined(result):
 def test_control_fails_without_sshd_t():
     rec = controls.ssh_key_policy_config_file(probe(sshd_effective={}, sshd_error='no hostkeys available'), POLICY)
     assert rec['status'] == 'fail' and 'no hostkeys available' in rec['observed']
+
+
+def test_broken_value_names_the_first_value_with_a_line_break_or_nul():
+    include = 'Include /etc/ssh/sshd_config.d/*.conf'
+    assert scf.broken_value(include, {'MaxAuthTries': 3, 'AllowGroups': ['a', 'b']}, {'LoginGraceTime': 30}) is None
+    assert scf.broken_value(include, {'Banner': '/etc/x\nPermitRootLogin yes'}) == '/etc/x\nPermitRootLogin yes'
+    assert scf.broken_value(include, {'AllowGroups': ['a', 'b\x00']}) == 'b\x00'
+    assert scf.broken_value(include, {}, {'X': 'y\r'}) == 'y\r'
+    assert scf.broken_value(include + '\n', {}) == include + '\n'
