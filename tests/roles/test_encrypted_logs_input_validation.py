@@ -70,7 +70,7 @@ def test_multiline_previous_passphrase_fails_without_echoing_it(run_play, expect
     assert "previous-secret-0123456789" not in proc.stdout + proc.stderr
 
 
-# The store's own filesystem (check_vars | Validate the store filesystem variables).
+# The store's own filesystem (check_vars | Validate role variables, its store rules).
 STORE_CASES = [
     ({"encrypted_logs_store_device": "LABEL=ephi-logs"}, "encrypted_logs_store_fstype"),
     ({"encrypted_logs_store_fstype": "ext4"}, "encrypted_logs_store_fstype"),
@@ -96,4 +96,4 @@ def test_good_store_settings_pass_validation(run_play):
                               "encrypted_logs_store_min_free_mb": 100})
     assert proc.returncode == 0, proc.stdout[-2000:]
     names = [name for name, res in results if not res.get("failed")]
-    assert "check_vars | Validate the store filesystem variables" in names, names
+    assert "check_vars | Validate role variables" in names, names
