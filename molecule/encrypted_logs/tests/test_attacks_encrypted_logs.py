@@ -164,7 +164,7 @@ def test_passphrases_never_reach_argv_environment_disk_or_logs(host, tmp_path, t
         change = playbook(host, tmp_path, ROLE, dict(T, encrypted_logs_passphrase=new,
                                                      encrypted_logs_previous_passphrase=old), "change")
         assert change.returncode == 0, change.stdout[-3000:]
-        assert task_results(change.stdout, "gocryptfs | Change the passphrase without re-encrypting (gocryptfs -passwd)") \
+        assert task_results(change.stdout, "gocryptfs_start | Change the passphrase without re-encrypting (gocryptfs -passwd)") \
             == ["changed"], change.stdout[-3000:]
         changed_conf = host.check_output("sha256sum %s" % conf)
         assert changed_conf != before
@@ -173,7 +173,7 @@ def test_passphrases_never_reach_argv_environment_disk_or_logs(host, tmp_path, t
         again = playbook(host, tmp_path, ROLE, dict(T, encrypted_logs_passphrase=new, encrypted_logs_previous_passphrase=old,
                                                     encrypted_logs_no_log=False), "again", verbose=True)
         assert again.returncode == 0, again.stdout[-3000:]
-        assert task_results(again.stdout, "gocryptfs | Change the passphrase without re-encrypting (gocryptfs -passwd)") \
+        assert task_results(again.stdout, "gocryptfs_start | Change the passphrase without re-encrypting (gocryptfs -passwd)") \
             == ["ok"], again.stdout[-3000:]
         assert "already retired" in again.stdout
         assert host.check_output("sha256sum %s" % conf) == changed_conf

@@ -3,7 +3,7 @@
 A console login (`login -f`, what getty runs after the password) and an
 `su - user` on a terminal get no recorder relay: systemd-logind logs them off
 (StopIdleSessionSec, tmux_session_idle_logoff + 10 s; roles/tmux/tasks/
-idle_logoff.yml). The logins here run on a real pty, started by root through
+activate.yml). The logins here run on a real pty, started by root through
 systemd-run, so that they are outside every existing logind session (as
 getty's are) and pam_systemd registers a tty session for each; root's driver
 holds the pty master and types only what a step says (like a terminal).

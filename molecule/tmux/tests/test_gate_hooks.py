@@ -12,7 +12,7 @@ from ephi_testlib import run_converge
 
 BASHRC = "/etc/bash.bashrc"
 MARK = "ephi.safeguards:tmux session gate"
-TASK = "gate | Run the gate before any start-up file of the user in bash"
+TASK = "activate | Run the gate before any start-up file of the user in bash"
 
 
 def test_a_removed_hook_and_a_world_writable_bashrc_are_restored_by_the_next_run(host):
