@@ -146,21 +146,28 @@ def test_a_changed_include_line_is_restored_by_the_next_run(host):
     """aide.conf's include line is written only when the role's probe does not find it as
     ansible.builtin.lineinfile would leave it (host_probe lines with a line, checked against lineinfile
     itself in tests/roles). Changed by hand, the next converge runs that task and puts it back; the AIDE
-    version check before it takes the version from the same probe."""
+    version check before it takes the version from the same probe. The check timer, stopped and disabled
+    by hand before that converge, is enabled and started again by it (the schedule's steps sit behind an
+    include that an ordinary re-run skips)."""
     conf = host.file(AIDE_CONF).content_string
     lines = [line for line in conf.splitlines() if line.startswith("@@x_include /etc/aide/aide.conf.d")]
     assert len(lines) == 1, lines
     host.check_output("cp -p %s /root/aide.conf.good" % AIDE_CONF)
     host.check_output("sed -i 's|^\\(@@x_include /etc/aide/aide.conf.d\\) .*|\\1 ^nothing$|' %s" % AIDE_CONF)
+    host.check_output("systemctl disable --now ephi-aide-check.timer")
     try:
         assert lines[0] not in host.file(AIDE_CONF).content_string
+        assert not host.service("ephi-aide-check.timer").is_enabled
         run = run_converge(host, timeout=600)
+        timer_restored = host.service("ephi-aide-check.timer").is_enabled and host.service("ephi-aide-check.timer").is_running
     finally:
         if host.file(AIDE_CONF).content_string != conf:
             host.check_output("cp -p /root/aide.conf.good %s" % AIDE_CONF)
         host.check_output("rm -f /root/aide.conf.good %s.*~" % AIDE_CONF)
+        host.check_output("systemctl enable --now ephi-aide-check.timer")
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]
+    assert timer_restored, out[-3000:]
     assert "\nchanged: [" in task_output(out, "config | Select the rule files AIDE includes")
     assert host.file(AIDE_CONF).content_string == conf
     # AIDE was asked for its version by the probe; the separate run was skipped.
