@@ -5,7 +5,9 @@
 # Chain class) in <tmp>/store/<user>/, their chain events as journalctl -o json
 # lines, then timed: reading the heads from that JSON (journal_heads) and the
 # module's walk + streaming verify of every file (cast_files, pieces,
-# verify_recording), as ephi.safeguards.audit_chain_verify runs them.
+# verify_recording), as ephi.safeguards.audit_chain_verify runs them; then a
+# verify with the module's cache (verify_files, tmux_verify_chain_cache) after
+# one that wrote it, the page cache dropped again in between.
 # Sizes: 70 % command sessions of ~3 KiB, 25 % pty sessions of ~40 KiB, 5 % of
 # ~400 KiB (lines of ~100 bytes; a chain event every 64 lines, seq 0 after the
 # header, a final one after the last line). Prints the figures and the load.
@@ -20,6 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 PYTHONPATH=$EPHI_ROOT/.cache/collections python - "$tmp" "$n" <<'PY'
 import json, os, random, sys, time
 from ansible_collections.ephi.safeguards.plugins.module_utils import audit_chain as ac
+from ansible_collections.ephi.safeguards.plugins.module_utils import chain_cache as cc
 from ansible_collections.ephi.safeguards.plugins.modules import audit_chain_verify as mod
 
 tmp, count = sys.argv[1], int(sys.argv[2])
@@ -82,6 +85,27 @@ t3 = time.monotonic()
 cpu = time.process_time() - cpu1
 summary = ac.summarize(results)
 assert summary['ok'] == count and summary['bad'] == 0, summary
+
+
+def with_cache(entries, runs=30):
+    """The module's walk and verify with its cache (tmux_verify_chain_cache): (seconds, CPU, entries, counters)."""
+    counters = {'used': 0, 'reread': 0}
+    t, c = time.monotonic(), time.process_time()
+    found = mod.cast_files(store)
+    res, kept = mod.verify_files(store, found, grouped, entries, cc.due(entries, runs), counters, (None, None, None),
+                                 time.time())
+    text = cc.dump(kept)  # what the module writes
+    assert ac.summarize(res)['ok'] == count and len(kept) == count
+    return time.monotonic() - t, time.process_time() - c, cc.parse(text), counters, len(text)
+
+
+_s, _c, entries, _n, _size = with_cache({})  # the first verify with the cache: reads all, writes the cache
+try:
+    with open('/proc/sys/vm/drop_caches', 'w') as fh:
+        fh.write('3\n')
+except OSError:
+    pass
+warm = with_cache(entries)
 print('audit_chain benchmark: %d recordings, %.1f MiB, %d chain heads (generated in %.1f s)'
       % (count, total_bytes / 1048576.0, total_heads, generated))
 print('  heads from %d journal JSON lines: %.2f s' % (len(journal), t2 - t1))
@@ -89,4 +113,7 @@ print('  walk + verify of every file: %.2f s (%.0f files/s, %.0f MiB/s)' % (
     t3 - t2, count / (t3 - t2), total_bytes / 1048576.0 / (t3 - t2)))
 print('  total %.2f s wall, %.2f s CPU; load average before: %s; %s; all %d ok' % (
     t3 - t1, cpu, load, caches, summary['ok']))
+print('  with the cache, a later verify: walk + stat + verify %.2f s wall, %.2f s CPU (%d from the cache, %d read '
+      'again by the 1/30 rotation; the cache file %.1f MiB)' % (warm[0], warm[1], warm[3]['used'], warm[3]['reread'],
+                                                              warm[4] / 1048576.0))
 PY

@@ -179,7 +179,7 @@ def check_heads(heads):
 
 def _result(status, **extra):
     result = {'status': status, 'line': None, 'chunk': None, 'seq': None, 'lines': 0, 'bytes': 0,
-              'heads': 0, 'final': False, 'bad_chunks': 0, 'missing_seq': [], 'detail': ''}
+              'heads': 0, 'final': False, 'bad_chunks': 0, 'missing_seq': [], 'detail': '', 'cached': False}
     result.update(extra)
     return result
 
@@ -331,6 +331,17 @@ def deleted_result(name, heads):
                        name, len(heads), last['seq'], last['n'], last['bytes']))
 
 
+def unchanged_result(name, heads, verified_at):
+    """The verdict (ok) of a closed recording that the chain check's cache shows unchanged since it was
+    read in full at VERIFIED_AT (Unix seconds) and found to match HEADS (module_utils/chain_cache.py)."""
+    heads, missing, _conflict = check_heads(sorted(heads, key=lambda h: (h['seq'], h['n'])))
+    last = heads[-1]
+    return _result('ok', lines=last['n'], bytes=last['bytes'], heads=len(heads), final=True,
+                   missing_seq=missing[:20], cached=True,
+                   detail='%s: %d lines match %d heads, final (unchanged since read in full at %d)' % (
+                       name, last['n'], len(heads), verified_at))
+
+
 def pruned_result(name, heads, pruned):
     """The verdict of heads whose recording is not in the store but was pruned (PRUNED: its root
     ``pruned`` event): pruned when the event names the final head, n and bytes (the host deleted the
@@ -456,6 +467,9 @@ def chain_verdict(chain, default_source, expired_label):
                           ('pruned', 'pruned here once the log host held an identical copy')):
         if summary.get(status):
             notes.append('%d %s' % (summary[status], label))
+    if summary.get('cached'):
+        notes.append('%d of the matching ones unchanged since they were read in full (the check\'s cache)'
+                     % summary['cached'])
     if chain.get('ignored'):
         notes.append('%d chain event(s) not from root\'s recorder ignored' % chain['ignored'])
     if summary.get('bad') or bad:

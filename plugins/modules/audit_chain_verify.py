@@ -35,8 +35,9 @@ description:
     source (root's, in the journal) names its final head, lines and bytes - the log_forward role's
     module M(ephi.safeguards.recording_buffer) deleted it after the log host showed an identical copy - then
     it is V(pruned), which passes.
-  - Read-only, also in check mode; C(changed) is always V(false). It fails when the store or the
-    heads cannot be read. The logic is in the collection's C(module_utils/audit_chain.py).
+  - Read-only, also in check mode, except for its cache (O(cache)); C(changed) is always V(false). It fails
+    when the store or the heads cannot be read. The logic is in the collection's C(module_utils/audit_chain.py)
+    and C(module_utils/chain_cache.py).
 options:
   path:
     description:
@@ -90,6 +91,28 @@ options:
       - Return every recording in RV(files), not only those that are not V(ok).
     type: bool
     default: false
+  cache:
+    description:
+      - Keep a cache of the closed recordings found intact in C(<path>/.ephi-chain-verified.json) (root's, mode
+        C(0600), inside the store, so inside the encrypted directory), and take an entry's verdict (V(ok)) without
+        reading the file again when the file's inode, size, modification and change time, and its chain heads
+        from the journal, are all as they were when it was read in full. A file that was written since (even with
+        its modification time set back, as the change time moves) or whose heads changed is read again.
+      - Every check also reads again the cached recordings read longest ago, a 1/O(cache_rehash_runs) share of
+        them, so each is read in full at least once in that many checks (a block that rots on the disk keeps its
+        times).
+      - Only with O(heads_source=journal), the local check, whose adversaries are users and accidents (a user can
+        write neither the store nor the cache). A check against heads held elsewhere (the log host) is there to catch
+        root on this host, who could rewrite a recording and the cache together, so it takes no cache.
+      - A cache file that is a link, not a regular file, not owned by the module's user or writable by others is
+        ignored (and replaced). Written (atomically) only outside check mode; read in check mode too.
+    type: bool
+    default: false
+  cache_rehash_runs:
+    description:
+      - With O(cache), each cached recording is read in full again at least once in this many checks.
+    type: int
+    default: 30
 notes:
   - A head localises a change only to the lines one chain event covers (a chunk of at most a few
     seconds of output); the C(line) of an entry in RV(files) is the first line of the first bad chunk.
@@ -117,7 +140,15 @@ EXAMPLES = r'''
 RETURN = r'''
 summary:
   description: Counts per status (ok, open, legacy, expired, recent, pruned, modified, truncated, deleted, gap,
-    unverified, conflict), C(examined) (files and deleted recordings) and C(bad) (those that fail).
+    unverified, conflict), C(examined) (files and deleted recordings), C(bad) (those that fail) and C(cached)
+    (the V(ok) ones taken from the cache, not read).
+  returned: always
+  type: dict
+cache:
+  description:
+    - With O(cache), C(path), C(entries) (found in the cache file), C(used) (recordings not read), C(reread)
+      (cached recordings read again by the rotation), C(written) (bool), C(ignored) (why the cache file
+      was not used, or null) and C(error) (why it could not be written, or null; the verdicts stand).
   returned: always
   type: dict
 files:
@@ -155,14 +186,17 @@ heads_since:
 '''
 
 import os
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils import chain_cache
 from ansible_collections.ephi.safeguards.plugins.module_utils.audit_chain import (
-    deleted_result, file_heads, group_heads, journal_heads, pruned_result, summarize, verify_recording)
-from ansible_collections.ephi.safeguards.plugins.module_utils.recording_files import pieces
+    deleted_result, file_heads, group_heads, journal_heads, pruned_result, summarize, unchanged_result,
+    verify_recording)
+from ansible_collections.ephi.safeguards.plugins.module_utils.recording_files import open_regular, pieces
 
 
 def cast_files(root):
@@ -213,6 +247,74 @@ def read_heads(module, params, pruned):
     return heads, ignored, 'journal', reach[0] if reach else None
 
 
+class RecordingError(Exception):
+    """A recording could not be read: (path, reason)."""
+
+
+def verify_files(root, files, grouped, entries, reread, cache, times, now):
+    """(results, cache entries to keep) of the recordings FILES ([(path, name)] under ROOT) against their
+    heads GROUPED (by name). ENTRIES: the cache's entries (None: no cache, the files are not even
+    stat'ed); REREAD: those read again although unchanged; CACHE: the counters used and reread are
+    added to; TIMES: (heads_since, recent_after, recent_before) for verify_recording."""
+    kept, results = {}, []
+    for path, name in files:
+        own = grouped.get(name, [])
+        rel = os.path.relpath(path, root)
+        try:
+            # The stat is taken before the file is read: a write during the read changes it for the next check.
+            st = os.lstat(path) if entries is not None else None
+            entry = entries.get(rel) if entries is not None else None
+            if entry is not None and rel not in reread and chain_cache.reusable(entry, st, own):
+                result = unchanged_result(name, own, entry['at'])
+                kept[rel] = entry
+                cache['used'] += 1
+            else:
+                result = verify_recording(name, pieces(path), own, *times)
+                cache['reread'] += entry is not None and rel in reread
+                if st is not None and result['status'] == 'ok' and result['final']:
+                    kept[rel] = chain_cache.entry_for(st, own, now)
+        except (IOError, OSError) as exc:
+            raise RecordingError(path, to_native(exc))
+        result['path'] = path
+        results.append(result)
+    return results, kept
+
+
+def load_cache(path):
+    """(entries, why it was ignored or None) of the cache file PATH (see the option cache)."""
+    try:
+        fd = open_regular(path)
+    except OSError as exc:
+        if not os.path.lexists(path):
+            return {}, None
+        return {}, 'not a regular file: %s' % to_native(exc)
+    with os.fdopen(fd, 'rb') as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return {}, 'owned by uid %d with mode %04o (must be uid %d, not writable by others)' % (
+                st.st_uid, stat.S_IMODE(st.st_mode), os.geteuid())
+        try:
+            return chain_cache.parse(fh.read().decode('utf-8')), None
+        except UnicodeDecodeError:
+            return {}, 'not a cache file'
+
+
+def write_cache(path, entries):
+    """Write ENTRIES to the cache file PATH atomically, mode 0600 (a temporary file beside it, renamed)."""
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(chain_cache.dump(entries).encode('utf-8'))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -224,11 +326,18 @@ def main():
             recent_seconds=dict(type='int', default=0),
             recorder_unit=dict(type='str', default='ephi-session-recorder.service'),
             list_all=dict(type='bool', default=False),
+            cache=dict(type='bool', default=False),
+            cache_rehash_runs=dict(type='int', default=30),
         ),
         supports_check_mode=True,
     )
     params = module.params
     root = params['path']
+    if params['cache'] and params['heads_source'] != 'journal':
+        module.fail_json(msg='cache works only with heads_source=journal: heads held elsewhere are there to catch '
+                             'root on this host, who could rewrite a recording and the cache together')
+    if params['cache_rehash_runs'] < 1:
+        module.fail_json(msg='cache_rehash_runs must be at least 1, not %d' % params['cache_rehash_runs'])
     if not os.path.isdir(root) or os.path.islink(root):
         module.fail_json(msg='the store %s is not a directory' % root)
     try:
@@ -242,16 +351,27 @@ def main():
     # A header dated in the future (beyond a minute of clock skew) is never recent.
     recent_before = now + 60
     grouped = group_heads(heads)
-    results = []
-    seen = set()
-    for path, name in files:
-        seen.add(name)
+    cache_path = os.path.join(root, chain_cache.CACHE_NAME)
+    cache = {'path': cache_path, 'entries': 0, 'used': 0, 'reread': 0, 'written': False, 'ignored': None,
+             'error': None}
+    entries = {}
+    if params['cache']:
+        entries, cache['ignored'] = load_cache(cache_path)
+        cache['entries'] = len(entries)
+    try:
+        results, kept = verify_files(root, files, grouped, entries if params['cache'] else None,
+                                     chain_cache.due(entries, params['cache_rehash_runs']), cache,
+                                     (since, recent_after, recent_before), now)
+    except RecordingError as exc:
+        module.fail_json(msg='cannot read the recording %s: %s' % exc.args)
+    seen = set(name for _path, name in files)
+    if params['cache'] and not module.check_mode and (kept != entries or cache['ignored']):
         try:
-            result = verify_recording(name, pieces(path), grouped.get(name, []), since, recent_after, recent_before)
+            write_cache(cache_path, kept)
+            cache['written'] = True
         except (IOError, OSError) as exc:
-            module.fail_json(msg='cannot read the recording %s: %s' % (path, to_native(exc)))
-        result['path'] = path
-        results.append(result)
+            # The verdicts stand (every file not taken from the cache was read); the next check reads more.
+            cache['error'] = 'cannot write the cache: %s' % to_native(exc)
     for name in sorted(set(grouped) - seen):
         if name in pruned:
             result = pruned_result(name, grouped[name], pruned[name])
@@ -260,8 +380,10 @@ def main():
         result['path'] = grouped[name][-1]['file']
         results.append(result)
     listed = [r for r in results if params['list_all'] or r['status'] != 'ok']
-    module.exit_json(changed=False, summary=summarize(results), files=listed, heads=len(heads), ignored=ignored,
-                     source=source, heads_since=since)
+    summary = summarize(results)
+    summary['cached'] = cache['used']
+    module.exit_json(changed=False, summary=summary, files=listed, heads=len(heads), ignored=ignored,
+                     source=source, heads_since=since, cache=cache)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,11 @@ a chain event the user logs under the recorder's syslog tag is not trusted
 a copy) the user forges for the recording that is then deleted, with its exact
 final head, lines, bytes and sha256: the recording stays "deleted". The recordings are put
 back afterwards, so the store verifies again for the tests after this one.
+The tmux role's verify keeps a cache of the closed recordings it found intact
+(root's, 0600, inside the store; a user can neither read nor write it): the
+byte root flips keeps the file's size and has its modification time set back,
+and the verify still reads it again and names it (the change time moved),
+while it takes the untouched recordings from the cache.
 
 The gate itself runs from bytecode root compiled into a root-owned
 __pycache__: a user cannot write there, and a .pyc that others could write
@@ -38,8 +43,9 @@ pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
 
 
 def chain_check(host, tmp_path, label, control_id="tmux-audit-chain"):
-    """One Ansible run: the module on the store (heads from the journal) and the tmux role's verify;
-    (module result, the record of CONTROL_ID)."""
+    """One Ansible run: the module on the store (heads from the journal, no cache) and the tmux role's
+    verify (with its cache, tmux_verify_chain_cache); (module result, the record of CONTROL_ID). The
+    verify's own module result is left in chain_check.verify_module."""
     out = tmp_path / ("chain-%s.json" % label)
     play = tmp_path / ("chain-%s.yml" % label)
     play.write_text(
@@ -48,14 +54,21 @@ def chain_check(host, tmp_path, label, control_id="tmux-audit-chain"):
         "    - ansible.builtin.include_role:\n        name: ephi.safeguards.tmux\n        tasks_from: verify\n"
         "      vars: %s\n"
         "    - ansible.builtin.copy:\n        dest: %s\n        mode: '0600'\n"
-        "        content: \"{{ {'module': chain, 'controls': tmux_verify_controls} | to_json }}\"\n"
+        "        content: \"{{ {'module': chain, 'controls': tmux_verify_controls,"
+        " 'verify_module': __tmux_verify_audit_chain} | to_json }}\"\n"
         "      delegate_to: localhost\n      become: false\n" % (name(host), MOUNT, json.dumps(VERIFY_VARS), out))
     run = run_playbook(str(play), timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
     result = json.loads(out.read_text())
     control = [c for c in result["controls"] if c["id"] == control_id]
     assert len(control) == 1, result["controls"]
+    chain_check.verify_module = result["verify_module"]
     return result["module"], control[0]
+
+
+def cached_paths(entries):
+    """The absolute paths of the verify cache's ENTRIES (relative to the store)."""
+    return set(os.path.join(MOUNT, rel) for rel in entries)
 
 
 def chain_events(host, *needles):
@@ -104,6 +117,15 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     assert control["status"] == "pass", control
     mine = [f for f in module["files"] if f["path"] in files]
     assert mine == [], mine  # listed only when not ok
+    # The verify wrote its cache of the intact closed recordings: root's, 0600, inside the store; a user
+    # can neither read nor replace it.
+    cache = "%s/.ephi-chain-verified.json" % MOUNT
+    assert chain_check.verify_module["cache"]["written"], chain_check.verify_module["cache"]
+    assert host.check_output("stat -c '%%U %%a' %s" % cache) == "root 600"
+    cached = json.loads(host.check_output("cat %s" % cache))["entries"]
+    assert set(files) <= cached_paths(cached), sorted(cached)
+    out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("cat %s; echo x > %s" % (cache, cache))))
+    assert out.rc != 0 and "Permission denied" in out.stderr, (out.stdout, out.stderr)
 
     # A user can neither write a recording nor pass a forged chain event off as the recorder's.
     out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("echo forged >> %s" % files[3])))
@@ -126,8 +148,11 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     try:
         # Root edits one byte in the last output line (after the middle head), truncates the second
         # recording to 400 bytes (inside its header and first lines), deletes the third.
-        flip = ("import sys; p = sys.argv[1]; d = bytearray(open(p, 'rb').read()); "
-                "s = [i for i, c in enumerate(d) if c == 10][-3] + 12; d[s] ^= 1; open(p, 'wb').write(d); "
+        # The flip keeps the size and sets the modification time back, so only the change time tells the
+        # verify's cache that the file was written.
+        flip = ("import os, sys, time; p = sys.argv[1]; st = os.stat(p); d = bytearray(open(p, 'rb').read()); "
+                "s = [i for i, c in enumerate(d) if c == 10][-3] + 12; d[s] ^= 1; time.sleep(0.05); "
+                "open(p, 'r+b').write(d); os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns)); "
                 "print(d.count(10) - 1)")
         flipped = int(host.check_output("python3 -c %s %s" % (sh_quote(flip), files[0])))
         host.check_output("truncate -s 400 %s && rm %s" % (files[1], files[2]))
@@ -146,6 +171,11 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     assert module["ignored"] >= 2, module
     assert module["summary"]["bad"] == 3, module["summary"]
     assert control["status"] == "fail", control
+    # The verify took the untouched recordings from its cache and still named all three.
+    verify = chain_check.verify_module
+    assert verify["summary"]["cached"] >= 1 and verify["summary"]["bad"] == 3, verify["summary"]
+    assert sorted(f["path"] for f in verify["files"] if f["status"] in ("modified", "truncated", "deleted")) \
+        == sorted(files[:3]), verify["files"]
     for path in files[:3]:
         entry = by_path[path]
         assert "%s: %s from line %d" % (path, entry["status"], entry["line"]) in control["observed"], control

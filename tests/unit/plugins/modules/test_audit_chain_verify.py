@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import json
 import os
+import time
 
 import pytest
 
@@ -168,3 +169,92 @@ def test_long_lines_are_read_in_pieces(tmp_path, monkeypatch):
     path = tmp_path / 'x.cast'
     path.write_bytes(b'0123456789abcdef\nxy\nlast')
     assert list(mod.pieces(str(path))) == [b'0123456', b'789abcd', b'ef\n', b'xy\n', b'last']
+
+
+def journal(monkeypatch, events):
+    """journalctl answering with EVENTS as root's recorder wrote them; the list can be changed later."""
+    lines = [json.dumps({'MESSAGE': e, '_UID': '0', '_SYSTEMD_UNIT': 'ephi-session-recorder.service'}) for e in events]
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, argv, **kw: (0, '\n'.join(lines) + '\n', ''))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/bin/journalctl')
+    return lines
+
+
+def test_cache_skips_unchanged_recordings_and_still_names_a_changed_one(store, monkeypatch):
+    root, events = store
+    journal(monkeypatch, events)
+    cache = root / '.ephi-chain-verified.json'
+    args = {'path': str(root), 'cache': True, 'cache_rehash_runs': 1000}
+    # Check mode reads everything and writes no cache.
+    result = run(args)
+    assert result['summary']['ok'] == 4 and result['cache']['written'] is False and not cache.exists()
+    result = run(args, check=False)
+    assert result['summary']['ok'] == 4 and result['summary']['cached'] == 0 and result['cache']['written']
+    assert oct(os.stat(str(cache)).st_mode & 0o777) == '0o600' and os.stat(str(cache)).st_uid == os.geteuid()
+    assert sorted(json.loads(cache.read_text())['entries']) == ['bob/' + n for n in NAMES]
+    # Unchanged: one of them (1/1000 of 4, rounded up) read again, the rest from the cache, in check mode too.
+    result = run(args)
+    assert result['summary']['cached'] == 3 and result['cache']['reread'] == 1 and result['summary']['ok'] == 4
+    cached = [f for f in run(dict(args, list_all=True))['files'] if f['cached']]
+    assert len(cached) == 3 and all(f['status'] == 'ok' and f['final'] and 'unchanged since' in f['detail']
+                                    for f in cached)
+    # Root rewrites one byte of each recording and sets its modification time back: the change time moved,
+    # so every one is read again and named.
+    for name in NAMES:
+        path = str(root / 'bob' / name)
+        st = os.lstat(path)
+        data = bytearray(open(path, 'rb').read())
+        data[-20] ^= 1
+        time.sleep(0.02)
+        with open(path, 'r+b') as fh:
+            fh.write(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert os.lstat(path).st_size == st.st_size and os.lstat(path).st_mtime_ns == st.st_mtime_ns
+    result = run(args, check=False)
+    assert result['summary']['cached'] == 0 and result['summary']['modified'] == 4, result['summary']
+    # A modified recording is never cached: the next check reads and names it again.
+    assert json.loads(cache.read_text())['entries'] == {}
+    assert run(args)['summary']['modified'] == 4
+
+
+def test_cache_follows_the_heads_and_forgets_deleted_recordings(store, monkeypatch):
+    root, events = store
+    lines = journal(monkeypatch, events)
+    cache = root / '.ephi-chain-verified.json'
+    args = {'path': str(root), 'cache': True, 'cache_rehash_runs': 1000}
+    run(args, check=False)
+    # The journal lost the heads of NAMES[0] (rotated): read again, not taken from the cache.
+    lines[:] = [line for line in lines if NAMES[0] not in line]
+    result = run(dict(args, list_all=True), check=False)
+    by_name = dict((os.path.basename(f['path']), f) for f in result['files'])
+    assert not by_name[NAMES[0]]['cached'] and by_name[NAMES[0]]['status'] == 'unverified'
+    assert 'bob/' + NAMES[0] not in json.loads(cache.read_text())['entries']
+    os.unlink(str(root / 'bob' / NAMES[1]))
+    run(args, check=False)
+    assert sorted(json.loads(cache.read_text())['entries']) == ['bob/' + n for n in NAMES[2:]]
+
+
+def test_cache_not_roots_or_writable_by_others_is_ignored_and_replaced(store, monkeypatch, tmp_path):
+    root, events = store
+    journal(monkeypatch, events)
+    cache = root / '.ephi-chain-verified.json'
+    args = {'path': str(root), 'cache': True, 'cache_rehash_runs': 1000}
+    run(args, check=False)
+    text = cache.read_text()
+    os.chmod(str(cache), 0o666)
+    result = run(args)
+    assert result['summary']['cached'] == 0 and 'mode 0666' in result['cache']['ignored']
+    result = run(args, check=False)
+    assert result['cache']['written'] and oct(os.stat(str(cache)).st_mode & 0o777) == '0o600'
+    # A link in its place: not followed, ignored, replaced by a file (the link's target untouched).
+    target = tmp_path / 'elsewhere.json'
+    target.write_text(text)
+    os.unlink(str(cache))
+    os.symlink(str(target), str(cache))
+    result = run(args, check=False)
+    assert result['summary']['cached'] == 0 and 'not a regular file' in result['cache']['ignored']
+    assert not os.path.islink(str(cache)) and target.read_text() == text
+    # Only with the local journal; a bad rotation is refused.
+    result = run({'path': str(root), 'cache': True, 'heads_source': 'text', 'heads_text': '\n'.join(events)})
+    assert result['failed'] and 'only with heads_source=journal' in result['msg']
+    result = run(dict(args, cache_rehash_runs=0))
+    assert result['failed'] and 'at least 1' in result['msg']
