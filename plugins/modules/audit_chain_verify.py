@@ -257,9 +257,11 @@ def verify_files(root, files, grouped, entries, reread, cache, times, now):
     stat'ed); REREAD: those read again although unchanged; CACHE: the counters used and reread are
     added to; TIMES: (heads_since, recent_after, recent_before) for verify_recording."""
     kept, results = {}, []
+    # cast_files' paths are os.path.join(root, ...): the part after root is the path in the store.
+    skip = len(root) if root.endswith('/') else len(root) + 1
     for path, name in files:
         own = grouped.get(name, [])
-        rel = os.path.relpath(path, root)
+        rel = path[skip:]
         try:
             # The stat is taken before the file is read: a write during the read changes it for the next check.
             st = os.lstat(path) if entries is not None else None

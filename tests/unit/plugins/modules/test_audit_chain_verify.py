@@ -194,6 +194,8 @@ def test_cache_skips_unchanged_recordings_and_still_names_a_changed_one(store, m
     # Unchanged: one of them (1/1000 of 4, rounded up) read again, the rest from the cache, in check mode too.
     result = run(args)
     assert result['summary']['cached'] == 3 and result['cache']['reread'] == 1 and result['summary']['ok'] == 4
+    # The store named with a trailing slash: the same entries.
+    assert run(dict(args, path=str(root) + '/'))['summary']['cached'] == 3
     cached = [f for f in run(dict(args, list_all=True))['files'] if f['cached']]
     assert len(cached) == 3 and all(f['status'] == 'ok' and f['final'] and 'unchanged since' in f['detail']
                                     for f in cached)
