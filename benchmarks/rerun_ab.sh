@@ -12,8 +12,9 @@
 #   bash benchmarks/rerun_ab.sh HEAD HEAD:ephi_main_skip   a strategy prototype of benchmarks/strategy_plugins
 # EPHI_BENCH_SESSIONS=N runs N command sessions of Ansible's account (ssh HOST true, each gated and
 # recorded: N recordings with their chain heads) after the first converge, so that verify.yml's chain
-# check has a store of some size to read:
-#   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_SESSIONS=2000 bash benchmarks/rerun_ab.sh a78a639~1 a78a639
+# check has a store of some size to read; EPHI_BENCH_SESSION_BYTES=B makes each print B bytes of
+# output (lines of 100) instead:
+#   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_SESSIONS=1000 EPHI_BENCH_SESSION_BYTES=40000 bash benchmarks/rerun_ab.sh 4beac80 c950efe
 # EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines) as DIR/<rev>-<round>.log.
 # EPHI_BENCH_WRAP="COMMAND ARGS --" runs every ansible-playbook under COMMAND, e.g. a profiler:
 #   EPHI_BENCH_WRAP="py-spy record --subprocesses -r 200 -f raw -o /tmp/rerun.txt --" EPHI_BENCH_ROUNDS=1 \
@@ -104,19 +105,22 @@ playbook() {  # REV[:STRATEGY] PLAY LOG
 
 last=${revs[-1]}
 playbook "$last" site.yml "$tmp/converge.log" || { tail -n 30 "$tmp/converge.log" >&2; die "the first converge ($last) failed"; }
-sessions=${EPHI_BENCH_SESSIONS:-0}
+sessions=${EPHI_BENCH_SESSIONS:-0} session_bytes=${EPHI_BENCH_SESSION_BYTES:-0}
 [[ "$sessions" =~ ^[0-9]+$ ]] || die "EPHI_BENCH_SESSIONS must be a number"
+[[ "$session_bytes" =~ ^[0-9]+$ ]] || die "EPHI_BENCH_SESSION_BYTES must be a number"
+session_command=true
+((session_bytes == 0)) || session_command="head -c $session_bytes /dev/zero | tr '\\0' x | fold -w 99"
 if ((sessions > 0)); then
   # One SSH master; each `true` is a session of its own through the gate (a recording).
   ssh_opts=(-p "$port" -i "$EPHI_LAB_KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
             -o ControlMaster=auto -o "ControlPath=$tmp/cm-%C" -o ControlPersist=120 -o BatchMode=yes)
   ssh "${ssh_opts[@]}" ephi-admin@127.0.0.1 true
-  seq "$sessions" | xargs -P 4 -I{} ssh "${ssh_opts[@]}" ephi-admin@127.0.0.1 true \
+  seq "$sessions" | xargs -P 4 -I{} ssh "${ssh_opts[@]}" ephi-admin@127.0.0.1 "$session_command" >/dev/null \
     || die "the $sessions recorded sessions failed"
   ssh "${ssh_opts[@]}" -O exit ephi-admin@127.0.0.1 2>/dev/null || true
 fi
 echo "machine: $(nproc) cores, $(ansible --version | sed -n 1p); $play, $rounds rounds; converged with $last;" \
-  "$sessions extra recorded sessions" >&2
+  "$sessions extra recorded sessions of $session_bytes bytes of output" >&2
 : > "$tmp/results"
 for round in $(seq "$rounds"); do
   for rev in "${revs[@]}"; do
