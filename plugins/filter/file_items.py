@@ -3,12 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""file_items: the items of a role's one ephi.safeguards.file_set task that this run applies, group by
-group as --tags and --skip-tags select them (plugins/module_utils/tmux_files.py, unit tested there)."""
+"""Role helpers. file_items: the items of a role's one ephi.safeguards.file_set task that this run applies,
+group by group as --tags and --skip-tags select them (plugins/module_utils/tmux_files.py, unit tested there).
+platform_vars_files: a role's vars files for the host's platform that exist."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import os
 
 from ansible.errors import AnsibleFilterError
 
@@ -25,6 +28,24 @@ def file_items(groups, run_tags=None, skip_tags=None):
         raise AnsibleFilterError('file_items: %s' % exc)
 
 
+def platform_vars_files(role_path, facts):
+    """The files <ROLE_PATH>/vars/<os_family>.yml, <distribution>.yml and
+    <distribution>_<distribution_major_version>.yml that exist, most general first, each once."""
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError('platform_vars_files: the facts must be a mapping (ansible_facts)')
+    try:
+        names = [facts['os_family'], facts['distribution'],
+                 '%s_%s' % (facts['distribution'], facts['distribution_major_version'])]
+    except KeyError as exc:
+        raise AnsibleFilterError('platform_vars_files: the facts lack %s (gather the distribution subset)' % exc)
+    found = []
+    for name in names:
+        path = os.path.join(str(role_path), 'vars', '%s.yml' % name)
+        if path not in found and os.path.isfile(path):
+            found.append(path)
+    return found
+
+
 class FilterModule(object):
     def filters(self):
-        return {'file_items': file_items}
+        return {'file_items': file_items, 'platform_vars_files': platform_vars_files}

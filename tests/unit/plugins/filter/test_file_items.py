@@ -39,3 +39,27 @@ def test_a_group_that_is_off_is_left_out_and_bad_groups_are_filter_errors():
     assert FILE_ITEMS([dict(GROUPS[0], when=False), GROUPS[1]], ['all'], []) == [TIMER]
     with pytest.raises(AnsibleFilterError, match='file_items: group 0 needs tags'):
         FILE_ITEMS([{'files': [DROPIN]}], ['all'], [])
+
+
+PLATFORM_VARS_FILES = FilterModule().filters()['platform_vars_files']
+DEBIAN_13 = {'os_family': 'Debian', 'distribution': 'Debian', 'distribution_major_version': '13'}
+
+
+def test_platform_vars_files_existing_most_general_first_each_once(tmp_path):
+    (tmp_path / 'vars').mkdir()
+    assert PLATFORM_VARS_FILES(str(tmp_path), DEBIAN_13) == []
+    for name in ('main.yml', 'Debian_12.yml', 'Debian_13.yml', 'Debian.yml'):
+        (tmp_path / 'vars' / name).write_text('---\n')
+    assert PLATFORM_VARS_FILES(str(tmp_path), DEBIAN_13) == [str(tmp_path / 'vars' / 'Debian.yml'),
+                                                             str(tmp_path / 'vars' / 'Debian_13.yml')]
+    ubuntu = {'os_family': 'Debian', 'distribution': 'Ubuntu', 'distribution_major_version': '24'}
+    (tmp_path / 'vars' / 'Ubuntu_24.yml').write_text('---\n')
+    assert PLATFORM_VARS_FILES(str(tmp_path), ubuntu) == [str(tmp_path / 'vars' / 'Debian.yml'),
+                                                          str(tmp_path / 'vars' / 'Ubuntu_24.yml')]
+
+
+def test_platform_vars_files_needs_the_facts():
+    with pytest.raises(AnsibleFilterError, match='lack .distribution_major_version'):
+        PLATFORM_VARS_FILES('/nonexistent', {'os_family': 'Debian', 'distribution': 'Debian'})
+    with pytest.raises(AnsibleFilterError, match='mapping'):
+        PLATFORM_VARS_FILES('/nonexistent', None)
