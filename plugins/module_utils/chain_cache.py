@@ -48,8 +48,8 @@ def stat_key(st):
 
 def heads_digest(heads):
     """A digest of a recording's chain heads (head_of dicts, any order, duplicates kept)."""
-    rows = sorted('%d %d %d %s %d %s' % (h['seq'], h['n'], h['bytes'], h['head'], 1 if h['final'] else 0,
-                                        h.get('file', '')) for h in heads)
+    rows = sorted('%d %d %d %s %d %s' % (h['seq'], h['n'], h['bytes'], h['head'], 1 if h['final'] else 0, h.get('file', ''))
+                  for h in heads)
     return hashlib.sha256('\n'.join(rows).encode('utf-8', 'surrogateescape')).hexdigest()
 
 
