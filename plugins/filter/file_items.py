@@ -30,14 +30,16 @@ def file_items(groups, run_tags=None, skip_tags=None):
 
 def platform_vars_files(role_path, facts):
     """The files <ROLE_PATH>/vars/<os_family>.yml, <distribution>.yml and
-    <distribution>_<distribution_major_version>.yml that exist, most general first, each once."""
+    <distribution>_<distribution_major_version>.yml that exist, most general first, each once; none
+    while the facts lack one of the three (not gathered yet: the roles gather them first, and
+    ansible-core 2.16 evaluates this even where an 'or' before it is already true)."""
     if not isinstance(facts, dict):
         raise AnsibleFilterError('platform_vars_files: the facts must be a mapping (ansible_facts)')
     try:
         names = [facts['os_family'], facts['distribution'],
                  '%s_%s' % (facts['distribution'], facts['distribution_major_version'])]
-    except KeyError as exc:
-        raise AnsibleFilterError('platform_vars_files: the facts lack %s (gather the distribution subset)' % exc)
+    except KeyError:
+        return []
     found = []
     for name in names:
         path = os.path.join(str(role_path), 'vars', '%s.yml' % name)

@@ -58,8 +58,10 @@ def test_platform_vars_files_existing_most_general_first_each_once(tmp_path):
                                                           str(tmp_path / 'vars' / 'Ubuntu_24.yml')]
 
 
-def test_platform_vars_files_needs_the_facts():
-    with pytest.raises(AnsibleFilterError, match='lack .distribution_major_version'):
-        PLATFORM_VARS_FILES('/nonexistent', {'os_family': 'Debian', 'distribution': 'Debian'})
+def test_platform_vars_files_without_the_facts_is_empty(tmp_path):
+    (tmp_path / 'vars').mkdir()
+    (tmp_path / 'vars' / 'Debian.yml').write_text('---\n')
+    assert PLATFORM_VARS_FILES(str(tmp_path), {'os_family': 'Debian', 'distribution': 'Debian'}) == []
+    assert PLATFORM_VARS_FILES(str(tmp_path), {}) == []
     with pytest.raises(AnsibleFilterError, match='mapping'):
         PLATFORM_VARS_FILES('/nonexistent', None)
