@@ -24,8 +24,8 @@ heads from this host's journal, which root can rewrite). A check whose heads
 come from elsewhere (the log host) is there to catch root on this host, so it
 takes no cache. What a stat cannot show, a block that rots on the disk with
 its times unchanged, the rotating re-read finds: every verify reads again the
-entries read longest ago, a 1/REHASH_RUNS share of them, so every cached
-recording is read in full at least once in that many checks.
+entries read longest ago, a 1/cache_rehash_runs share of them (due()), so
+every cached recording is read in full at least once in that many checks.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -85,7 +85,7 @@ def due(entries, runs):
 
 
 def final_head(heads):
-    """The final head of HEADS when the highest seq is final and covers the whole chain, else None."""
+    """The head of HEADS with the highest seq when it is final, else None."""
     if not heads:
         return None
     last = max(heads, key=lambda h: (h['seq'], h['n']))
