@@ -126,6 +126,12 @@ def test_chain_names_modified_truncated_deleted_and_ignores_a_users_forgery(host
     assert set(files) <= cached_paths(cached), sorted(cached)
     out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("cat %s; echo x > %s" % (cache, cache))))
     assert out.rc != 0 and "Permission denied" in out.stderr, (out.stdout, out.stderr)
+    # The recording root flips below must not be the one the 1/30 rotation reads again anyway (the
+    # entry read longest ago): its entry is dated last, so only its change time can tell.
+    later = ("import json, sys; p, rel = sys.argv[1:]; d = json.load(open(p)); d['entries'][rel]['at'] = 9e9; "
+             "open(p, 'w').write(json.dumps(d))")
+    host.check_output("python3 -c %s %s %s" % (sh_quote(later), cache, files[0][len(MOUNT) + 1:]))
+    assert host.check_output("stat -c '%%U %%a' %s" % cache) == "root 600"
 
     # A user can neither write a recording nor pass a forged chain event off as the recorder's.
     out = host.run("runuser -u %s -- sh -c %s" % (USER, sh_quote("echo forged >> %s" % files[3])))
