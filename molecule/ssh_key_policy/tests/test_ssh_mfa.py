@@ -35,7 +35,9 @@ def code(host, secret, steps=0, base32=False):
 # authentications (PerSourcePenalties, authfail:5s, blocks from 15 s): a few
 # refused logins from 127.0.0.1 would get every later connection from it reset
 # (measured: "kex_exchange_identification: read: Connection reset by peer" in
-# the other tests). Each login here comes from its own loopback address.
+# the other tests). prepare_tasks.yml exempts the loopback addresses from
+# that; each login here still comes from its own loopback address unless a
+# test of carol's MFA exemption (an address rule) names its source.
 SOURCES = itertools.count(10)
 
 
