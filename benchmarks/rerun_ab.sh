@@ -15,7 +15,7 @@
 # check has a store of some size to read; EPHI_BENCH_SESSION_BYTES=B makes each print B bytes of
 # output (lines of 100) instead:
 #   EPHI_BENCH_PLAY=verify.yml EPHI_BENCH_SESSIONS=1000 EPHI_BENCH_SESSION_BYTES=40000 bash benchmarks/rerun_ab.sh 4beac80 c950efe
-# EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines) as DIR/<rev>-<round>.log.
+# EPHI_BENCH_LOGS=DIR keeps each run's log (with the ephi-cpu-task lines and the ephi-host-task lines of each task's host CPU) as DIR/<rev>-<round>.log.
 # EPHI_BENCH_WRAP="COMMAND ARGS --" runs every ansible-playbook under COMMAND, e.g. a profiler:
 #   EPHI_BENCH_WRAP="py-spy record --subprocesses -r 200 -f raw -o /tmp/rerun.txt --" EPHI_BENCH_ROUNDS=1 \
 #     bash benchmarks/rerun_ab.sh HEAD      (the last run, the re-run, is the file left; CPU figures then include the profiler)
@@ -86,11 +86,16 @@ all:
 INV
 ansible -i "$tmp/inventory/hosts.yml" all -m ansible.builtin.wait_for_connection -a timeout=180 >/dev/null
 
+cgroup_path=$(podman container inspect --format '{{ .State.CgroupPath }}' "$name")
+if [ -r "/sys/fs/cgroup/cpuacct$cgroup_path/cpuacct.usage" ]; then host_cpu_file=/sys/fs/cgroup/cpuacct$cgroup_path/cpuacct.usage
+else host_cpu_file=/sys/fs/cgroup$cgroup_path/cpu.stat; fi
+# The ephi_cpu callback's per-task host CPU lines (ephi-host-task) read the same counter.
+export EPHI_BENCH_HOST_CPU_FILE=$host_cpu_file
 host_cpu() {  # the container's CPU nanoseconds so far
-  local path
-  path=$(podman container inspect --format '{{ .State.CgroupPath }}' "$name")
-  if [ -r "/sys/fs/cgroup/cpuacct$path/cpuacct.usage" ]; then cat "/sys/fs/cgroup/cpuacct$path/cpuacct.usage"
-  else awk '/^usage_usec/ {print $2 * 1000}' "/sys/fs/cgroup$path/cpu.stat"; fi
+  case "$host_cpu_file" in
+    */cpu.stat) awk '/^usage_usec/ {print $2 * 1000}' "$host_cpu_file" ;;
+    *) cat "$host_cpu_file" ;;
+  esac
 }
 
 playbook() {  # REV[:STRATEGY] PLAY LOG

@@ -16,12 +16,20 @@ workers and ssh clients it has reaped, RUSAGE_SELF + RUSAGE_CHILDREN) as
 "ephi-cpu-task <seconds> <task name>" lines, heaviest first. A worker is reaped
 when the next worker starts, so a task's line holds its own workers' CPU only
 approximately (some of the previous task's): read it for where the time goes,
-not to the millisecond. It is the whole play's for a fleet (all hosts)."""
+not to the millisecond. It is the whole play's for a fleet (all hosts).
+
+With EPHI_BENCH_HOST_CPU_FILE naming a cgroup's CPU counter (cgroup v1
+cpuacct.usage in nanoseconds, or v2 cpu.stat), it also prints each task's
+host CPU as "ephi-host-task <seconds> <task name>" lines: the container's CPU
+between the task's start and the next's. Under the linear strategy with one
+host that is the task's own work on the host (its SSH session, the gate, the
+recorder, sudo, the module), give or take what a daemon does a little later."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import resource
 
 from ansible.plugins.callback import CallbackBase
@@ -49,6 +57,8 @@ class CallbackModule(CallbackBase):
         self.results = 0
         self.current = None
         self.per_task = []
+        self.host_file = os.environ.get('EPHI_BENCH_HOST_CPU_FILE')
+        self.per_task_host = []
 
     @staticmethod
     def _cpu():
@@ -56,16 +66,27 @@ class CallbackModule(CallbackBase):
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
+    def _host_cpu(self):
+        if not self.host_file:
+            return 0.0
+        with open(self.host_file) as counter:
+            text = counter.read()
+        if self.host_file.endswith('cpu.stat'):
+            usec = [line.split()[1] for line in text.splitlines() if line.startswith('usage_usec ')]
+            return int(usec[0]) / 1e6
+        return int(text) / 1e9
+
     def _close_task(self):
         if self.current is not None:
-            name, start = self.current
+            name, start, host_start = self.current
             self.per_task.append((self._cpu() - start, name))
+            self.per_task_host.append((self._host_cpu() - host_start, name))
             self.current = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.tasks += 1
         self._close_task()
-        self.current = (task.get_name(), self._cpu())
+        self.current = (task.get_name(), self._cpu(), self._host_cpu())
 
     v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
@@ -82,6 +103,9 @@ class CallbackModule(CallbackBase):
         self._close_task()
         for seconds, name in sorted(self.per_task, reverse=True):
             self._display.display('ephi-cpu-task %.3f %s' % (seconds, name))
+        if self.host_file:
+            for seconds, name in sorted(self.per_task_host, reverse=True):
+                self._display.display('ephi-host-task %.3f %s' % (seconds, name))
         self._display.display('ephi-cpu main=%.2f tasks=%d results=%d' % (own.ru_utime + own.ru_stime, self.tasks, self.results))
         # Every worker is a fork of this process: what it costs (page tables,
         # copy-on-write, teardown) grows with this process's memory.
