@@ -40,6 +40,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ephi.safeguards.aide
+  - ephi.safeguards.probe
 attributes:
   check_mode:
     support: full
@@ -90,6 +91,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+probe:
+  description:
+    - With O(probe), what M(ephi.safeguards.host_probe) would have returned for those options (its answers and
+      C(changed)), or C(failed) and C(msg) when it could not answer. Also returned when the check fails.
+  returned: when O(probe) is set
+  type: dict
+  sample: {"changed": false, "paths": {"/var/lib/aide/aide.db": {"exists": true, "type": "file", "checksum": "9b71d2"}}}
 differences:
   description: Whether AIDE reported any added, removed or changed entry.
   returned: always
@@ -193,6 +201,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.aide_report import
     check_result,
     decode_exit_status,
 )
+from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 
 ENV = {'LANG': 'C', 'LC_ALL': 'C', 'LANGUAGE': 'C'}
 
@@ -218,9 +227,11 @@ def main():
             aide_bin=dict(type='path'),
             limit=dict(type='str'),
             report_format=dict(type='str', default='auto', choices=['auto', 'json', 'plain']),
+            probe=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
+    attach_probe(module)
     params = module.params
     aide_bin = params['aide_bin'] or module.get_bin_path('aide', required=True,
                                                          opt_dirs=['/usr/sbin', '/usr/bin'])

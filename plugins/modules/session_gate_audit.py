@@ -122,6 +122,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ephi.safeguards.probe
 attributes:
   check_mode:
     support: full
@@ -165,6 +166,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+probe:
+  description:
+    - With O(probe), what M(ephi.safeguards.host_probe) would have returned for those options (its answers and
+      C(changed)), or C(failed) and C(msg) when it could not answer. Also returned when this module fails.
+  returned: when O(probe) is set
+  type: dict
+  sample: {"changed": false, "mounts": {"/var/log/ephi": "fuse.gocryptfs"}}
 gate:
   description:
     - The gate program, C(path); C(chain) its owner and mode and those of every directory above
@@ -260,6 +268,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import (
     HOOK_VARIABLES,
     hook_problem,
@@ -500,9 +509,11 @@ def main():
             sshd_config=dict(type='path'),
             sshd_check_users=dict(type='list', elements='str', default=[]),
             audit=dict(type='bool', default=True),
+            probe=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
+    attach_probe(module)
     params = module.params
     sshd = params['sshd_bin'] or module.get_bin_path('sshd', opt_dirs=['/usr/sbin'])
     if params['sshd_check_users']:

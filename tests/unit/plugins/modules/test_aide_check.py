@@ -9,12 +9,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 
 import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.ephi.safeguards.plugins.module_utils import probe_run
 from ansible_collections.ephi.safeguards.plugins.modules import aide_check
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
@@ -121,3 +123,56 @@ def test_unreadable_report_fails(commands):
     assert result['failed'] is True
     assert result['msg'].startswith('cannot read the AIDE report')
     assert result['exit_status']['changed'] is True
+
+
+# The option probe: ephi.safeguards.host_probe's questions answered in the same run (verify.yml
+# of the aide role asks the database's sha512, the timer and aide --path-check this way).
+SHOW = 'Id=ephi-aide-check.timer\nLoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=enabled\n'
+
+
+def test_probe_is_answered_in_the_same_run_before_the_check(commands, tmp_path):
+    calls, answers = commands
+    database = tmp_path / 'aide.db'
+    database.write_bytes(b'baseline\n')
+    answers.extend([(0, '', ''), (0, SHOW, ''), (0, fixture('0.18', 'clean.json'), '')])
+    result = run_module({'probe': {'paths': [{'path': str(database), 'checksum': 'sha512'}, str(tmp_path / 'none')],
+                                   'units': ['ephi-aide-check.timer'],
+                                   'commands': [['/bin/sh', '-c', 'aide --path-check f:/etc/ssh']]}}, check=True)
+    assert not result.get('failed'), result
+    assert result['differences'] is False
+    probe = result['probe']
+    assert probe['changed'] is False and not probe.get('failed')
+    assert probe['paths'][str(database)]['exists'] is True
+    assert probe['paths'][str(database)]['checksum'] == hashlib.sha512(b'baseline\n').hexdigest()
+    assert probe['paths'][str(tmp_path / 'none')]['exists'] is False
+    assert probe['units_running'] == ['ephi-aide-check.timer']
+    assert probe['commands'][0]['rc'] == 0
+    # The probe's command and systemctl (get_bin_path answers AIDE for every name here) first, then AIDE's check.
+    assert calls[0][0] == ['/bin/sh', '-c', 'aide --path-check f:/etc/ssh']
+    assert calls[1][0][1:3] == ['show', '--property=' + probe_run.UNIT_PROPERTIES]
+    assert calls[2][0] == JSON_ARGV
+
+
+def test_a_probe_that_cannot_answer_is_a_failed_probe_and_the_check_still_runs(commands):
+    calls, answers = commands
+    answers.append((0, fixture('0.18', 'clean.json'), ''))
+    result = run_module({'probe': {'paths': ['relative/path'], 'no_such_option': 1}})
+    assert not result.get('failed') and result['differences'] is False
+    assert result['probe']['failed'] is True and result['probe']['msg'].startswith('host_probe: ')
+    assert 'no_such_option' in result['probe']['msg']
+    assert [argv for argv, env in calls] == [JSON_ARGV]
+
+
+@pytest.mark.parametrize('version', ['0.18', '0.19'])
+def test_a_failed_check_still_returns_the_probe(commands, version, tmp_path):
+    calls, answers = commands
+    answers.append((18, '', fixture(version, 'nodb.err')))
+    result = run_module({'probe': {'paths': [str(tmp_path / 'aide.db')]}})
+    assert result['failed'] and 'exit status 18' in result['msg']
+    assert result['probe']['paths'][str(tmp_path / 'aide.db')] == {'exists': False, 'conforms': False}
+
+
+def test_without_probe_there_is_no_probe_result(commands):
+    calls, answers = commands
+    answers.append((0, fixture('0.18', 'clean.json'), ''))
+    assert 'probe' not in run_module({})

@@ -17,6 +17,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.ephi.safeguards.plugins.module_utils import probe_run
 from ansible_collections.ephi.safeguards.plugins.modules import host_probe as mod
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
@@ -40,7 +41,7 @@ def host(tmp_path, monkeypatch):
     mountinfo = tmp_path / 'mountinfo'
     mountinfo.write_text('22 1 8:1 / / rw - ext4 /dev/sda1 rw\n'
                          '40 22 0:35 / /var/log/ephi rw - fuse.gocryptfs /var/lib/ephi/cipher rw\n')
-    monkeypatch.setattr(mod, 'MOUNTINFO', str(mountinfo))
+    monkeypatch.setattr(probe_run, 'MOUNTINFO', str(mountinfo))
     return tmp_path, calls
 
 
@@ -75,7 +76,7 @@ def test_one_run_answers_every_question(host):
     assert result['groups'] == {'root': 0, 'no-such-group-here': None}
     assert result['passwd']['root'][:2] == ['x', '0'] and all(len(f) == 6 for f in result['passwd'].values())
     assert [entry['matched'] for entry in result['lines']] == [True, None]
-    assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=' + mod.UNIT_PROPERTIES]]
+    assert [args[1:3] for args in calls] == [['-W', '-f'], ['show', '--property=' + probe_run.UNIT_PROPERTIES]]
     assert result['units_stale'] == []
 
 
@@ -87,10 +88,10 @@ def test_a_unit_whose_file_changed_after_its_start_is_stale(host, monkeypatch):
     show = ('Id=x.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n'
             'NeedDaemonReload=no\nActiveEnterTimestampMonotonic=100000000\n')
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, args, **kw: (0, show, ''))
-    monkeypatch.setattr(mod.time, 'monotonic', lambda: 200.0)
+    monkeypatch.setattr(probe_run.time, 'monotonic', lambda: 200.0)
     now = os.stat(str(program)).st_mtime
     for age, stale in ((50, ['x.service']), (150, [])):
-        monkeypatch.setattr(mod.time, 'time', lambda: now + age)
+        monkeypatch.setattr(probe_run.time, 'time', lambda: now + age)
         result = run_main(mod.main, {'unit_files': {'x.service': [str(program), str(tmp / 'absent')]}})
         assert result['units_stale'] == stale, age
         assert result['units_running'] == [] and list(result['units']) == ['x.service']
@@ -134,7 +135,7 @@ def test_bad_input_is_refused_before_anything_is_read(host, args, message):
 
 def test_a_file_too_large_to_be_a_setting_fails(host):
     big = host[0] / 'big'
-    big.write_bytes(b'x' * (mod.MAX_READ + 1))
+    big.write_bytes(b'x' * (probe_run.MAX_READ + 1))
     result = run_main(mod.main, {'read': [str(big)]})
     assert result['failed'] and 'larger than' in result['msg']
 
@@ -162,7 +163,7 @@ def test_a_block_in_no_file_a_link_or_a_large_file_is_not_known_to_be_in_place(h
     tmp = host[0]
     (tmp / 'real').write_bytes(HOOK)
     os.symlink(str(tmp / 'real'), str(tmp / 'link'))
-    (tmp / 'large').write_bytes(HOOK + b'#' * mod.MAX_READ)
+    (tmp / 'large').write_bytes(HOOK + b'#' * probe_run.MAX_READ)
     result = run_main(mod.main, {'blocks': [{'path': str(tmp / name), 'marker': MARKER, 'block': BLOCK}
                                             for name in ('absent', 'link', 'large', 'real')]})
     assert [entry['in_place'] for entry in result['blocks']] == [None, None, None, True]
@@ -178,7 +179,7 @@ def test_commands_run_without_a_shell_and_a_missing_program_is_no_answer(host, m
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, *a, **k: found.get(name))
-    monkeypatch.setattr(mod.os, 'access', lambda path, how: path == '/usr/bin/ssh')
+    monkeypatch.setattr(probe_run.os, 'access', lambda path, how: path == '/usr/bin/ssh')
     result = run_main(mod.main, {'commands': [['ssh', '-Q', 'kex'], ['aide', '--version'], ['/usr/bin/true;id']]},
                       check=True)
     assert result['changed'] is False
@@ -208,7 +209,7 @@ def test_a_line_in_place_as_lineinfile_would_leave_it(host):
     tmp = host[0]
     conf = tmp / 'aide.conf'
     conf.write_bytes(b'@@x_include /etc/aide/aide.conf.d ^[a-zA-Z0-9_-]+$\n')
-    (tmp / 'big').write_bytes(b'#\n' * mod.MAX_READ)
+    (tmp / 'big').write_bytes(b'#\n' * probe_run.MAX_READ)
     regexp = r'^@@x_include\s+/etc/aide/aide\.conf\.d(\s|$)'
     entries = [{'path': str(tmp / name), 'regexp': regexp, 'line': '@@x_include /etc/aide/aide.conf.d ^[a-zA-Z0-9_-]+$'}
                for name in ('aide.conf', 'big', 'absent')]

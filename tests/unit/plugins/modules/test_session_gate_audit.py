@@ -19,6 +19,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict
+from ansible_collections.ephi.safeguards.plugins.module_utils import probe_run
 from ansible_collections.ephi.safeguards.plugins.modules import session_gate_audit as mod
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
@@ -358,3 +359,18 @@ def test_sshd_check_with_the_audit_uses_the_same_config(host):
     assert [c for c in host.calls if c[0] == SSHD] and all(
         c[1:4] == ['-T', '-f', '/etc/ssh/other.conf'] for c in host.calls if c[0] == SSHD)
     assert [a['name'] for a in result['accounts']] == ['erin', 'glass', 'root']
+
+
+def test_the_probe_is_answered_in_the_same_run(host, monkeypatch):
+    # The tmux role's verify asks its host_probe questions this way when the gate is on.
+    monkeypatch.setattr(probe_run, 'MOUNTINFO', host.mountinfo)
+    result = run_main(mod.main, host.args(probe={'mounts': ['/var/log/ephi', '/var/log'], 'paths': [host.gate],
+                                                 'passwd': True}), True)
+    assert not result.get('failed') and result['store']['encrypted'] is True
+    probe = result['probe']
+    assert probe['changed'] is False and not probe.get('failed')
+    assert probe['mounts'] == {'/var/log/ephi': 'fuse.gocryptfs', '/var/log': ''}
+    assert probe['paths'][host.gate]['exists'] is True
+    assert sorted(probe['passwd']) == ['daemon', 'erin', 'glass', 'root']
+    # Without the option, no probe and nothing asked for it.
+    assert 'probe' not in run_main(mod.main, host.args(), True)
