@@ -67,6 +67,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ephi.safeguards.probe
 attributes:
   check_mode:
     support: full
@@ -90,6 +91,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+probe:
+  description:
+    - With O(probe), what M(ephi.safeguards.host_probe) would have returned for those options (its answers and
+      C(changed)), or C(failed) and C(msg) when it could not answer. Also returned when this module fails.
+  returned: when O(probe) is set
+  type: dict
+  sample: {"changed": false, "commands": [{"argv": ["/usr/sbin/sshd", "-T"], "rc": 0, "stdout": "port 22\n", "stderr": ""}]}
 changes:
   description: What was (or in check mode would be) changed, one line each.
   returned: always
@@ -133,6 +141,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import (
     ACCUMULATING,
     SshdConfigError,
@@ -155,9 +164,11 @@ def main():
             validate=dict(type='bool', default=True),
             backup=dict(type='bool', default=False),
             effective=dict(type='bool', default=False),
+            probe=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
+    attach_probe(module)
     params = module.params
     path = params['path']
     broken = broken_value(params['include'], params['settings'], params['extra_settings'])
