@@ -62,7 +62,7 @@ PROBE_SPEC = dict(
 
 
 class ProbeError(Exception):
-    """The probe could not answer (a program it needs failed)."""
+    """The probe could not answer: invalid options, a program it needs failed or a file it cannot read."""
 
 
 def _lstat(path):
