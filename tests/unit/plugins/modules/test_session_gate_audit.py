@@ -374,3 +374,8 @@ def test_the_probe_is_answered_in_the_same_run(host, monkeypatch):
     assert sorted(probe['passwd']) == ['daemon', 'erin', 'glass', 'root']
     # Without the option, no probe and nothing asked for it.
     assert 'probe' not in run_main(mod.main, host.args(), True)
+    # The gate switched off (the role's audit: false): the probe alone, no account is asked about.
+    del host.calls[:]
+    result = run_main(mod.main, host.args(audit=False, probe={'paths': [host.gate]}), True)
+    assert result['probe']['paths'][host.gate]['exists'] is True and 'accounts' not in result
+    assert not [c for c in host.calls if c[0] == SSHD]
