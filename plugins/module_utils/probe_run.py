@@ -5,9 +5,8 @@
 
 """The I/O of ephi.safeguards.host_probe, its options and their checks, so
 that another read-only module can answer the same questions in its own run
-(its option ``probe``, see ``attach``) instead of a module run of their own:
-each module run costs the host a Python start and the compilation of
-AnsiballZ's module_utils (docs/benchmarks.md). The decisions are in
+(its option ``probe``, see ``attach`` and module_utils/riders.py) instead of
+a module run of their own. The decisions are in
 module_utils/host_probe.py.
 """
 
@@ -16,16 +15,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import functools
 import grp
 import os
 import pwd
 import re
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.ephi.safeguards.plugins.module_utils import riders
 from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import mount_at, parse_mountinfo
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 from ansible_collections.ephi.safeguards.plugins.module_utils.regular_files import MAX_READ, file_digest, read_bytes
@@ -210,20 +208,7 @@ def run_probe(module, params):
 def attach(module, option='probe'):
     """Run the probe that MODULE's option OPTION asks for (host_probe's options as a dict), before
     the module's own work, and return its answers with every later exit_json and fail_json of MODULE
-    as ``probe``, the way a registered host_probe result looks: its answers with ``changed`` false,
-    or ``failed`` true and ``msg`` when it could not answer (invalid options too). The module's own
-    work goes on either way, so one failure does not hide the other's evidence. Nothing when the
-    option is not set."""
-    wanted = module.params.get(option)
-    if wanted is None:
-        return None
-    validation = ArgumentSpecValidator(PROBE_SPEC).validate(wanted)
-    try:
-        if validation.error_messages:
-            raise ProbeError('; '.join(validation.error_messages))
-        answer = dict(run_probe(module, validation.validated_parameters), changed=False)
-    except ProbeError as exc:
-        answer = {'changed': False, 'failed': True, 'msg': 'host_probe: %s' % to_text(exc)}
-    module.exit_json = functools.partial(module.exit_json, probe=answer)
-    module.fail_json = functools.partial(module.fail_json, probe=answer)
-    return answer
+    as ``probe``, the way a registered host_probe result looks (module_utils/riders.py): its answers
+    with ``changed`` false, or ``failed`` true and ``msg`` when it could not answer (invalid options
+    too). Nothing when the option is not set."""
+    return riders.attach(module, option, PROBE_SPEC, run_probe, (ProbeError,), 'host_probe')

@@ -41,7 +41,8 @@ Probes:
     policy file's, empty when not found).
 ``audit_chain``
     The ``audit_chain_verify`` result for the recorder's directory, heads from
-    the journal (``failed_when: false``; skipped when ``session_gate`` is off).
+    the journal (the session gate audit's ``chain``, the same checks in its
+    run; not read when ``session_gate`` is off).
 ``console_idle``
     One read-only command (host_probe's answer, or a command task with
     ``failed_when: false``) printing ``logind=`` (``systemctl is-active

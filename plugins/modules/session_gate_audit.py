@@ -36,8 +36,8 @@ description:
     it every run and on the candidate drop-in before sshd is reloaded. C(sshd -T) fails, as
     C(sshd -t) does, on an invalid configuration or when no host key can be loaded, so the check
     also proves that the configuration is valid. With O(audit=false) only this check runs.
-  - Never changes anything and never opens a file a user owns, so it also runs in check mode;
-    C(changed) is always V(false). Whatever it could not read is returned as an C(error) text in
+  - Never changes anything (but the chain check's cache, with O(chain)) and never opens a file a user owns,
+    so it also runs in check mode; C(changed) is always V(false). Whatever it could not read is returned as an C(error) text in
     the part concerned, not as a failure; the caller decides (the tmux role's evidence fails such
     a control as not examined). The judgments are in the collection's C(module_utils/session_gate.py).
 options:
@@ -120,6 +120,14 @@ options:
         configuration, directory). V(false) runs only the check of O(sshd_check_users).
     type: bool
     default: true
+  chain:
+    description:
+      - The options of M(ephi.safeguards.audit_chain_verify), as a dictionary. The recordings' chain check runs in
+        this module's run, before its own work, and its result is returned as RV(chain), one module run instead of
+        two. Its cache (C(cache)) is written only outside check mode, as that module's.
+      - Invalid options, or a check that cannot run (no store, the heads unreadable), make RV(chain) a failed
+        result (C(failed) and C(msg)); this module's own work is done either way.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ephi.safeguards.probe
@@ -127,7 +135,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - The module is read-only and runs in check mode too.
+      - The module is read-only and runs in check mode too. With O(chain) and its C(cache), the chain check's cache
+        is the one file it writes, and only outside check mode.
   diff_mode:
     support: none
   platform:
@@ -173,6 +182,14 @@ probe:
   returned: when O(probe) is set
   type: dict
   sample: {"changed": false, "mounts": {"/var/log/ephi": "fuse.gocryptfs"}}
+chain:
+  description:
+    - With O(chain), what M(ephi.safeguards.audit_chain_verify) would have returned for those options (C(summary),
+      C(files), C(heads), C(ignored), C(source), C(heads_since), C(cache) and C(changed)), or C(failed) and C(msg)
+      when it could not run. Also returned when this module fails.
+  returned: when O(chain) is set
+  type: dict
+  sample: {"changed": false, "summary": {"examined": 12, "ok": 11, "open": 1, "bad": 0, "cached": 10}}
 gate:
   description:
     - The gate program, C(path); C(chain) its owner and mode and those of every directory above
@@ -268,6 +285,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.chain_check import attach as attach_chain
 from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import (
     HOOK_VARIABLES,
@@ -510,10 +528,12 @@ def main():
             sshd_check_users=dict(type='list', elements='str', default=[]),
             audit=dict(type='bool', default=True),
             probe=dict(type='dict'),
+            chain=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
     attach_probe(module)
+    attach_chain(module)
     params = module.params
     sshd = params['sshd_bin'] or module.get_bin_path('sshd', opt_dirs=['/usr/sbin'])
     if params['sshd_check_users']:

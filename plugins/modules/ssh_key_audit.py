@@ -62,8 +62,21 @@ options:
   sshd_bin:
     description: Path of sshd. Defaults to C(sshd) found in E(PATH) or C(/usr/sbin).
     type: path
+  kex_supported_only:
+    description:
+      - Compare C(KexAlgorithms) of O(sshd_settings) without the names the installed OpenSSH does not know
+        (C(ssh -Q kex); openssh-server depends on the client of its own version), in the order given - the
+        ssh_key_policy role renders its list that way, so a policy that names algorithms newer than the host's
+        OpenSSH is compared with what the role wrote. When C(ssh -Q kex) cannot answer, the list is compared as
+        given, as the role then renders it. The list compared is returned in RV(kex_compared).
+    type: bool
+    default: false
+  ssh_bin:
+    description: Path of the OpenSSH client, for O(kex_supported_only). Defaults to C(ssh) found in E(PATH).
+    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ephi.safeguards.probe
 attributes:
   check_mode:
     support: full
@@ -159,6 +172,19 @@ sshd_drift:
   returned: always
   type: list
   elements: dict
+kex_compared:
+  description:
+    - With O(kex_supported_only), the C(KexAlgorithms) value compared (the names C(ssh -Q kex) lists), else null.
+  returned: always
+  type: str
+  sample: sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256
+probe:
+  description:
+    - With O(probe), what M(ephi.safeguards.host_probe) would have returned for those options (its answers and
+      C(changed)), or C(failed) and C(msg) when it could not answer. Also returned when this module fails.
+  returned: when O(probe) is set
+  type: dict
+  sample: {"changed": false, "passwd": {"root": {"uid": 0, "gid": 0, "home": "/root", "shell": "/bin/bash"}}}
 sshd_service:
   description: C(name), C(active) (the service runs a listening sshd) and C(socket_active) (C(<name>.socket) is active).
   returned: always
@@ -178,7 +204,9 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.safe_open import UnsafeFile, read_user_file
+from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import kex_algorithms
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
     SSHKeyError,
@@ -258,6 +286,23 @@ def user_groups(entry):
     return sorted(names)
 
 
+def supported_kex(module, params, environ):
+    """(the settings to compare, the KexAlgorithms compared or None): O(sshd_settings), with
+    O(kex_supported_only) its KexAlgorithms less the names `ssh -Q kex` does not list."""
+    settings = dict(params['sshd_settings'] or {})
+    value = settings.get('KexAlgorithms')
+    if not params['kex_supported_only'] or value is None:
+        return settings, None
+    names = ','.join(value if isinstance(value, list) else [value]).split(',')
+    ssh = params['ssh_bin'] or module.get_bin_path('ssh')
+    supported = ''
+    if ssh:
+        rc, out, dummy = module.run_command([ssh, '-Q', 'kex'], environ_update=environ)
+        supported = out if rc == 0 else ''
+    settings['KexAlgorithms'] = ','.join(kex_algorithms([n.strip() for n in names if n.strip()], [], supported))
+    return settings, settings['KexAlgorithms']
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -270,9 +315,13 @@ def main():
             match_user=dict(type='str'),
             service=dict(type='str', default='ssh'),
             sshd_bin=dict(type='path'),
+            kex_supported_only=dict(type='bool', default=False),
+            ssh_bin=dict(type='path'),
+            probe=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
+    attach_probe(module)
     params = module.params
     policy = {'allowed_types': params['allowed_types'], 'rsa_min_bits': params['rsa_min_bits']}
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -354,7 +403,8 @@ def main():
             rc, out, dummy = module.run_command([systemctl, 'is-active', unit], environ_update=environ)
             service[key] = out.strip() == 'active'
 
-    drift = effective_drift(effective, params['sshd_settings'] or {})
+    wanted, kex_compared = supported_kex(module, params, environ)
+    drift = effective_drift(effective, wanted)
     if not effective and params['sshd_settings']:
         drift = [{'setting': 'sshd -T', 'wanted': 'effective configuration',
                   'found': sshd_test.get('effective_error') or sshd_test['stderr']}]
@@ -370,6 +420,7 @@ def main():
         sshd_test=sshd_test,
         sshd_effective=effective,
         sshd_drift=drift,
+        kex_compared=kex_compared,
         login_user=login,
         sshd_service=service,
     )

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.usefixtures(gated_users_clean.__name__)
 def chain_check(host, tmp_path, label, control_id="tmux-audit-chain"):
     """One Ansible run: the module on the store (heads from the journal, no cache) and the tmux role's
     verify (with its cache, tmux_verify_chain_cache); (module result, the record of CONTROL_ID). The
-    verify's own module result is left in chain_check.verify_module."""
+    verify's own chain check (the session gate audit's chain) is left in chain_check.verify_module."""
     out = tmp_path / ("chain-%s.json" % label)
     play = tmp_path / ("chain-%s.yml" % label)
     play.write_text(
@@ -55,7 +55,7 @@ def chain_check(host, tmp_path, label, control_id="tmux-audit-chain"):
         "      vars: %s\n"
         "    - ansible.builtin.copy:\n        dest: %s\n        mode: '0600'\n"
         "        content: \"{{ {'module': chain, 'controls': tmux_verify_controls,"
-        " 'verify_module': __tmux_verify_audit_chain} | to_json }}\"\n"
+        " 'verify_module': __tmux_verify_session_gate.chain} | to_json }}\"\n"
         "      delegate_to: localhost\n      become: false\n" % (name(host), MOUNT, json.dumps(VERIFY_VARS), out))
     run = run_playbook(str(play), timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]

@@ -18,7 +18,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.ephi.safeguards.plugins.module_utils import recording_files
+from ansible_collections.ephi.safeguards.plugins.module_utils import chain_check, recording_files
 from ansible_collections.ephi.safeguards.plugins.modules import audit_chain_verify as mod
 from ansible_collections.ephi.safeguards.tests.unit.plugins.module_utils.test_audit_chain import make
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
@@ -107,7 +107,7 @@ def test_a_recording_without_heads_is_recent_only_within_recent_seconds(store, m
     (root / 'bob' / 'young.cast').write_bytes(b''.join(young))
     (root / 'bob' / 'old.cast').write_bytes(b''.join(old))
     started = json.loads(young[0])['timestamp']
-    monkeypatch.setattr(mod.time, 'time', lambda: started + 60)
+    monkeypatch.setattr(chain_check.time, 'time', lambda: started + 60)
     args = {'path': str(root), 'heads_source': 'text', 'heads_text': '\n'.join(events)}
     # Both headers carry the same start: 60 s ago.
     result = run(dict(args, recent_seconds=120))
@@ -115,7 +115,7 @@ def test_a_recording_without_heads_is_recent_only_within_recent_seconds(store, m
     result = run(dict(args, recent_seconds=30))
     assert sorted(f['status'] for f in result['files']) == ['unverified', 'unverified']
     # A header dated in the future (a forged recording hiding from the check) is never recent.
-    monkeypatch.setattr(mod.time, 'time', lambda: started - 3600)
+    monkeypatch.setattr(chain_check.time, 'time', lambda: started - 3600)
     result = run(dict(args, recent_seconds=120))
     assert sorted(f['status'] for f in result['files']) == ['unverified', 'unverified']
     result = run(args)
@@ -168,7 +168,7 @@ def test_long_lines_are_read_in_pieces(tmp_path, monkeypatch):
     monkeypatch.setattr(recording_files, 'PIECE', 7)
     path = tmp_path / 'x.cast'
     path.write_bytes(b'0123456789abcdef\nxy\nlast')
-    assert list(mod.pieces(str(path))) == [b'0123456', b'789abcd', b'ef\n', b'xy\n', b'last']
+    assert list(chain_check.pieces(str(path))) == [b'0123456', b'789abcd', b'ef\n', b'xy\n', b'last']
 
 
 def journal(monkeypatch, events):

@@ -21,11 +21,14 @@ from ansible.module_utils import basic
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import gate_verdict
 from ansible_collections.ephi.safeguards.plugins.module_utils import probe_run
 from ansible_collections.ephi.safeguards.plugins.modules import session_gate_audit as mod
+from ansible_collections.ephi.safeguards.tests.unit.plugins.module_utils.test_audit_chain import make
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.test_audit_chain_verify import event
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import patch_exit_fail, run_main
 
 Pw = collections.namedtuple('Pw', 'pw_name pw_passwd pw_uid pw_gid pw_gecos pw_dir pw_shell')
 SSHD = '/usr/sbin/sshd'
 SYSTEMCTL = '/usr/bin/systemctl'
+JOURNALCTL = '/usr/bin/journalctl'
 SOCKET_SHOW = 'LoadState=loaded\nActiveState=active\nSubState=listening\nListen=/run/ephi-session.sock (Stream)\n'
 SERVICE_SHOW = 'LoadState=loaded\nActiveState=active\nSubState=running\nListen=\n'
 
@@ -67,7 +70,8 @@ class Host(object):
         self.show = {'ephi-session.socket': (0, SOCKET_SHOW, ''),
                      'ephi-session-recorder.service': (0, SERVICE_SHOW, '')}
         self.owner = {}
-        self.bins = {'sshd': SSHD, 'systemctl': SYSTEMCTL}
+        self.bins = {'sshd': SSHD, 'systemctl': SYSTEMCTL, 'journalctl': JOURNALCTL}
+        self.journal = []   # journalctl's JSON lines (the chain check)
         monkeypatch.setattr(mod.pwd, 'getpwall', lambda: list(self.accounts))
         monkeypatch.setattr(mod, 'SHELL_DIRS', (self.bin,))
         monkeypatch.setattr(mod, 'MOUNTINFO', self.mountinfo)
@@ -107,6 +111,8 @@ class Host(object):
                 'no' if gated else 'yes', 'yes' if gated else 'no', self.gate if gated else 'none'), ''
         if args[0] == SYSTEMCTL:
             return self.show[args[-1]]
+        if args[0] == JOURNALCTL:
+            return 0, ''.join(line + '\n' for line in self.journal), ''
         raise AssertionError('unexpected command %r' % (args,))
 
     def args(self, **extra):
@@ -379,3 +385,38 @@ def test_the_probe_is_answered_in_the_same_run(host, monkeypatch):
     result = run_main(mod.main, host.args(audit=False, probe={'paths': [host.gate]}), True)
     assert result['probe']['paths'][host.gate]['exists'] is True and 'accounts' not in result
     assert not [c for c in host.calls if c[0] == SSHD]
+
+
+def test_the_chain_check_runs_in_the_same_run(host, tmp_path):
+    # The tmux role's verify checks the recordings' hash chains this way (the gate on).
+    store = tmp_path / 'store'
+    (store / 'bob').mkdir(parents=True)
+    for name in ('h-pty-0.cast', 'h-pty-1.cast'):
+        lines, heads = make(8, name=name)
+        (store / 'bob' / name).write_bytes(b''.join(lines))
+        host.journal += [json.dumps({'MESSAGE': event(h, '%s/bob/%s' % (store, name)), '_UID': '0',
+                                     '_SYSTEMD_UNIT': 'ephi-session-recorder.service'}) for h in heads]
+    cache = store / '.ephi-chain-verified.json'
+    args = host.args(chain={'path': str(store), 'cache': True})
+    # In check mode the chains are checked and no cache is written; the gate's audit is there too.
+    result = run_main(mod.main, args, True)
+    chain = result['chain']
+    assert chain['changed'] is False and not chain.get('failed') and chain['source'] == 'journal'
+    assert chain['summary']['ok'] == 2 and chain['summary']['bad'] == 0 and not cache.exists()
+    assert not result.get('failed') and [a['name'] for a in result['accounts']] == ['erin', 'glass', 'root']
+    # Outside check mode its cache is written, as audit_chain_verify's own; a changed recording is named.
+    assert run_main(mod.main, args)['chain']['cache']['written'] and cache.exists()
+    path = store / 'bob' / 'h-pty-1.cast'
+    path.write_bytes(path.read_bytes().replace(b'line 5', b'line X'))
+    chain = run_main(mod.main, args, True)['chain']
+    assert chain['summary']['modified'] == 1 and [f['path'] for f in chain['files']] == [str(path)]
+    # A check that cannot run (no store; invalid options) is a failed chain; the audit is done anyway.
+    result = run_main(mod.main, host.args(chain={'path': str(tmp_path / 'none')}), True)
+    assert result['chain']['failed'] and result['chain']['msg'].startswith('audit_chain_verify: the store ')
+    assert not result.get('failed') and result['accounts']
+    result = run_main(mod.main, host.args(chain={'paht': str(store)}), True)
+    assert result['chain']['failed'] and 'path' in result['chain']['msg'] and result['accounts']
+    # Without the option, no chain check and no journal read.
+    del host.calls[:]
+    assert 'chain' not in run_main(mod.main, host.args(), True)
+    assert not [c for c in host.calls if c[0] == JOURNALCTL]

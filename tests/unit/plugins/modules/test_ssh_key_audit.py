@@ -161,6 +161,41 @@ def test_host_keys_and_drift(host):
     assert weak == {'ssh_host_ed25519_key': False, 'ssh_host_rsa_key': True}
 
 
+def test_kex_compared_without_what_the_installed_openssh_lacks_and_the_probe_in_the_same_run(host, monkeypatch):
+    # The ssh_key_policy role's verify: the policy's whole list (the probe that filters it comes in this same
+    # run), compared as the role renders it on this host.
+    fixture_run = basic.AnsibleModule.run_command
+    ssh_q = {'rc': 0, 'out': 'curve25519-sha256\nsntrup761x25519-sha512@openssh.com\ndiffie-hellman-group16-sha512\n'}
+
+    def run_command(self, args, **kwargs):
+        if args[1:] == ['-Q', 'kex']:
+            host['calls'].append(list(args))
+            return ssh_q['rc'], ssh_q['out'], ''
+        rc, out, err = fixture_run(self, args, **kwargs)
+        if args[1] == '-T':
+            out += 'kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256\n'
+        return rc, out, err
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    policy = 'mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,curve25519-sha256'
+    args = {'store_dir': host['store'], 'sshd_settings': {'KexAlgorithms': policy, 'LogLevel': 'VERBOSE'},
+            'kex_supported_only': True, 'ssh_bin': '/usr/bin/ssh',
+            'probe': {'commands': [['/usr/bin/ssh', '-Q', 'kex']]}}
+    result = run(args)
+    assert result['sshd_drift'] == [] and result['kex_compared'] == 'sntrup761x25519-sha512@openssh.com,curve25519-sha256'
+    assert result['probe']['commands'][0]['stdout'] == ssh_q['out'] and not result['probe'].get('failed')
+    # The probe was answered first, in the same run.
+    assert host['calls'][0] == ['/usr/bin/ssh', '-Q', 'kex'] and ['/usr/sbin/sshd', '-t'] in host['calls'][1:]
+    # A name the host knows and sshd does not offer is drift; so is the whole list without the option.
+    ssh_q['out'] += 'mlkem768x25519-sha256\n'
+    assert [d['setting'] for d in run(args)['sshd_drift']] == ['KexAlgorithms']
+    ssh_q['out'] = ssh_q['out'].replace('mlkem768x25519-sha256\n', '')
+    result = run(dict(args, kex_supported_only=False))
+    assert [d['setting'] for d in result['sshd_drift']] == ['KexAlgorithms'] and result['kex_compared'] is None
+    # ssh -Q kex cannot answer: the list is compared as given (as the role then renders it), not passed.
+    ssh_q['rc'] = 255
+    assert [d['setting'] for d in run(args)['sshd_drift']] == ['KexAlgorithms']
+
+
 def test_runs_sshd_with_a_list_argv_and_a_connection_spec(host):
     run({'store_dir': host['store'], 'login_user': 'admin'})
     assert ['/usr/sbin/sshd', '-t'] in host['calls']
