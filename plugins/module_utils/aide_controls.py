@@ -22,7 +22,8 @@ Probes (the names used by roles/aide/tasks/verify.yml and tamper.yml):
     and the check timer (``units``; verify only). A failed or skipped probe
     leaves every control that reads it unexamined.
 ``check``
-    ``ephi.safeguards.aide_check`` (failed_when false; skipped without a database).
+    ``ephi.safeguards.aide_check`` (failed_when false; skipped without a database). When ``host``
+    says the database is missing, the check is "no baseline to check against" whatever it returned.
 ``record``
     The first word of the controller's record file ('' when there is none).
 
@@ -247,7 +248,9 @@ def aide_check_clean(probes, policy):
     chk = probes.get('check')
     result = _mapping(chk)
     error = _mapping(result.get('exit_status')).get('error')
-    if isinstance(chk, dict) and chk.get('skipped'):
+    # Only a probe that answered can say the database is missing: then AIDE's own error is no news.
+    db = _host_path(probes, text(policy.get('db_path')))
+    if (isinstance(chk, dict) and chk.get('skipped')) or (db is not None and db.get('exists') is False):
         observed, status = 'no baseline to check against', 'fail'
     elif probe_failed(chk) or error is not None or 'changed_paths' not in result:
         observed = text(result.get('msg') or 'the AIDE check returned no result')

@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from ephi_testlib import (LOCK_AFTER, SSH, TMUX_POLICY, by_id, close_terminals, enforcer_paused, kill_users, login_in_terminal,
-                          screen, sh_quote, tmux_settings, type_line, verify_controls, wait_for)
+from ephi_testlib import (LOCK_AFTER, SSH, TMUX_POLICY, close_terminals, enforcer_paused, kill_users, login_in_terminal,
+                          role_verify, screen, sh_quote, tmux_settings, type_line, wait_for)
 
 ATTACKER = "ephi-carol"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
@@ -146,27 +146,8 @@ def test_hooks_that_stall_or_flood_the_client_cost_the_audit_only_that_users_bud
 
 def _verify_controls(host):
     """Run the role's verify entry point (as verify.yml does) for this host only."""
-    play = textwrap.dedent("""\
-        - name: Verify tmux
-          hosts: all
-          become: true
-          gather_facts: false
-          tasks:
-            - name: Verify
-              ansible.builtin.include_role:
-                name: ephi.safeguards.tmux
-                tasks_from: verify
-              vars:
-                tmux_lock_after_time: %d
-                tmux_autostart_exempt_users: [ephi-admin, ephi-dave]
-        """ % LOCK_AFTER)
-    path = "/tmp/ephi-attack-verify-%s.yml" % os.getpid()
-    with open(path, "w") as fh:
-        fh.write(play)
-    try:
-        return by_id(verify_controls(host, path, "tmux_verify_controls"))
-    finally:
-        os.unlink(path)
+    return role_verify(host, "tmux", {"tmux_lock_after_time": LOCK_AFTER,
+                                      "tmux_autostart_exempt_users": ["ephi-admin", "ephi-dave"]})
 
 
 def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, attack):

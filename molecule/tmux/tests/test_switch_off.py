@@ -9,11 +9,15 @@ hooks, the recorder and its programs). A converge with those values takes
 them off the host; the scenario's own converge puts them back. Both are
 seen from outside: a login of ephi-dave (not exempt) over SSH runs in a
 gate session (EPHI_SESSION_ID set, a session-start event) or, with the
-gate off, does not. (Capture switched off is tested in the site scenario,
+gate off, does not. In between, the role's verify with the same values
+examines the host with the gate off (the session gate audit's probe alone,
+no chain check). (Capture switched off is tested in the site scenario,
 test_site_capture_off.py.)
 """
 
-from ephi_testlib import SSH, run_converge, session_events, wait_for
+import yaml
+
+from ephi_testlib import SSH, role_verify, run_converge, scenario_path, session_events, wait_for
 
 ENFORCER = "ephi-tmux-enforcer.service"
 RECORDER = "ephi-session.socket"
@@ -47,13 +51,22 @@ def gate_is_on(host):
     assert wait_for(lambda: session_events(host, event="session-start", user="ephi-dave", id=sid)), sid
 
 
+OFF = {"tmux_live_mode": "audit", "tmux_autostart": False, "tmux_session_idle_logoff": 0, "tmux_session_gate": False}
+
+
+def verify_switched_off(host):
+    """The role's verify entry point with the converge's variables and OFF; its records by id."""
+    with open(scenario_path("converge.yml")) as fh:
+        variables = dict(yaml.safe_load(fh)[0]["tasks"][0]["vars"], **OFF)
+    return role_verify(host, "tmux", variables)
+
+
 def test_switched_off_features_leave_the_host_and_come_back(host):
     assert present(host) == GONE
     assert host.service(ENFORCER).is_running
     assert host.check_output(IDLE) == "t 30000000"   # the converge's 20 s + 10
     gate_is_on(host)
-    off = run_converge(host, {"tmux_live_mode": "audit", "tmux_autostart": False, "tmux_session_idle_logoff": 0,
-                              "tmux_session_gate": False}, timeout=600)
+    off = run_converge(host, OFF, timeout=600)
     assert off.returncode == 0, off.stdout[-3000:] + off.stderr[-2000:]
     try:
         assert present(host) == [], off.stdout[-3000:]
@@ -64,6 +77,16 @@ def test_switched_off_features_leave_the_host_and_come_back(host):
         assert login_session_id(host) == ""
         assert not host.service(RECORDER).is_running
         assert HOOK not in host.file("/etc/bash.bashrc").content_string
+        # verify with the gate off: the probe answered without the gate's audit (the lock program and
+        # /etc/shells were examined), the gate's own controls say it is off, the chain check does not apply.
+        controls = verify_switched_off(host)
+        for control in ("tmux-lock-policy", "tmux-not-a-shell"):
+            assert controls[control]["status"] == "pass", controls[control]
+        for control in ("tmux-audit-chain", "tmux-session-exemptions", "tmux-autostart"):
+            assert controls[control]["status"] == "not_applicable", controls[control]
+        for control in ("tmux-session-gate", "tmux-session-recorder"):
+            assert controls[control]["status"] == "fail", controls[control]
+            assert controls[control]["observed"].startswith("session gate disabled by tmux_session_gate: ")
     finally:
         back = run_converge(host, timeout=600)
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]

@@ -322,6 +322,16 @@ def test_aide_check_clean(check, status, observed):
     assert (rec['status'], rec['observed']) == (status, observed)
 
 
+def test_a_check_without_a_database_has_no_baseline_to_check_against():
+    # verify.yml runs the check with its probe: AIDE's error about the missing database is no news.
+    no_db = {'failed': False, 'stat': {'exists': False}}
+    rec = aide_check_clean(probes(check=AIDE_ERROR, db_stat=no_db), POLICY)
+    assert (rec['status'], rec['observed']) == ('fail', 'no baseline to check against')
+    # A probe that did not answer cannot say so: the check's own message.
+    rec = aide_check_clean(probes(check=AIDE_ERROR, db_stat={'failed': True, 'msg': 'probe failed'}), POLICY)
+    assert (rec['status'], rec['observed']) == ('fail', AIDE_ERROR['msg'])
+
+
 def test_missing_probes_fail_every_control():
     records = build_controls({}, POLICY)
     assert [r['id'] for r in records] == ['aide-installed', 'aide-baseline', 'aide-scheduled-check', 'aide-check-clean']
