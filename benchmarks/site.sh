@@ -12,6 +12,11 @@
 #   EPHI_BENCH_STRATEGIES  "linear mitogen_linear" (also: mitogen_free)
 #   EPHI_BENCH_SUITE       bookworm (default), trixie, or mixed (alternating)
 #   EPHI_BENCH_OUT         where the logs go (default $EPHI_CACHE_DIR/bench-site/<time>)
+#   EPHI_BENCH_ALT_VENV    a virtualenv with another ansible-core (e.g. the compat stage's
+#                          $EPHI_CACHE_DIR/venv-core-2.16-ansible9): after each fleet's runs,
+#                          EPHI_BENCH_ALT_ROUNDS (default 3) alternating rounds of the re-run and
+#                          of verify.yml with this checkout's core (rerun-N, verify-N) and with
+#                          that one (rerun-alt-N, verify-alt-N), on the same hosts
 # Its containers are ephi-bench-N (SSH on 127.0.0.1:22400+N) with the label
 # ephi.safeguards.lab=bench-site; only those are ever removed. The collection
 # is a snapshot of this checkout taken at start, so that edits made while the
@@ -33,6 +38,9 @@ for n in "${sizes[@]}"; do
   if ! [[ "$n" =~ ^[1-9][0-9]*$ ]] || ((n > max_hosts)); then die "host counts must be 1..$max_hosts, got '$n'"; fi
 done
 case "$suite" in bookworm|trixie|mixed) ;; *) die "EPHI_BENCH_SUITE must be bookworm, trixie or mixed" ;; esac
+if [ -n "${EPHI_BENCH_ALT_VENV:-}" ] && [ ! -x "$EPHI_BENCH_ALT_VENV/bin/ansible-playbook" ]; then
+  die "EPHI_BENCH_ALT_VENV: no ansible-playbook in $EPHI_BENCH_ALT_VENV/bin (bash scripts/test.sh compat makes the 2.16 one)"
+fi
 
 if [ ! -x /usr/bin/time ]; then  # GNU time, for the controller's CPU seconds
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null || die "apt-get install time failed"
@@ -176,7 +184,7 @@ run() {
     "$strategy" "$n" "$name" "$wall" "$changed" "$ctl_cpu" "${main_cpu:-?}" "$mux_cpu" "$hosts_cpu" "$load" >&2
 }
 
-machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), podman $(podman --version | awk '{print $3}'), $(ansible --version | sed -n 1p), mitogen $mitogen_version, image suite $suite"
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), podman $(podman --version | awk '{print $3}'), $(ansible --version | sed -n 1p), mitogen $mitogen_version, image suite $suite${EPHI_BENCH_ALT_VENV:+, alternating with $("$EPHI_BENCH_ALT_VENV/bin/ansible" --version | sed -n 1p)}"
 echo "machine: $machine" >&2
 echo "collection: $revision; logs: $out" >&2
 : > "$tmp/results"
@@ -187,6 +195,18 @@ for strategy in "${strategies[@]}"; do
     run "$strategy" "$n" rerun site.yml
     run "$strategy" "$n" verify verify.yml -e "ephi_report_dir=$tmp/reports-$strategy-$n" -e ephi_report_fail_on_findings=false
     cp "$tmp/reports-$strategy-$n/evidence.json" "$out/evidence-$strategy-$n.json"
+    if [ -n "${EPHI_BENCH_ALT_VENV:-}" ]; then
+      for i in $(seq "${EPHI_BENCH_ALT_ROUNDS:-3}"); do
+        run "$strategy" "$n" "rerun-$i" site.yml
+        PATH="$EPHI_BENCH_ALT_VENV/bin:$PATH" run "$strategy" "$n" "rerun-alt-$i" site.yml
+      done
+      for i in $(seq "${EPHI_BENCH_ALT_ROUNDS:-3}"); do
+        run "$strategy" "$n" "verify-$i" verify.yml -e "ephi_report_dir=$tmp/reports-$strategy-$n" -e ephi_report_fail_on_findings=false
+        PATH="$EPHI_BENCH_ALT_VENV/bin:$PATH" run "$strategy" "$n" "verify-alt-$i" verify.yml \
+          -e "ephi_report_dir=$tmp/reports-alt-$strategy-$n" -e ephi_report_fail_on_findings=false
+      done
+      cp "$tmp/reports-alt-$strategy-$n/evidence.json" "$out/evidence-alt-$strategy-$n.json"
+    fi
     python3 - "$out/evidence-$strategy-$n.json" >&2 <<'PY'
 import json, sys
 evidence = json.load(open(sys.argv[1]))
