@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import subprocess
-import tempfile
 import time
 import uuid
 
@@ -181,32 +180,6 @@ def verify_controls(host, path, fact, *args, timeout=600):
     controls = fact_set(json_document(run.stdout), name(host), fact)
     assert controls, "%s set no %s" % (path, fact)
     return controls
-
-
-ROLE_VERIFY_PLAY = """\
-- name: Verify one role
-  hosts: all
-  become: true
-  gather_facts: false
-  tasks:
-    - name: Verify
-      ansible.builtin.include_role:
-        name: ephi.safeguards.{role}
-        tasks_from: verify
-"""
-
-
-def role_verify(host, role, variables, timeout=600):
-    """Run ROLE's verify entry point (as verify.yml does) for HOST only, with VARIABLES (extra vars);
-    the evidence records it set (<role>_verify_controls), by control id."""
-    fd, path = tempfile.mkstemp(prefix="ephi-verify-%s-" % role, suffix=".yml")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(ROLE_VERIFY_PLAY.format(role=role))
-    try:
-        return by_id(verify_controls(host, path, "%s_verify_controls" % role, "-e", json.dumps(variables),
-                                     timeout=timeout))
-    finally:
-        os.unlink(path)
 
 
 def by_id(records):

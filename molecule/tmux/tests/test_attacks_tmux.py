@@ -8,6 +8,7 @@ ephi-carol against the converged instance and prove they fail, and that the
 evidence fails (not passes) for a server the audit could not examine.
 """
 
+import json
 import os
 import textwrap
 import time
@@ -15,8 +16,9 @@ import uuid
 
 import pytest
 
-from ephi_testlib import (LOCK_AFTER, SSH, TMUX_POLICY, close_terminals, enforcer_paused, kill_users, login_in_terminal,
-                          role_verify, screen, sh_quote, tmux_settings, type_line, wait_for)
+from ephi_testlib import (LOCK_AFTER, SSH, TMUX_POLICY, by_id, close_terminals, enforcer_paused, kill_users,
+                          login_in_terminal, scenario_path, screen, sh_quote, tmux_settings, type_line, verify_controls,
+                          wait_for)
 
 ATTACKER = "ephi-carol"
 ROOT_TARGET = "/etc/cron.d/ephi-attack"
@@ -146,8 +148,9 @@ def test_hooks_that_stall_or_flood_the_client_cost_the_audit_only_that_users_bud
 
 def _verify_controls(host):
     """Run the role's verify entry point (as verify.yml does) for this host only."""
-    return role_verify(host, "tmux", {"tmux_lock_after_time": LOCK_AFTER,
-                                      "tmux_autostart_exempt_users": ["ephi-admin", "ephi-dave"]})
+    policy = {"tmux_lock_after_time": LOCK_AFTER, "tmux_autostart_exempt_users": ["ephi-admin", "ephi-dave"]}
+    return by_id(verify_controls(host, scenario_path("verify_play.yml"), "tmux_verify_controls",
+                                 "-e", json.dumps(policy)))
 
 
 def test_evidence_fails_for_unexamined_server_and_missing_lock_program(host, attack):

@@ -15,9 +15,11 @@ no chain check). (Capture switched off is tested in the site scenario,
 test_site_capture_off.py.)
 """
 
+import json
+
 import yaml
 
-from ephi_testlib import SSH, role_verify, run_converge, scenario_path, session_events, wait_for
+from ephi_testlib import SSH, by_id, run_converge, scenario_path, session_events, verify_controls, wait_for
 
 ENFORCER = "ephi-tmux-enforcer.service"
 RECORDER = "ephi-session.socket"
@@ -58,7 +60,8 @@ def verify_switched_off(host):
     """The role's verify entry point with the converge's variables and OFF; its records by id."""
     with open(scenario_path("converge.yml")) as fh:
         variables = dict(yaml.safe_load(fh)[0]["tasks"][0]["vars"], **OFF)
-    return role_verify(host, "tmux", variables)
+    return by_id(verify_controls(host, scenario_path("verify_play.yml"), "tmux_verify_controls",
+                                 "-e", json.dumps(variables)))
 
 
 def test_switched_off_features_leave_the_host_and_come_back(host):
