@@ -128,6 +128,21 @@ options:
       - Invalid options, or a check that cannot run (no store, the heads unreadable), make RV(chain) a failed
         result (C(failed) and C(msg)); this module's own work is done either way.
     type: dict
+  settings:
+    description:
+      - The options of M(ephi.safeguards.tmux_settings) (all but C(backup), C(create), the file attributes and the
+        capture options below), as a dictionary. The system tmux.conf and the live tmux servers are compared with
+        them in this module's run, after the probe and before its own work, and the result is returned as
+        RV(settings), one module run instead of two. Always a comparison, in check mode or not. The file is never
+        written, and C(live) is V(none) or V(audit) (default), never V(enforce).
+      - C(capture) (a dictionary, or null when capture is off) holds C(mount), C(fstypes), C(hooks) and
+        C(pipe_command). The capture hooks are wanted, and every pane must pipe into C(pipe_command), only when
+        the probe (O(probe), its C(mounts) must ask for C(mount)) saw C(mount) mounted with one of C(fstypes), as
+        the tmux role never pipes panes into an unencrypted directory. RV(settings) says
+        C(capture_active).
+      - Invalid options, or a comparison that cannot run (no tmux, an unreadable file, settings tmux refuses),
+        make RV(settings) a failed result (C(failed) and C(msg)); this module's own work is done either way.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ephi.safeguards.probe
@@ -136,7 +151,7 @@ attributes:
     support: full
     details:
       - The module is read-only and runs in check mode too. With O(chain) and its C(cache), the chain check's cache
-        is the one file it writes, and only outside check mode.
+        is the one file it writes, and only outside check mode. O(settings) never writes.
   diff_mode:
     support: none
   platform:
@@ -190,6 +205,16 @@ chain:
   returned: when O(chain) is set
   type: dict
   sample: {"changed": false, "summary": {"examined": 12, "ok": 11, "open": 1, "bad": 0, "cached": 10}}
+settings:
+  description:
+    - With O(settings), what M(ephi.safeguards.tmux_settings) would have returned in check mode for those options
+      (C(file_changed), C(changes), C(options), C(bindings), C(hooks), C(drift), C(servers), C(unexamined),
+      C(stale_sockets), C(tmux_version), C(live_seconds), ...; no C(diff)), C(changed) false, and
+      C(capture_active), whether the capture hooks and pipe were wanted; or C(failed) and C(msg) when it could not
+      run. Also returned when this module fails.
+  returned: when O(settings) is set
+  type: dict
+  sample: {"changed": false, "file_changed": false, "capture_active": true, "drift": [], "tmux_version": "tmux 3.3a"}
 gate:
   description:
     - The gate program, C(path); C(chain) its owner and mode and those of every directory above
@@ -287,6 +312,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.chain_check import attach as attach_chain
 from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_settings_run import attach as attach_settings
 from ansible_collections.ephi.safeguards.plugins.module_utils.session_gate import (
     HOOK_VARIABLES,
     hook_problem,
@@ -529,10 +555,11 @@ def main():
             audit=dict(type='bool', default=True),
             probe=dict(type='dict'),
             chain=dict(type='dict'),
+            settings=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
-    attach_probe(module)
+    attach_settings(module, attach_probe(module))
     attach_chain(module)
     params = module.params
     sshd = params['sshd_bin'] or module.get_bin_path('sshd', opt_dirs=['/usr/sbin'])

@@ -308,240 +308,25 @@ backup_file:
   sample: /etc/tmux.conf.12345.2024-01-01@12:00:00~
 '''
 
-import os
-import tempfile
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
-    TmuxConfError,
-    check_hook_name,
-    plan,
-    to_tmux_value,
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_settings_run import (
+    SETTINGS_SPEC,
+    TmuxSettingsError,
+    apply,
 )
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_live import (
-    OwnerClient,
-    examine_clients,
-    find_sockets,
-)
-from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_scratch import (
-    ENV,
-    ScratchError,
-    ScratchServer,
-    make_same_value,
-    validate_hooks,
-    validate_wanted,
-    verify_content,
-)
-
-
-def read_file(module, path):
-    if not os.path.exists(path):
-        return None
-    if os.path.isdir(path):
-        module.fail_json(msg='%s is a directory' % path)
-    try:
-        with open(path, 'rb') as fh:
-            data = fh.read()
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)))
-    return to_text(data, errors='surrogate_or_strict')
-
-
-def write_file(module, path, content):
-    dest_dir = os.path.dirname(path) or '.'
-    if not os.path.isdir(dest_dir):
-        module.fail_json(msg='directory %s does not exist' % dest_dir)
-    fd, tmp = tempfile.mkstemp(prefix='.tmux_settings.', dir=module.tmpdir)
-    try:
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(to_bytes(content, errors='surrogate_or_strict'))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot write temporary file: %s' % to_native(exc))
-    module.atomic_move(tmp, path, unsafe_writes=module.params.get('unsafe_writes', False))
-
-
-def wanted_options(module):
-    """O(options) as option name to tmux value string."""
-    wanted = {}
-    for name, value in (module.params['options'] or {}).items():
-        name = to_text(name)
-        if not name or any(c.isspace() for c in name):
-            module.fail_json(msg='invalid tmux option name %r' % name)
-        if isinstance(value, (dict, list)):
-            module.fail_json(msg='value of tmux option %s must be a string, number or '
-                             'boolean' % name, option=name)
-        wanted[name] = to_tmux_value(value)
-    return wanted
-
-
-def wanted_bindings(module):
-    """O(bindings) as key to command string."""
-    wanted = {}
-    for key, command in (module.params['bindings'] or {}).items():
-        if isinstance(command, (dict, list, bool)) or command is None:
-            module.fail_json(msg='command of binding %s must be a string' % key, binding=key)
-        wanted[to_text(key)] = to_text(command)
-    return wanted
-
-
-def wanted_hooks(module):
-    """O(hooks) as hook name to command, and the checked names of O(absent_hooks)."""
-    wanted = {}
-    for name, command in (module.params['hooks'] or {}).items():
-        if isinstance(command, (dict, list, bool)) or command is None or not to_text(command).strip():
-            module.fail_json(msg='command of hook %s must be a non-empty string' % name, hook=name)
-        try:
-            wanted[check_hook_name(to_text(name))] = to_text(command)
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), hook=name)
-    absent = []
-    for name in module.params['absent_hooks']:
-        try:
-            absent.append(check_hook_name(to_text(name)))
-        except TmuxConfError as exc:
-            module.fail_json(msg=to_native(exc), hook=name)
-    return wanted, absent
-
-
-def plan_file(module, tmux_bin, runner, original, wanted, result):
-    """Validate the wanted settings in a scratch server and plan the file.
-
-    Returns ``(options, bindings, hooks, new_content, changes)``.
-    """
-    values, bindings, hooks, absent_hooks = wanted
-    try:
-        with ScratchServer(tmux_bin, runner) as scratch:
-            options, canonical_bindings = validate_wanted(scratch, values, bindings)
-            canonical_hooks = validate_hooks(scratch, hooks)
-            try:
-                new_lines, changes = plan(
-                    (original or '').splitlines(True),
-                    dict((n, {'scope': options[n]['scope'], 'value': values[n]}) for n in options),
-                    bindings, make_same_value(scratch, options),
-                    wanted_hooks=hooks, absent_hooks=absent_hooks)
-            except TmuxConfError as exc:
-                module.fail_json(msg=to_native(exc), **result)
-    except ScratchError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    return options, canonical_bindings, canonical_hooks, ''.join(new_lines), changes
-
-
-def live_diff(mode, live):
-    """The diff entry for the live servers (None without drift)."""
-    if not live['diff_before']:
-        return None
-    if mode == 'enforce':
-        return {'before_header': 'live tmux servers (drift)',
-                'after_header': 'live tmux servers (enforced)',
-                'before': ''.join(live['diff_before']), 'after': ''.join(live['diff_after'])}
-    return {'prepared': 'live tmux drift (audit only, nothing changed):\n'
-                        + ''.join(live['diff_before'])}
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type='path', default='/etc/tmux.conf'),
-            options=dict(type='dict', default={}),
-            bindings=dict(type='dict', default={}),
-            live=dict(type='str', default='none', choices=['none', 'audit', 'enforce']),
-            backup=dict(type='bool', default=False),
-            create=dict(type='bool', default=True),
-            tmux_bin=dict(type='path'),
-            socket_dirs=dict(type='list', elements='path', default=['/tmp/tmux-*']),
-            hooks=dict(type='dict', default={}),
-            absent_hooks=dict(type='list', elements='str', default=[]),
-            require_pipe=dict(type='bool', default=False),
-            pipe_command=dict(type='str'),
-        ),
+        argument_spec=dict(SETTINGS_SPEC),
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    params = module.params
-    path = params['path']
-    tmux_bin = params['tmux_bin'] or module.get_bin_path('tmux', required=True)
-    if not os.access(tmux_bin, os.X_OK):
-        module.fail_json(msg='tmux binary %s is not executable' % tmux_bin)
-
-    values = wanted_options(module)
-    bindings = wanted_bindings(module)
-    hooks, absent_hooks = wanted_hooks(module)
-
-    def runner(argv):
-        return module.run_command(argv, environ_update=ENV)
-
-    version = runner([tmux_bin, '-V'])[1]
-    result = dict(changed=False, path=path, file_changed=False, changes=[], options={},
-                  bindings={}, hooks={}, drift=[], fixed=[], servers=[], stale_sockets=[],
-                  unexamined=[],
-                  tmux_version=to_text(version).strip())
-
-    original = read_file(module, path)
-    if original is None and not params['create']:
-        module.fail_json(msg='%s does not exist and create is false' % path, **result)
-
-    options, canonical_bindings, canonical_hooks, new_content, changes = plan_file(
-        module, tmux_bin, runner, original, (values, bindings, hooks, absent_hooks), result)
-    result['options'] = options
-    result['bindings'] = dict((k, ' '.join(v)) for k, v in canonical_bindings.items())
-    result['hooks'] = canonical_hooks
-    result['changes'] = changes
-    file_changed = original is None or new_content != original
-
     try:
-        problems, warnings = verify_content(tmux_bin, new_content, original, options,
-                                            canonical_bindings, canonical_hooks, runner)
-    except ScratchError as exc:
+        result, diffs = apply(module, module.params, module.check_mode, file_attrs=True)
+    except TmuxSettingsError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    for warning in warnings:
-        module.warn(warning)
-    if problems:
-        result['msg'] = ('refusing to write %s, the result would not take effect: %s'
-                         % (path, ' | '.join(problems)))
-        module.fail_json(**result)
-
-    diffs = [{'before_header': path if original is not None else '%s (absent)' % path,
-              'after_header': path,
-              'before': original or '',
-              'after': new_content}]
-
-    if file_changed and not module.check_mode:
-        if params['backup'] and original is not None:
-            result['backup_file'] = module.backup_local(path)
-        write_file(module, path, new_content)
-    result['file_changed'] = file_changed
-
-    if os.path.exists(path):
-        file_args = module.load_file_common_arguments(params, path=path)
-        attrs_changed = module.set_fs_attributes_if_different(file_args, False)
-        result['file_changed'] = result['file_changed'] or attrs_changed
-
-    if params['live'] != 'none':
-        started = time.monotonic()
-        live = examine_clients([OwnerClient(tmux_bin, cand)
-                                for cand in find_sockets(params['socket_dirs'])],
-                               options, params['live'], hooks=canonical_hooks,
-                               absent_hooks=absent_hooks,
-                               require_pipe=params['require_pipe'],
-                               pipe_command=params['pipe_command'],
-                               check_mode=module.check_mode)
-        result['live_seconds'] = round(time.monotonic() - started, 3)
-        for key in ('servers', 'stale_sockets', 'drift', 'fixed', 'unexamined'):
-            result[key] = live[key]
-        for warning in live['warnings']:
-            module.warn(warning)
-        live_entry = live_diff(params['live'], live)
-        if live_entry:
-            diffs.append(live_entry)
-        if live['errors']:
-            result['changed'] = True
-            module.fail_json(msg='could not enforce tmux settings in live servers: %s'
-                             % ' | '.join(live['errors']), **result)
-
-    result['changed'] = result['file_changed'] or bool(result['fixed'])
     if module._diff:
         result['diff'] = diffs
     module.exit_json(**result)

@@ -21,8 +21,9 @@ import tempfile
 
 import pytest
 
-from ansible_collections.ephi.safeguards.plugins.modules import tmux_settings
-from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args
+from ansible_collections.ephi.safeguards.plugins.module_utils import probe_run
+from ansible_collections.ephi.safeguards.plugins.modules import session_gate_audit, tmux_settings
+from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exit_fail, patch_module_args, run_main
 
 TMUX = shutil.which('tmux') if hasattr(shutil, 'which') else None
 
@@ -243,3 +244,70 @@ def test_live_audit_enforce_reaudit(tmp_path, live_server):
     assert enforce2['changed'] is False
     assert enforce2['fixed'] == []
     assert 'live_seconds' not in run_module(dict(args, live='none'))
+
+
+# The tmux role's verify compares tmux.conf and the live servers in the session gate audit's run
+# (its option settings, module_utils/tmux_settings_run.py), after its probe, which decides capture.
+MOUNTINFO = ('22 1 8:1 / / rw - ext4 /dev/sda1 rw\n'
+             '40 22 0:35 / /var/log/ephi rw - %s /var/lib/ephi/cipher rw\n')
+CAPTURE = {'mount': '/var/log/ephi', 'fstypes': ['fuse.gocryptfs'], 'pipe_command': 'cat >/dev/null',
+           'hooks': {'session-created': 'display-message hello'}}
+
+
+def gate_audit(tmp_path, monkeypatch, settings, fstype='fuse.gocryptfs', check=False, probe=True):
+    mountinfo = tmp_path / 'mountinfo'
+    mountinfo.write_text(MOUNTINFO % fstype)
+    monkeypatch.setattr(probe_run, 'MOUNTINFO', str(mountinfo))
+    args = {'audit': False, 'settings': settings}
+    if probe:
+        args['probe'] = {'mounts': ['/var/log/ephi']}
+    return run_main(session_gate_audit.main, args, check)
+
+
+@pytest.mark.parametrize('check', [False, True])
+def test_the_session_gate_audit_compares_in_its_run_and_never_writes(conf, tmp_path, monkeypatch, live_server, check):
+    sockdir = live_server[0]
+    before = conf.read_text()
+    wanted = {'path': str(conf), 'options': WANTED, 'bindings': {'X': 'lock-session'}, 'socket_dirs': [sockdir]}
+    own = run_module(dict(wanted, live='audit'), check=True)
+    result = gate_audit(tmp_path, monkeypatch, dict(wanted, capture=None), check=check)
+    answer = result['settings']
+    assert not result.get('failed') and result['probe']['mounts'] == {'/var/log/ephi': 'fuse.gocryptfs'}
+    # tmux_settings' own answer in check mode, the live drift too, and nothing written in either mode.
+    for key in ('file_changed', 'changes', 'options', 'bindings', 'hooks', 'servers', 'stale_sockets', 'unexamined'):
+        assert answer[key] == own[key], key
+    assert answer['file_changed'] is True and answer['changes']
+    assert sorted((d['target'], d['option']) for d in answer['drift']) == sorted(
+        (d['target'], d['option']) for d in own['drift']) and answer['drift']
+    assert answer['changed'] is False and answer['capture_active'] is False and 'diff' not in answer
+    assert conf.read_text() == before
+
+
+def test_capture_is_wanted_only_on_an_encrypted_mount(conf, tmp_path, monkeypatch, live_server):
+    sockdir = live_server[0]
+    wanted = {'path': str(conf), 'options': WANTED, 'socket_dirs': [sockdir], 'capture': CAPTURE}
+    answer = gate_audit(tmp_path, monkeypatch, wanted)['settings']
+    # Mounted with gocryptfs: the hooks are part of the policy, and every pane must pipe.
+    assert answer['capture_active'] is True and list(answer['hooks']) == ['session-created']
+    assert [c for c in answer['changes'] if c.get('kind') == 'hook']
+    assert [d for d in answer['drift'] if d.get('scope') == 'pane']
+    # Not encrypted, or the probe not asked: no hooks, no pipe, whatever capture says.
+    for kwargs in ({'fstype': 'ext4'}, {'probe': False}):
+        answer = gate_audit(tmp_path, monkeypatch, wanted, **kwargs)['settings']
+        assert answer['capture_active'] is False and answer['hooks'] == {}
+        assert not [c for c in answer['changes'] if c.get('kind') == 'hook']
+        assert not [d for d in answer['drift'] if d.get('scope') in ('hook', 'pane')]
+    # Capture off: the same.
+    answer = gate_audit(tmp_path, monkeypatch, dict(wanted, capture=None))['settings']
+    assert answer['capture_active'] is False and answer['hooks'] == {}
+
+
+def test_a_comparison_that_cannot_run_is_a_failed_answer(conf, tmp_path, monkeypatch):
+    for settings, why in (({'path': str(conf), 'options': {'bad name': 1}}, "tmux_settings: invalid tmux option name"),
+                          ({'path': str(conf), 'live': 'enforce'}, 'tmux_settings: value of live must be one of'),
+                          ({'path': str(tmp_path)}, 'tmux_settings: %s is a directory' % tmp_path)):
+        result = gate_audit(tmp_path, monkeypatch, dict(settings, socket_dirs=[]))
+        assert result['settings']['failed'] is True and result['settings']['msg'].startswith(why), result
+        # The gate audit's own work and its probe are there anyway.
+        assert not result.get('failed') and result['probe']['mounts']
+    assert 'settings' not in gate_audit(tmp_path, monkeypatch, None)
