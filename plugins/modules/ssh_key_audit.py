@@ -74,6 +74,21 @@ options:
   ssh_bin:
     description: Path of the OpenSSH client, for O(kex_supported_only). Defaults to C(ssh) found in E(PATH).
     type: path
+  sshd_config:
+    description:
+      - The options of M(ephi.safeguards.ssh_policy_sshd_config) that read (all but C(validate) and C(backup)),
+        as a dictionary, and C(per_spec). sshd_config is planned against the policy in this module's run, after
+        the probe and before its own work, never written, and the result is returned as RV(sshd_config), one
+        module run instead of two. With O(kex_supported_only), its C(KexAlgorithms) are compared the same way
+        (one C(ssh -Q kex) for both).
+      - C(per_spec) (a dictionary) holds C(keywords) (the sshd keywords to print), C(connection) (the text of
+        Ansible's E(SSH_CONNECTION), or empty) and C(extra_addresses). Then C(sshd -T -C) runs for every
+        login-capable account of the probe's C(passwd) (O(probe) must ask for it) from 127.0.0.1, from the
+        client address of C(connection) and from each of C(extra_addresses), with the local address and port of
+        C(connection) when given.
+      - Invalid options, or a read that cannot run (sshd_config unreadable, no sshd), make RV(sshd_config) a
+        failed result (C(failed) and C(msg)); this module's own work is done either way.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ephi.safeguards.probe
@@ -178,6 +193,18 @@ kex_compared:
   returned: always
   type: str
   sample: sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256
+sshd_config:
+  description:
+    - With O(sshd_config), what M(ephi.safeguards.ssh_policy_sshd_config) would have returned in check mode for
+      those options (C(changes), C(disabled), C(match_conflicts), C(found), C(block), C(sshd_effective) or
+      C(sshd_error); no C(diff)) with C(changed) false, and with C(per_spec) its C(specs) (the C(sshd -T -C)
+      specifications) and C(stdout) (for each, a line C(### <spec>), then its lines of the keywords, or its output
+      behind C(!!! ) when sshd refused it), or C(failed) and C(msg) when the probe listed no accounts; or
+      C(failed) and C(msg) when it could not run. Also returned when this module fails.
+  returned: when O(sshd_config) is set
+  type: dict
+  sample: {"changed": false, "changes": [], "per_spec": {"specs": ["user=root,host=127.0.0.1,addr=127.0.0.1"],
+           "stdout": "### user=root,host=127.0.0.1,addr=127.0.0.1\npermitrootlogin no\n"}}
 probe:
   description:
     - With O(probe), what M(ephi.safeguards.host_probe) would have returned for those options (its answers and
@@ -206,7 +233,11 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.safe_open import UnsafeFile, read_user_file
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_policy import kex_algorithms
+from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_read import (
+    attach as attach_sshd_config,
+    query_kex,
+    supported_kex,
+)
 from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import (
     STRONG_KEY_TYPES,
     SSHKeyError,
@@ -286,23 +317,6 @@ def user_groups(entry):
     return sorted(names)
 
 
-def supported_kex(module, params, environ):
-    """(the settings to compare, the KexAlgorithms compared or None): O(sshd_settings), with
-    O(kex_supported_only) its KexAlgorithms less the names `ssh -Q kex` does not list."""
-    settings = dict(params['sshd_settings'] or {})
-    value = settings.get('KexAlgorithms')
-    if not params['kex_supported_only'] or value is None:
-        return settings, None
-    names = ','.join(value if isinstance(value, list) else [value]).split(',')
-    ssh = params['ssh_bin'] or module.get_bin_path('ssh')
-    supported = ''
-    if ssh:
-        rc, out, dummy = module.run_command([ssh, '-Q', 'kex'], environ_update=environ)
-        supported = out if rc == 0 else ''
-    settings['KexAlgorithms'] = ','.join(kex_algorithms([n.strip() for n in names if n.strip()], [], supported))
-    return settings, settings['KexAlgorithms']
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -318,11 +332,15 @@ def main():
             kex_supported_only=dict(type='bool', default=False),
             ssh_bin=dict(type='path'),
             probe=dict(type='dict'),
+            sshd_config=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
-    attach_probe(module)
+    probe = attach_probe(module)
     params = module.params
+    # ssh -Q kex once, for this audit's comparison and sshd_config's read alike.
+    kex = query_kex(module, params['ssh_bin']) if params['kex_supported_only'] else None
+    attach_sshd_config(module, probe, kex)
     policy = {'allowed_types': params['allowed_types'], 'rsa_min_bits': params['rsa_min_bits']}
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     environ = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
@@ -403,7 +421,7 @@ def main():
             rc, out, dummy = module.run_command([systemctl, 'is-active', unit], environ_update=environ)
             service[key] = out.strip() == 'active'
 
-    wanted, kex_compared = supported_kex(module, params, environ)
+    wanted, kex_compared = supported_kex(params['sshd_settings'], kex)
     drift = effective_drift(effective, wanted)
     if not effective and params['sshd_settings']:
         drift = [{'setting': 'sshd -T', 'wanted': 'effective configuration',

@@ -139,31 +139,23 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
-from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import (
-    ACCUMULATING,
-    SshdConfigError,
-    broken_value,
-    plan,
-    wanted_lines,
+from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_read import (
+    ENVIRON,
+    READ_SPEC,
+    SshdConfigReadError,
+    read,
 )
-from ansible_collections.ephi.safeguards.plugins.module_utils.ssh_keys import parse_sshd_t
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', default='/etc/ssh/sshd_config'),
-            include=dict(type='str', required=True),
-            settings=dict(type='dict', required=True),
-            extra_settings=dict(type='dict', default={}),
-            dropin=dict(type='str', default=''),
-            sshd_bin=dict(type='path'),
+            READ_SPEC,
             validate=dict(type='bool', default=True),
             backup=dict(type='bool', default=False),
-            effective=dict(type='bool', default=False),
             probe=dict(type='dict'),
         ),
         supports_check_mode=True,
@@ -171,44 +163,24 @@ def main():
     attach_probe(module)
     params = module.params
     path = params['path']
-    broken = broken_value(params['include'], params['settings'], params['extra_settings'])
-    if broken is not None:
-        module.fail_json(msg='a value contains a line break or NUL: %r' % (broken,))
     try:
-        with open(path, 'rb') as handle:
-            original = to_text(handle.read(), errors='surrogate_or_strict')
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot read %s: %s' % (path, to_native(exc)))
-    try:
-        result = plan(original, params['settings'], params['extra_settings'], params['include'], params['dropin'])
-    except SshdConfigError as exc:
-        module.fail_json(msg='%s: %s' % (path, to_native(exc)))
-    changed = result['content'] != original
-    out = dict(changed=changed, changes=result['changes'], disabled=result['disabled'],
-               match_conflicts=result['match_conflicts'], found=result['found'],
-               block=[[k, v] for k, v in wanted_lines(params['settings'], params['extra_settings'])
-                      if k.lower() not in ACCUMULATING])
-    if changed and not result['changes']:
-        out['changes'] = ['line ends normalised']
-    sshd = params['sshd_bin'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-    environ = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
-    if params['effective']:
-        rc, stdout, err = module.run_command([sshd, '-T'], environ_update=environ)
-        out['sshd_effective'] = parse_sshd_t(stdout) if rc == 0 else {}
-        if rc != 0:
-            out['sshd_error'] = err.strip() or 'sshd -T failed (rc %d)' % rc
+        out, original, content = read(module, params)
+    except SshdConfigReadError as exc:
+        module.fail_json(msg=str(exc))
+    changed = out['changed']
     if module._diff:
-        out['diff'] = {'before_header': path, 'after_header': path, 'before': original, 'after': result['content']}
+        out['diff'] = {'before_header': path, 'after_header': path, 'before': original, 'after': content}
     if not changed:
         module.exit_json(**out)
 
+    sshd = params['sshd_bin'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/sbin'])
     directory = os.path.dirname(path) or '.'
     fd, candidate = tempfile.mkstemp(prefix='.sshd_config.ephi-', dir=directory)   # 0600, root's
     try:
         with os.fdopen(fd, 'wb') as handle:
-            handle.write(to_bytes(result['content'], errors='surrogate_or_strict'))
+            handle.write(to_bytes(content, errors='surrogate_or_strict'))
         if params['validate']:
-            rc, dummy, err = module.run_command([sshd, '-t', '-f', candidate], environ_update=environ)
+            rc, dummy, err = module.run_command([sshd, '-t', '-f', candidate], environ_update=ENVIRON)
             if rc != 0:
                 module.fail_json(msg='sshd -t refuses the planned %s, nothing was written: %s' % (path, err.strip()), **out)
         if not module.check_mode:

@@ -25,6 +25,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_file import plan
 from ansible_collections.ephi.safeguards.plugins.modules import ssh_key_audit
 from ansible_collections.ephi.safeguards.tests.unit.plugins.modules.utils import ExitJson, patch_exit_fail, patch_module_args
 
@@ -286,3 +287,71 @@ def test_a_host_key_that_is_no_regular_file_is_weak_and_says_why(host):
     assert record['weak'] is True
     assert record['problems'] == ['no readable public key next to the host key',
                                   '%s is a FIFO (named pipe), not a regular file' % pub]
+
+
+INCLUDE = 'Include /etc/ssh/sshd_config.d/*.conf'
+
+
+def test_sshd_config_and_sshd_per_spec_in_the_same_run(host, monkeypatch):
+    # The ssh_key_policy role's verify: sshd_config's read (ssh_policy_sshd_config's, never a write) and sshd -T -C
+    # for every account the probe lists, from every address, in the key audit's run; KexAlgorithms compared as the
+    # role renders them (less what ssh -Q kex lacks), with one ssh -Q kex for the audit and the read.
+    fixture_run = basic.AnsibleModule.run_command
+    refused = {}
+
+    def run_command(self, args, **kwargs):
+        if args[1:] == ['-Q', 'kex']:
+            host['calls'].append(list(args))
+            return 0, 'curve25519-sha256\nsntrup761x25519-sha512@openssh.com\n', ''
+        if args[1:3] == ['-T', '-C'] and args[3].startswith('user=') and ',host=localhost,' not in args[3]:
+            host['calls'].append(list(args))
+            if args[3] in refused:
+                return 255, '', refused[args[3]]
+            forwarding = 'no' if args[3].startswith('user=admin,') else 'yes'
+            return 0, 'port 22\nx11forwarding no\ndisableforwarding %s\npermitrootlogin no\n' % forwarding, ''
+        return fixture_run(self, args, **kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    settings = {'X11Forwarding': False, 'PermitRootLogin': 'no',
+                'KexAlgorithms': 'mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,curve25519-sha256'}
+    conf = host['tmp'] / 'sshd_config'
+    conf.write_text('%s\nUsePAM yes\nX11Forwarding yes\n' % INCLUDE)
+    read = {'path': str(conf), 'include': INCLUDE, 'settings': settings, 'effective': True,
+            'per_spec': {'keywords': ['X11Forwarding', 'PermitRootLogin', 'DisableForwarding'],
+                         'connection': '192.0.2.7 50000 10.0.0.9 22', 'extra_addresses': ['198.51.100.1']}}
+    args = {'store_dir': host['store'], 'login_user': 'admin', 'kex_supported_only': True, 'ssh_bin': '/usr/bin/ssh',
+            'probe': {'passwd': True}, 'sshd_config': read}
+    before = conf.read_text()
+    result = run(args)
+    answer = result['sshd_config']
+    assert not result.get('failed') and not answer.get('failed') and answer['changed'] is False
+    # The contradicting line and the missing block are the read's findings; nothing was written.
+    assert answer['changes'] and [d['text'] for d in answer['disabled']] == ['X11Forwarding yes']
+    assert conf.read_text() == before and answer['sshd_effective']['authorizedkeysfile']
+    # sshd -T -C for each account of the probe (admin, dave) from loopback, Ansible's address and the extra one.
+    specs = ['user=%s,host=%s,addr=%s,laddr=10.0.0.9,lport=22' % (user, addr, addr)
+             for user in ('admin', 'dave') for addr in ('127.0.0.1', '192.0.2.7', '198.51.100.1')]
+    assert answer['per_spec']['specs'] == specs and sorted(result['probe']['passwd']) == ['admin', 'dave']
+    assert [c[3] for c in host['calls'] if c[1:3] == ['-T', '-C'] and ',laddr=' in c[3]] == specs
+    text = answer['per_spec']['stdout']
+    assert text.startswith('### %s\nx11forwarding no\ndisableforwarding no\npermitrootlogin no\n### ' % specs[0])
+    assert 'port 22' not in text
+    assert [c for c in host['calls'] if c[1:] == ['-Q', 'kex']] == [['/usr/bin/ssh', '-Q', 'kex']]
+    # The file the role renders on this host (its KexAlgorithms without ML-KEM, which this OpenSSH lacks) conforms.
+    rendered = plan(before, dict(settings, KexAlgorithms='sntrup761x25519-sha512@openssh.com,curve25519-sha256'),
+                    {}, INCLUDE, '')['content']
+    conf.write_text(rendered)
+    answer = run(args)['sshd_config']
+    assert answer['changes'] == [] and answer['disabled'] == []
+    # Without kex_supported_only the whole list is compared: a change.
+    assert run(dict(args, kex_supported_only=False))['sshd_config']['changes']
+    # A specification sshd refuses is named with its error.
+    refused[specs[1]] = 'bad match'
+    assert '### %s\n!!! bad match\n' % specs[1] in run(args)['sshd_config']['per_spec']['stdout']
+    # No accounts from the probe: per_spec cannot be answered, the read and the audit stand.
+    answer = run(dict(args, probe={'paths': [str(conf)]}))['sshd_config']
+    assert answer['per_spec']['failed'] and 'accounts' in answer['per_spec']['msg'] and 'changes' in answer
+    # A read that cannot run is a failed answer; the audit's own work goes on.
+    result = run(dict(args, sshd_config=dict(read, path=str(host['tmp'] / 'none'))))
+    assert result['sshd_config']['failed'] and result['sshd_config']['msg'].startswith('ssh_policy_sshd_config: cannot read ')
+    assert not result.get('failed') and result['active_keys']
+    assert 'sshd_config' not in run(dict(args, sshd_config=None))
