@@ -70,6 +70,9 @@ def test_file_dropin_and_sshd_agree_for_every_managed_keyword(host):
     assert re.search(r"(?m)^#X11Forwarding yes  # disabled by %s: the policy sets X11Forwarding no$" % MARK, config)
 
 
+POLICY_KEX = ["mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com"]
+
+
 def config_file_control(host):
     controls = verify_controls(host, scenario_path("verify_play.yml"), "ssh_key_policy_verify_controls", timeout=180)
     return by_id(controls)["ssh-key-policy-config-file"]
@@ -94,5 +97,15 @@ def test_admins_contradicting_line_fails_the_evidence_and_is_commented_out_by_th
     assert not [k for k, v in global_lines(config) if k == "hostkey" or (k, v) == ("allowtcpforwarding", "yes")]
     # The evidence passes again, and the file has nothing left to change (the
     # control fails while the module's check-mode plan is not empty).
-    control = config_file_control(host)
+    controls = by_id(verify_controls(host, scenario_path("verify_play.yml"), "ssh_key_policy_verify_controls", timeout=180))
+    control = controls["ssh-key-policy-config-file"]
     assert control["status"] == "pass", control["observed"]
+    # The policy names mlkem768x25519-sha256 on both platforms (group_vars): sshd offers the names the host's
+    # OpenSSH knows (on Debian 12 not ML-KEM), and verify compares that list, in the key audit (transport) and in
+    # sshd_config's read (config file) alike, instead of finding the policy's whole list missing.
+    supported = host.check_output("ssh -Q kex").split()
+    offered = [v for k, v in global_lines(host.check_output("sshd -T")) if k == "kexalgorithms"][0].split(",")
+    assert offered == [k for k in POLICY_KEX if k in supported], (offered, supported)
+    assert ("mlkem768x25519-sha256" in offered) == (host.check_output(". /etc/os-release && echo $VERSION_ID") == "13"), offered
+    for name in ("ssh-key-policy-transport", "ssh-key-policy-post-quantum-kex"):
+        assert controls[name]["status"] == "pass", controls[name]["observed"]
