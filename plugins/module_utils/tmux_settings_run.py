@@ -75,13 +75,8 @@ RIDER_SPEC['capture'] = dict(type='dict', options=dict(
 ))
 
 
-class TmuxSettingsError(Exception):
-    """tmux_settings cannot do its work: MSG, and DETAILS for the module's failure result."""
-
-    def __init__(self, msg, **details):
-        super(TmuxSettingsError, self).__init__(msg)
-        self.msg = msg
-        self.details = details
+class TmuxSettingsError(ScratchError):
+    """tmux_settings cannot do its work: ``msg``, and ``details`` for the module's failure result."""
 
 
 def read_file(path):
