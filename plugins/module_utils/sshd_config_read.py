@@ -62,12 +62,17 @@ class SshdConfigReadError(Exception):
     """sshd_config cannot be read or planned, or sshd is missing."""
 
 
-def query_kex(module, ssh_bin=None):
+def query_kex(module, ssh_bin=None, probe=None):
     """``ssh -Q kex``'s output: the key exchange algorithms the installed OpenSSH knows ('' when it
-    cannot answer; openssh-server depends on the client of its own version)."""
+    cannot answer; openssh-server depends on the client of its own version). PROBE: host_probe's
+    answer of the same run; when it asked this very command, its answer is taken, not asked again."""
     ssh = ssh_bin or module.get_bin_path('ssh')
     if not ssh:
         return ''
+    if isinstance(probe, dict) and not probe.get('failed'):
+        for answer in probe.get('commands') or []:
+            if answer.get('argv') == [ssh, '-Q', 'kex']:
+                return answer.get('stdout') or '' if answer.get('rc') == 0 else ''
     rc, out, dummy = module.run_command([ssh, '-Q', 'kex'], environ_update=ENVIRON)
     return out if rc == 0 else ''
 

@@ -234,6 +234,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
 from ansible_collections.ephi.safeguards.plugins.module_utils.safe_open import UnsafeFile, read_user_file
 from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_read import (
+    ENVIRON,
     attach as attach_sshd_config,
     query_kex,
     supported_kex,
@@ -338,12 +339,12 @@ def main():
     )
     probe = attach_probe(module)
     params = module.params
-    # ssh -Q kex once, for this audit's comparison and sshd_config's read alike.
-    kex = query_kex(module, params['ssh_bin']) if params['kex_supported_only'] else None
+    # ssh -Q kex once (the probe's answer when it asked), for this audit's comparison and sshd_config's read alike.
+    kex = query_kex(module, params['ssh_bin'], probe) if params['kex_supported_only'] else None
     attach_sshd_config(module, probe, kex)
     policy = {'allowed_types': params['allowed_types'], 'rsa_min_bits': params['rsa_min_bits']}
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    environ = {'LANGUAGE': 'C', 'LC_ALL': 'C'}
+    environ = ENVIRON
     sshd = params['sshd_bin'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/sbin'])
 
     rc, dummy, err = module.run_command([sshd, '-t'], environ_update=environ)

@@ -147,6 +147,7 @@ from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_read i
     READ_SPEC,
     SshdConfigReadError,
     read,
+    sshd_path,
 )
 
 
@@ -173,7 +174,10 @@ def main():
     if not changed:
         module.exit_json(**out)
 
-    sshd = params['sshd_bin'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/sbin'])
+    try:
+        sshd = sshd_path(module, params)
+    except SshdConfigReadError as exc:
+        module.fail_json(msg=str(exc), **out)
     directory = os.path.dirname(path) or '.'
     fd, candidate = tempfile.mkstemp(prefix='.sshd_config.ephi-', dir=directory)   # 0600, root's
     try:

@@ -184,8 +184,9 @@ def test_kex_compared_without_what_the_installed_openssh_lacks_and_the_probe_in_
     result = run(args)
     assert result['sshd_drift'] == [] and result['kex_compared'] == 'sntrup761x25519-sha512@openssh.com,curve25519-sha256'
     assert result['probe']['commands'][0]['stdout'] == ssh_q['out'] and not result['probe'].get('failed')
-    # The probe was answered first, in the same run.
+    # The probe was answered first, in the same run, and its ssh -Q kex is the one the comparison used.
     assert host['calls'][0] == ['/usr/bin/ssh', '-Q', 'kex'] and ['/usr/sbin/sshd', '-t'] in host['calls'][1:]
+    assert [c for c in host['calls'] if c[1:] == ['-Q', 'kex']] == [['/usr/bin/ssh', '-Q', 'kex']]
     # A name the host knows and sshd does not offer is drift; so is the whole list without the option.
     ssh_q['out'] += 'mlkem768x25519-sha256\n'
     assert [d['setting'] for d in run(args)['sshd_drift']] == ['KexAlgorithms']
