@@ -126,8 +126,8 @@ def ssh_key_policy_connection_specs(passwd, ssh_connection, extra_addresses=None
                             _plain(extra_addresses or []))
 
 
-def ssh_key_policy_per_spec(text, wanted, specs=None):
-    return per_spec_drift(_plain(text or ''), _plain(wanted or {}), specs=_plain(specs or []))
+def ssh_key_policy_per_spec(text, wanted, specs=None, error=None):
+    return per_spec_drift(_plain(text or ''), _plain(wanted or {}), specs=_plain(specs or []), error=_plain(error or ''))
 
 
 def ssh_key_policy_controls(probes, policy):

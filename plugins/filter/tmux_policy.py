@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the tmux role (its evidence, its lock-command, its file sets and the session gate's
-sshd check): glue over module_utils/tmux_controls.py, tmux_files.py and session_gate.py, where the
-decisions are."""
+"""Filters of the tmux role (its evidence, its lock-command, its file sets, the session gate's sshd
+check and whether the capture directory is mounted): glue over module_utils/tmux_controls.py,
+tmux_files.py, session_gate.py and mountinfo.py, where the decisions are."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,12 +15,14 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
 
-# plugins/module_utils/tmux_controls.py, tmux_files.py and session_gate.py, imported when a filter runs (plugin_utils/lazy.py).
+# plugins/module_utils/tmux_controls.py, tmux_files.py, session_gate.py and mountinfo.py, imported when a filter runs
+# (plugin_utils/lazy.py).
 autostart_uncovered = lazy('tmux_controls', 'autostart_uncovered')
 build_controls = lazy('tmux_controls', 'build_controls')
 lock_command_effective = lazy('tmux_controls', 'lock_command_effective')
 lock_command_problem = lazy('tmux_controls', 'lock_command_problem')
 file_items = lazy('tmux_files', 'file_items')
+probe_mounted_as = lazy('mountinfo', 'probe_mounted_as')
 sshd_check_argvs = lazy('session_gate', 'sshd_check_argvs')
 sshd_check_of_probe = lazy('session_gate', 'sshd_check_of_probe')
 
@@ -91,10 +93,20 @@ def tmux_gate_sshd_check(commands, sshd, users, exempt_users, gate):
                                _strings('tmux_gate_sshd_check', exempt_users), gate)
 
 
+def tmux_capture_mounted(probe, mount, fstypes):
+    """Whether host_probe's answer PROBE shows MOUNT mounted with one of FSTYPES: the rule that
+    session_gate_audit's settings comparison applies to its own probe (capture_active)."""
+    if not isinstance(mount, str) or not isinstance(fstypes, list):
+        raise AnsibleFilterError('tmux_capture_mounted expects a path and a list of file system types, got %s and %s'
+                                 % (type(mount).__name__, type(fstypes).__name__))
+    return probe_mounted_as(probe, mount, fstypes)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'tmux_autostart_uncovered': tmux_autostart_uncovered,
+            'tmux_capture_mounted': tmux_capture_mounted,
             'tmux_controls': tmux_controls,
             'tmux_file_items': tmux_file_items,
             'tmux_gate_sshd_argvs': tmux_gate_sshd_argvs,

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The mount table (/proc/self/mountinfo), without I/O: parsed, and the mount at or holding a path.
+"""The mount table (/proc/self/mountinfo), without I/O: parsed, the mount at or holding a path, and
+whether host_probe's answer shows a path mounted with a given file system type.
 
 A module of its own so that modules needing only this (ephi.safeguards.host_probe, in every
 role) do not carry encrypted_logs.py in their payload (issue 15)."""
@@ -70,3 +71,12 @@ def mount_containing(mounts, path):
             if best is None or len(point) >= len(best['mount_point']):
                 best = entry
     return best
+
+
+def probe_mounted_as(probe, path, fstypes):
+    """Whether PROBE (host_probe's answer, whose ``mounts`` maps the mount points it was asked about
+    to their file system types) shows PATH mounted with one of FSTYPES. A failed or missing answer
+    shows nothing mounted."""
+    if not isinstance(probe, dict) or probe.get('failed'):
+        return False
+    return (probe.get('mounts') or {}).get(path) in fstypes

@@ -412,12 +412,14 @@ def parse_per_spec(text):
     return blocks, errors
 
 
-def per_spec_drift(text, wanted, specs=None):
+def per_spec_drift(text, wanted, specs=None, error=None):
     """Compare the policy with sshd's effective configuration for every connection specification.
 
     ``wanted``: the policy (keyword -> value); only SPEC_KEYWORDS are compared.
     ``specs``: what had to be evaluated; a missing or failed specification
     is an error (the control could not examine it).
+    ``error``: why no specification could be evaluated at all (the reader's
+    failed answer), named first among the errors.
     Returns {'drift': [{setting, wanted, found, spec}], 'errors': [...], 'specs': n,
     'forwarding': {user: [what sshd lets that account forward, from any address]
     or None when sshd -T did not print the forwarding keywords]}, 'methods': {spec: AuthenticationMethods}}.
@@ -425,7 +427,8 @@ def per_spec_drift(text, wanted, specs=None):
     blocks, failed = parse_per_spec(text)
     subset = dict((k, v) for k, v in (wanted or {}).items() if k in SPEC_KEYWORDS)
     forwarding = {}
-    errors = ['sshd -T -C %s failed: %s' % (spec, err or 'no output') for spec, err in sorted(failed.items())]
+    errors = ['sshd -T -C per account was not run: %s' % error] if error else []
+    errors += ['sshd -T -C %s failed: %s' % (spec, err or 'no output') for spec, err in sorted(failed.items())]
     seen_addrs = set()
     drift = []
     methods = {}

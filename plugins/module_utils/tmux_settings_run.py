@@ -22,6 +22,7 @@ import time
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 from ansible_collections.ephi.safeguards.plugins.module_utils import riders
+from ansible_collections.ephi.safeguards.plugins.module_utils.mountinfo import probe_mounted_as
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_conf import (
     TmuxConfError,
     check_hook_name,
@@ -276,9 +277,7 @@ def apply(module, params, check_mode, file_attrs=False):
 def capture_active(capture, probe):
     """Whether the capture hooks and pipe are wanted: CAPTURE given (the role's tmux_capture on) and
     PROBE (host_probe's answer in the same run) saw its mount with one of its file system types."""
-    if not capture or not isinstance(probe, dict) or probe.get('failed'):
-        return False
-    return (probe.get('mounts') or {}).get(capture['mount']) in capture['fstypes']
+    return bool(capture) and probe_mounted_as(probe, capture['mount'], capture['fstypes'])
 
 
 def compare(module, params, probe=None):

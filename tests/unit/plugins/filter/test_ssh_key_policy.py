@@ -114,6 +114,8 @@ def test_specs_and_per_spec_filters():
     text = ''.join('### %s\npasswordauthentication no\n' % s for s in specs)
     assert FILTERS['ssh_key_policy_per_spec'](text, {'PasswordAuthentication': False}, specs=specs) == \
         {'drift': [], 'errors': [], 'specs': 3, 'forwarding': {'admin': None}, 'methods': {}}
+    assert FILTERS['ssh_key_policy_per_spec']('', {}, specs=[], error='no accounts')['errors'][0] == \
+        'sshd -T -C per account was not run: no accounts'
 
 
 def test_kex_and_rendered_filters():

@@ -15,10 +15,11 @@ from ansible.errors import AnsibleFilterError
 from ansible.playbook.taggable import Taggable
 
 from ansible_collections.ephi.safeguards.plugins.filter.tmux_policy import (
-    FilterModule, tmux_autostart_uncovered, tmux_controls, tmux_file_items, tmux_gate_sshd_argvs, tmux_gate_sshd_check,
-    tmux_lock_command, tmux_lock_command_problem)
+    FilterModule, tmux_autostart_uncovered, tmux_capture_mounted, tmux_controls, tmux_file_items, tmux_gate_sshd_argvs,
+    tmux_gate_sshd_check, tmux_lock_command, tmux_lock_command_problem)
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_controls import build_controls
 from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_files import tags_selected
+from ansible_collections.ephi.safeguards.plugins.module_utils.tmux_settings_run import capture_active
 
 COVERED = ['sh', 'bash', 'dash', 'rbash', 'ksh', 'mksh']
 NO_LOGIN = ['nologin', 'false', 'sync']
@@ -149,3 +150,30 @@ def test_the_gate_sshd_filters_ask_and_decide():
 def test_the_gate_sshd_filters_refuse_bad_input(call):
     with pytest.raises(AnsibleFilterError):
         call()
+
+
+CAPTURE_DIR = '/var/log/ephi-sessions'
+
+
+@pytest.mark.parametrize('probe, mounted', [
+    ({'mounts': {CAPTURE_DIR: 'fuse.gocryptfs'}}, True),
+    ({'mounts': {CAPTURE_DIR: 'ext4'}}, False),                       # mounted, but not encrypted
+    ({'mounts': {CAPTURE_DIR: None}}, False),                         # asked, nothing mounted there
+    ({'mounts': {'/elsewhere': 'fuse.gocryptfs'}}, False),            # not asked about the directory
+    ({'failed': True, 'mounts': {CAPTURE_DIR: 'fuse.gocryptfs'}}, False),   # a failed answer shows nothing
+    ({}, False),
+    (None, False),
+])
+def test_the_capture_rule_is_the_session_gate_audits(probe, mounted):
+    # The converge's __tmux_capture_active (this filter) and verify's settings comparison
+    # (capture_active in session_gate_audit's run) decide with the same function.
+    assert tmux_capture_mounted(probe, CAPTURE_DIR, ['fuse.gocryptfs']) is mounted
+    capture = {'mount': CAPTURE_DIR, 'fstypes': ['fuse.gocryptfs'], 'hooks': {}, 'pipe_command': 'cat'}
+    assert capture_active(capture, probe) is mounted
+    assert capture_active(None, probe) is False                       # capture off
+    assert 'tmux_capture_mounted' in FilterModule().filters()
+
+
+def test_the_capture_rule_refuses_bad_input():
+    with pytest.raises(AnsibleFilterError):
+        tmux_capture_mounted({}, CAPTURE_DIR, 'fuse.gocryptfs')

@@ -23,6 +23,7 @@ import os
 import pytest
 
 from ansible_collections.ephi.safeguards.plugins.module_utils import ssh_key_policy_controls as controls
+from ansible_collections.ephi.safeguards.plugins.module_utils import ssh_policy
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'evidence', 'ssh_key_policy')
 CASES = sorted(os.path.basename(p)[:-len('.json')] for p in glob.glob(os.path.join(FIXTURES, '*.json')))
@@ -137,6 +138,14 @@ def test_an_account_or_address_that_was_not_evaluated_fails(control):
         rec = getattr(controls, control)(probes, policy)
         assert rec['status'] == 'fail'
         assert 'NOT examined' in rec['observed']
+
+
+def test_why_the_per_account_evaluation_did_not_run_reaches_the_evidence():
+    probes, policy = probes_and_policy(load(PASSING)['inputs'])
+    why = 'the accounts are not known: the probe (passwd) did not list them'
+    probes = dict(probes, sshd_per_spec=ssh_policy.per_spec_drift('', {}, specs=[], error=why))
+    rec = controls.ssh_key_policy_keys_only(probes, policy)
+    assert rec['status'] == 'fail' and 'NOT examined' in rec['observed'] and why in rec['observed']
 
 
 def test_the_emergency_account_passes_with_expiring_keys_only():

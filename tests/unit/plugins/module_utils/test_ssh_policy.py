@@ -244,6 +244,11 @@ def test_per_spec_unexamined_is_an_error():
     assert empty['errors'] == ['no connection from a non-loopback address was evaluated']
     blank = sp.per_spec_drift('### %s\n' % S2, WANTED, specs=[S2])
     assert any('printed none' in e for e in blank['errors'])
+    # The reader could not run at all: its reason comes first, the evaluation still fails.
+    why = 'the accounts are not known: the probe (passwd) did not list them'
+    unread = sp.per_spec_drift('', WANTED, specs=[], error=why)
+    assert unread['errors'] == ['sshd -T -C per account was not run: ' + why,
+                                'no connection from a non-loopback address was evaluated']
 
 
 def test_extra_access_lists_read_keywords_as_sshd_does():
