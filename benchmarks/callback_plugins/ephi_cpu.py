@@ -23,14 +23,25 @@ cpuacct.usage in nanoseconds, or v2 cpu.stat), it also prints each task's
 host CPU as "ephi-host-task <seconds> <task name>" lines: the container's CPU
 between the task's start and the next's. Under the linear strategy with one
 host that is the task's own work on the host (its SSH session, the gate, the
-recorder, sudo, the module), give or take what a daemon does a little later."""
+recorder, sudo, the module), give or take what a daemon does a little later.
+
+With EPHI_BENCH_TEMPLATES naming a file (ansible-core 2.19 or newer), every
+process of the run (the main process and the workers forked from it after
+this callback loaded) appends one line per Jinja compilation to it (pid,
+kind, milliseconds, the source's first characters): ansible-core compiles a
+template or conditional anew each time it evaluates one, in every worker. At
+the end the callback prints "ephi-templates" lines: the count and time of all
+compilations, and the sources that cost most."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import os
 import resource
+import sys
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -59,6 +70,10 @@ class CallbackModule(CallbackBase):
         self.per_task = []
         self.host_file = os.environ.get('EPHI_BENCH_HOST_CPU_FILE')
         self.per_task_host = []
+        self.templates_file = os.environ.get('EPHI_BENCH_TEMPLATES')
+        if self.templates_file:
+            open(self.templates_file, 'w').close()  # this run's compilations only
+            _count_compilations(self.templates_file)
 
     @staticmethod
     def _cpu():
@@ -111,3 +126,68 @@ class CallbackModule(CallbackBase):
         # copy-on-write, teardown) grows with this process's memory.
         self._display.display('ephi-cpu main-memory maxrss=%d KiB user=%.2f sys=%.2f'
                               % (own.ru_maxrss, own.ru_utime, own.ru_stime))
+        if self.templates_file:
+            for line in _compilation_summary(self.templates_file):
+                self._display.display(line)
+
+
+def _count_compilations(path):
+    """Wrap ansible-core's template and expression compilation (2.19 internals) to log each one to PATH."""
+    from ansible._internal._templating import _engine  # pylint: disable=import-outside-toplevel
+
+    tasks = {}
+
+    def task_of_this_process():
+        # A worker's task, found once per process on the stack (WorkerProcess and TaskExecutor hold it).
+        pid = os.getpid()
+        if pid not in tasks:
+            tasks[pid] = 'main'
+            frame = sys._getframe(2)
+            while frame is not None:
+                owner = frame.f_locals.get('self')
+                task = getattr(owner, '_task', None)
+                if task is not None and hasattr(owner, '_host'):
+                    tasks[pid] = ' '.join(task.get_name().split())[:80]
+                    break
+                frame = frame.f_back
+        return tasks[pid]
+
+    def wrap(kind, compile_):
+        def timed(self, source, options):
+            start = time.perf_counter()
+            try:
+                return compile_(self, source, options)
+            finally:
+                line = '%d %s %.3f %s\t%s\n' % (os.getpid(), kind, (time.perf_counter() - start) * 1000,
+                                                 ' '.join(str(source).split())[:160], task_of_this_process())
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, line.encode('utf-8', 'replace'))
+                finally:
+                    os.close(fd)
+        return timed
+
+    engine = _engine.TemplateEngine
+    engine._compile_template = wrap('template', engine._compile_template)
+    engine._compile_expression = wrap('expression', engine._compile_expression)
+
+
+def _compilation_summary(path, top=25):
+    count, total, pids = 0, 0.0, set()
+    by_source = collections.defaultdict(lambda: [0, 0.0])
+    by_task = collections.defaultdict(lambda: [0, 0.0])
+    with open(path, encoding='utf-8') as lines:
+        for line in lines:
+            head, dummy, task = line.rstrip('\n').partition('\t')
+            pid, kind, ms, source = (head.split(' ', 3) + [''])[:4]
+            count += 1
+            total += float(ms)
+            pids.add(pid)
+            for table, key in ((by_source, kind + ' ' + source), (by_task, task)):
+                table[key][0] += 1
+                table[key][1] += float(ms)
+    yield 'ephi-templates compilations=%d ms=%.0f processes=%d' % (count, total, len(pids))
+    for source, (n, ms) in sorted(by_source.items(), key=lambda kv: -kv[1][1])[:top]:
+        yield 'ephi-templates-top %.1f ms %d x %s' % (ms, n, source)
+    for task, (n, ms) in sorted(by_task.items(), key=lambda kv: -kv[1][1])[:top]:
+        yield 'ephi-templates-task %.1f ms %d x %s' % (ms, n, task)

@@ -44,6 +44,7 @@ PROBE_SPEC = dict(
     unit_files=dict(type='dict', default={}),
     groups=dict(type='list', elements='str', default=[]),
     passwd=dict(type='bool', default=False),
+    listings=dict(type='list', elements='path', default=[]),
     lines=dict(type='list', elements='dict', default=[], options=dict(
         path=dict(type='path', required=True),
         regexp=dict(type='str', required=True),
@@ -94,10 +95,22 @@ def mtime_or_none(path):
     return lst.st_mtime if lst else None
 
 
+def regular_file_names(path):
+    """The names of the regular files in directory PATH, sorted (a symbolic link to a regular file counts, as
+    ``os.path.isfile`` says: ssh_key_audit's ``store_users``), or None when PATH cannot be listed."""
+    directory = to_bytes(path, errors='surrogate_or_strict')
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    return sorted(to_text(name, errors='surrogate_or_strict') for name in names
+                  if os.path.isfile(os.path.join(directory, name)))
+
+
 def probe(module, params):
     result = {'paths': {}, 'contents': {}, 'mounts': {}, 'packages_missing': [], 'units': {},
               'units_running': [], 'units_stopped': [], 'units_stale': [], 'groups': {}, 'passwd': {}, 'group_db': {}, 'lines': [],
-              'blocks': [], 'commands': []}
+              'blocks': [], 'commands': [], 'listings': {}}
     for want in params['paths']:
         lst = _lstat(want['path'])
         facts = path_facts(lst, user_name(lst.st_uid), group_name(lst.st_gid)) if lst else path_facts(None, '', '')
@@ -107,6 +120,8 @@ def probe(module, params):
         result['paths'][want['path']] = facts
     for path in params['read']:
         result['contents'][path] = read_small(path)
+    for path in params['listings']:
+        result['listings'][path] = regular_file_names(path)
     for entry in params['blocks']:
         data = read_or_none(entry['path'])
         result['blocks'].append({'path': entry['path'], 'in_place': block_in_place(data, entry['marker'], entry['block'])})

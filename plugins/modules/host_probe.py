@@ -72,6 +72,13 @@ options:
     description: Return the accounts in RV(passwd) (the system's name service, as C(getent passwd)).
     type: bool
     default: false
+  listings:
+    description:
+      - Directories whose regular files (a symbolic link to one counts) are named in RV(listings). Only names are
+        returned, nothing is read.
+    type: list
+    elements: path
+    default: []
   lines:
     description: Is there a line that matches C(regexp) (Python C(re.search), as M(ansible.builtin.lineinfile))?
     type: list
@@ -224,6 +231,11 @@ passwd:
   returned: always
   type: dict
   sample: {"root": ["x", "0", "0", "root", "/root", "/bin/bash"]}
+listings:
+  description: Per directory of O(listings), the names of its regular files, sorted, or null when it cannot be listed.
+  returned: always
+  type: dict
+  sample: {"/etc/ssh/authorized_keys": ["ephi-admin", "ephi-dave"]}
 lines:
   description:
     - Per entry of O(lines), in order, C(path), C(regexp) and C(matched) (null when the file is missing).

@@ -231,7 +231,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe
+from ansible_collections.ephi.safeguards.plugins.module_utils.probe_run import attach as attach_probe, regular_file_names
 from ansible_collections.ephi.safeguards.plugins.module_utils.safe_open import UnsafeFile, read_user_file
 from ansible_collections.ephi.safeguards.plugins.module_utils.sshd_config_read import (
     ENVIRON,
@@ -394,11 +394,8 @@ def main():
                     record['declared'] = record['fingerprint'] in declared.get(user, set())
                     ignored.append(record)
 
-    try:
-        store_users = sorted(n for n in os.listdir(params['store_dir'])
-                             if os.path.isfile(os.path.join(params['store_dir'], n)))
-    except OSError:
-        store_users = []
+    # The same names as host_probe's listings of the store (the role's stale store files).
+    store_users = regular_file_names(params['store_dir']) or []
 
     host_keys = []
     for path in effective.get('hostkey', []):

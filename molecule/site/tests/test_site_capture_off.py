@@ -12,9 +12,16 @@ test_site.py (file order) on the converged instances:
 3. verify with tmux_capture=false: the capture control is "not applicable"
    and the lock policy (and the enforcer that keeps it in running servers)
    still passes.
+
+The same converge also runs the SSH key policy (--tags tmux,ssh_key_policy)
+on hosts where the only difference is a key store file of a user no longer
+declared: the role's probe lists the store, so the re-run plans the file's
+removal (and audits the keys before it) without a key audit on every run
+(issue 15), and removes it behind the lockout protection.
 """
 
 import os
+import re
 
 import pytest
 
@@ -22,6 +29,8 @@ from ephi_testlib import REPO, SITE_TMUX_USER, host_by_name, inventory_hosts, na
 
 SITE = os.path.join(REPO, "playbooks", "site.yml")
 OFF = ("-e", "tmux_capture=false", "-e", "ephi_report_fail_on_findings=false")
+# A store file of an account that ssh_key_policy_users does not declare.
+GHOST = "/etc/ssh/authorized_keys/ephi-ghost"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +42,9 @@ def capture_off(request, tmp_path_factory):
         target.check_output("runuser -u %s -- tmux new-session -d -s before-off" % SITE_TMUX_USER)
         assert "ephi-capture-client" in target.check_output("runuser -u %s -- tmux show-hooks -g" % SITE_TMUX_USER)
     before = verify(tmp_path_factory.mktemp("verify-capture-off-before"), "--tags", "tmux", *OFF)
-    converge = run_playbook(SITE, "--tags", "tmux", "-e", "tmux_capture=false", timeout=1200)
+    for target in targets:
+        target.check_output("printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Q ghost\\n' > %s && chmod 0644 %s" % (GHOST, GHOST))
+    converge = run_playbook(SITE, "--tags", "tmux,ssh_key_policy", "-e", "tmux_capture=false", callback="default", timeout=1200)
     after = verify(tmp_path_factory.mktemp("verify-capture-off-after"), "--tags", "tmux", *OFF)
     yield before, converge, after
     for target in targets:
@@ -64,3 +75,14 @@ def test_capture_off_is_removed_and_the_evidence_says_so(host, capture_off):
     # The enforcer was restarted with the policy without capture hooks.
     for cid in ("tmux-lock-policy", "tmux-live-servers", "tmux-autostart", "tmux-not-a-shell", "tmux-policy-enforcer"):
         assert controls[cid]["status"] == "pass", controls[cid]
+
+
+def test_a_store_file_of_a_user_no_longer_declared_is_removed_on_a_re_run(host, capture_off):
+    dummy, converge, dummy = capture_off
+    assert converge.returncode == 0, converge.stdout[-3000:] + converge.stderr[-2000:]
+    assert not host.file(GHOST).exists
+    # The declared accounts' store files are still there.
+    assert host.file("/etc/ssh/authorized_keys/ephi-admin").exists
+    removal = re.findall(r"TASK \[[^\]]*apply \| Remove the store files of users no longer declared\].*?(?=\nTASK |\Z)",
+                         converge.stdout, re.S)
+    assert removal and "changed: [%s] => (item=ephi-ghost)" % name(host) in removal[0], converge.stdout[-3000:]

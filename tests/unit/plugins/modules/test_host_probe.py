@@ -243,3 +243,20 @@ def test_a_digest_makes_the_content_part_of_conforming(host):
 def test_a_digest_needs_a_checksum_and_hexadecimal_digits(host, want):
     result = run_main(mod.main, {'paths': [dict(want, path='/etc/issue')]})
     assert result['failed'] and 'digest of /etc/issue must be the hexadecimal' in result['msg']
+
+
+def test_a_listing_names_the_regular_files_as_the_key_audit_counts_store_users(host):
+    tmp = host[0]
+    store = tmp / 'store'
+    store.mkdir()
+    for user in ('ephi-dave', 'ephi-admin'):
+        (store / user).write_text('ssh-ed25519 AAAA\n')
+    (store / 'subdir').mkdir()
+    os.symlink(str(store / 'ephi-dave'), str(store / 'linked'))   # a link to a regular file counts
+    os.symlink(str(tmp / 'nowhere'), str(store / 'dangling'))     # a dangling link does not
+    result = run_main(mod.main, {'listings': [str(store), str(tmp / 'absent'), str(store / 'ephi-dave')]})
+    assert result['listings'] == {str(store): ['ephi-admin', 'ephi-dave', 'linked'],
+                                  str(tmp / 'absent'): None, str(store / 'ephi-dave'): None}
+    assert sorted(n for n in os.listdir(str(store)) if os.path.isfile(os.path.join(str(store), n))) == \
+        result['listings'][str(store)]
+    assert run_main(mod.main, {})['listings'] == {}
