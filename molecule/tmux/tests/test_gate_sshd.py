@@ -7,7 +7,8 @@ run makes the same decision from its probe's sshd -T answers, the second test). 
 its own ForceCommand for the name that cannot exist (sshd keeps the first
 value): the run must fail at the check, put the previous drop-in back at once
 (not after the dead-man switch's 120 s), leave no armed switch and log the
-rollback.
+rollback. A drop-in changed on the host is planned and put back (the third
+test: the role's probe compares it with the template's rendering).
 """
 
 import textwrap
@@ -76,3 +77,18 @@ def test_every_run_fails_when_another_drop_in_defeats_the_gate(host):
     assert "sshd check FAILED: %s (forcecommand /bin/true)" % PROBE_USER in out, out[-3000:]
     assert "ephi-admin (" not in out and "ephi-carol (" not in out
     assert host.file(DROPIN).content_string == before
+
+
+def test_a_changed_gate_drop_in_is_put_back_by_the_next_run(host):
+    """The role's probe compares the drop-in with the template's rendering
+    (sha256, owner, mode), so a run plans it only when it differs (issue 15):
+    a drop-in that was edited or loosened on the host must still be planned,
+    and put back behind the lockout protection."""
+    before = host.file(DROPIN).content_string
+    host.run("printf '# edited on the host\\n' >> %s && chmod 0600 %s" % (DROPIN, DROPIN))
+    run = run_converge(host, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert host.file(DROPIN).content_string == before
+    assert host.file(DROPIN).mode == 0o644
+    assert "gate_sshd.yml for %s" % name(host) in out, out[-3000:]   # the lockout-protected include ran
