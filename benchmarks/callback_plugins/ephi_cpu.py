@@ -159,7 +159,7 @@ def _count_compilations(path):
                 return compile_(self, source, options)
             finally:
                 line = '%d %s %.3f %s\t%s\n' % (os.getpid(), kind, (time.perf_counter() - start) * 1000,
-                                                 ' '.join(str(source).split())[:160], task_of_this_process())
+                                                ' '.join(str(source).split())[:160], task_of_this_process())
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
                     os.write(fd, line.encode('utf-8', 'replace'))
