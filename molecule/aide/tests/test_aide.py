@@ -8,6 +8,9 @@ made, reported, accepted; then the database is tampered with and restored.
 from ephi_testlib import (AIDE_CONF, AIDE_DB, AIDE_LOG, RECORD_KEYS, aide_check, aide_record_path, by_id, run_converge,
                           scenario_path, verify_controls)
 
+DROPIN = "/etc/aide/aide.conf.d/90_ephi_safeguards"
+TIMER = "/etc/systemd/system/ephi-aide-check.timer"
+
 
 def db_sha512(host):
     return host.check_output("sha512sum %s" % AIDE_DB).split()[0]
@@ -89,8 +92,15 @@ def test_drift_is_reported_exactly(host):
 
 def test_accept_changes_makes_next_check_clean(host):
     before = db_sha512(host)
+    # The role's probe compares its files with what its file set would write
+    # (issue 15: the file set runs only when one differs): an edited drop-in
+    # and a loosened timer unit must be put back by the same run.
+    files = {DROPIN: host.file(DROPIN).content_string, TIMER: host.file(TIMER).content_string}
+    host.check_output("echo '# edited' >> %s && echo '# edited' >> %s && chmod 0600 %s" % (DROPIN, TIMER, TIMER))
     run = run_converge(host, "-e", "aide_accept_changes=true", timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
+    for path, text in files.items():
+        assert host.file(path).content_string == text and host.file(path).mode == 0o644, path
     assert "/etc/ssh/sshd_config" in run.stdout  # the changes were shown
     assert aide_check(host)["differences"] is False
     accepts = log_lines(host, "accept")
