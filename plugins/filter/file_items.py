@@ -5,7 +5,8 @@
 
 """Role helpers. file_items: the items of a role's one ephi.safeguards.file_set task that this run applies,
 group by group as --tags and --skip-tags select them (plugins/module_utils/tmux_files.py, unit tested there).
-platform_vars_files: a role's vars files for the host's platform that exist."""
+files_in_place: whether a host probe shows those files as the file set would leave them
+(plugins/module_utils/host_probe.py). platform_vars_files: a role's vars files for the host's platform that exist."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +19,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
 
 _file_items = lazy('tmux_files', 'file_items')
+_files_in_place = lazy('host_probe', 'files_in_place')
 
 
 def file_items(groups, run_tags=None, skip_tags=None):
@@ -26,6 +28,15 @@ def file_items(groups, run_tags=None, skip_tags=None):
         return _file_items(groups, run_tags, skip_tags)
     except ValueError as exc:
         raise AnsibleFilterError('file_items: %s' % exc)
+
+
+def files_in_place(probe, paths, digests=None):
+    """Whether host_probe's answer PROBE shows every one of PATHS as asked, and those of DIGESTS with that sha."""
+    if not isinstance(paths, list) or not all(isinstance(path, str) for path in paths):
+        raise AnsibleFilterError('files_in_place: the paths must be a list of strings, got %r' % (paths,))
+    if digests is not None and not isinstance(digests, dict):
+        raise AnsibleFilterError('files_in_place: the digests must be a mapping of path to hexadecimal digest')
+    return _files_in_place(probe, paths, digests)
 
 
 def platform_vars_files(role_path, facts):
@@ -50,4 +61,4 @@ def platform_vars_files(role_path, facts):
 
 class FilterModule(object):
     def filters(self):
-        return {'file_items': file_items, 'platform_vars_files': platform_vars_files}
+        return {'file_items': file_items, 'files_in_place': files_in_place, 'platform_vars_files': platform_vars_files}

@@ -72,7 +72,7 @@ def query_kex(module, ssh_bin=None, probe=None):
     if isinstance(probe, dict) and not probe.get('failed'):
         for answer in probe.get('commands') or []:
             if answer.get('argv') == [ssh, '-Q', 'kex']:
-                return answer.get('stdout') or '' if answer.get('rc') == 0 else ''
+                return (answer.get('stdout') or '') if answer.get('rc') == 0 else ''
     rc, out, dummy = module.run_command([ssh, '-Q', 'kex'], environ_update=ENVIRON)
     return out if rc == 0 else ''
 

@@ -65,3 +65,29 @@ def test_platform_vars_files_without_the_facts_is_empty(tmp_path):
     assert PLATFORM_VARS_FILES(str(tmp_path), {}) == []
     with pytest.raises(AnsibleFilterError, match='mapping'):
         PLATFORM_VARS_FILES('/nonexistent', None)
+
+
+UNIT, DROPIN = '/etc/systemd/system/x.timer', '/etc/aide/aide.conf.d/90_x'
+PROBE = {'paths': {UNIT: {'exists': True, 'conforms': True, 'checksum': 'aa'},
+                   DROPIN: {'exists': True, 'conforms': True, 'checksum': 'bb'}}}
+
+
+@pytest.mark.parametrize('probe, paths, digests, in_place', [
+    (PROBE, [UNIT, DROPIN], {DROPIN: 'bb'}, True),
+    (PROBE, [UNIT, DROPIN], {DROPIN: 'cc'}, False),                   # content differs from the rendering
+    (PROBE, [UNIT], {DROPIN: 'cc'}, True),                            # the drop-in is not in this run's set
+    ({'paths': {UNIT: {'exists': True, 'conforms': False}}}, [UNIT], None, False),   # owner, mode or digest differ
+    (PROBE, [UNIT, '/etc/not-asked'], None, False),                   # a path the probe was not asked about
+    (dict(PROBE, failed=True), [UNIT], None, False),                  # a failed answer
+    (None, [UNIT], None, False),
+    (PROBE, [], None, True),                                          # nothing to write
+])
+def test_files_in_place_only_when_the_probe_shows_each_as_the_file_set_would_leave_it(probe, paths, digests, in_place):
+    assert FilterModule().filters()['files_in_place'](probe, paths, digests) is in_place
+
+
+def test_files_in_place_refuses_bad_input():
+    with pytest.raises(AnsibleFilterError):
+        FilterModule().filters()['files_in_place'](PROBE, UNIT)
+    with pytest.raises(AnsibleFilterError):
+        FilterModule().filters()['files_in_place'](PROBE, [UNIT], [DROPIN])
