@@ -21,7 +21,7 @@ from ansible.plugins.loader import lookup_loader
 from ansible.release import __version__ as ansible_core_version
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.ephi.safeguards.plugins.module_utils.file_set import parse_items
+from ansible_collections.ephi.safeguards.plugins.module_utils.file_set import parse_items, probed_in_place, unchanged_results
 
 MODULE = 'ephi.safeguards.file_set'
 # convert_data is needed before 2.19 (else a rendered text that looks like a
@@ -44,7 +44,7 @@ class _ShallowVars(dict):
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('files', 'owner', 'group', 'mode'))
+    _VALID_ARGS = frozenset(('files', 'owner', 'group', 'mode', 'probed'))
     _supports_check_mode = True
     _supports_async = False
 
@@ -99,6 +99,7 @@ class ActionModule(ActionBase):
                         continue
                 if data is None:  # a source that parse_items refused
                     continue
+                item['data'] = data
                 entry = {'dest': item['path'], 'content_base64': base64.b64encode(data).decode('ascii'), 'source': item['source']}
                 if item['validate'] is not None:
                     entry['validate'] = item['validate']
@@ -127,8 +128,19 @@ class ActionModule(ActionBase):
         # even when other items are wrong, so that every problem shows at once.
         wire, read_problems = self.wire_items(items, task_vars)
         problems.extend(read_problems)
+        probed = args.get('probed')
+        if probed is not None and not isinstance(probed, dict):
+            problems.append('probed must be the registered result of ephi.safeguards.host_probe (a dictionary), got %s'
+                            % type(probed).__name__)
         if problems:
             result.update(failed=True, changed=False, msg='; '.join(problems), problems=problems)
+            return result
+
+        # The probe's answer shows every item as the module would leave it:
+        # nothing to change, so no module run (issue 15).
+        if probed and not probed.get('failed') and probed_in_place(items, probed.get('paths')):
+            done, changed_paths = unchanged_results(items)
+            result.update(changed=False, results=done, changed_paths=changed_paths, in_place=True)
             return result
 
         module_args = {'files': wire}

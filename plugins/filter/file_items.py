@@ -5,8 +5,8 @@
 
 """Role helpers. file_items: the items of a role's one ephi.safeguards.file_set task that this run applies,
 group by group as --tags and --skip-tags select them (plugins/module_utils/tmux_files.py, unit tested there).
-files_in_place: whether a host probe shows those files as the file set would leave them
-(plugins/module_utils/host_probe.py). platform_vars_files: a role's vars files for the host's platform that exist."""
+file_set_probe_paths: the host_probe paths with which file_set's probed option can spare its module run
+(plugins/module_utils/file_set.py). platform_vars_files: a role's vars files for the host's platform that exist."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,7 +19,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ephi.safeguards.plugins.plugin_utils.lazy import lazy
 
 _file_items = lazy('tmux_files', 'file_items')
-_files_in_place = lazy('host_probe', 'files_in_place')
+_probe_wants = lazy('file_set', 'probe_wants')
 
 
 def file_items(groups, run_tags=None, skip_tags=None):
@@ -30,13 +30,17 @@ def file_items(groups, run_tags=None, skip_tags=None):
         raise AnsibleFilterError('file_items: %s' % exc)
 
 
-def files_in_place(probe, paths, digests=None):
-    """Whether host_probe's answer PROBE shows every one of PATHS as asked, and those of DIGESTS with that sha."""
-    if not isinstance(paths, list) or not all(isinstance(path, str) for path in paths):
-        raise AnsibleFilterError('files_in_place: the paths must be a list of strings, got %r' % (paths,))
-    if digests is not None and not isinstance(digests, dict):
-        raise AnsibleFilterError('files_in_place: the digests must be a mapping of path to hexadecimal digest')
-    return _files_in_place(probe, paths, digests)
+def file_set_probe_paths(wants, *files):
+    """WANTS (a host_probe paths list) with what file_set's probed option needs of the FILES lists' items."""
+    if not isinstance(wants, list):
+        raise AnsibleFilterError('file_set_probe_paths: the input must be a list of host_probe paths, got %s' % type(wants).__name__)
+    items = []
+    for index, group in enumerate(files):
+        if not isinstance(group, list):
+            raise AnsibleFilterError('file_set_probe_paths: argument %d must be a list of file_set items, got %s'
+                                     % (index + 1, type(group).__name__))
+        items.extend(group)
+    return _probe_wants(items, wants)
 
 
 def platform_vars_files(role_path, facts):
@@ -61,4 +65,4 @@ def platform_vars_files(role_path, facts):
 
 class FilterModule(object):
     def filters(self):
-        return {'file_items': file_items, 'files_in_place': files_in_place, 'platform_vars_files': platform_vars_files}
+        return {'file_items': file_items, 'file_set_probe_paths': file_set_probe_paths, 'platform_vars_files': platform_vars_files}

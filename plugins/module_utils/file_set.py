@@ -623,6 +623,91 @@ def results(entries, applied_only=False):
     return out, paths
 
 
+def probe_wants(files, wants=None):
+    """The ``paths`` option of ephi.safeguards.host_probe with which :func:`probed_in_place` can decide
+    about FILES (a file_set task's items, unchecked): WANTS (the probe's own entries, kept first and
+    as asked, a dictionary given ``checksum: sha256`` when an item is that file), then each item's
+    path (a file with its sha256) and its parent directory, each path once. An item without a
+    usable path is left out (the file_set task reports it)."""
+    out, index = [], {}
+
+    def add(path, checksum):
+        if path in index:
+            want = out[index[path]]
+            if checksum and not isinstance(want, Mapping):
+                out[index[path]] = {'path': path, 'checksum': 'sha256'}
+            elif checksum and not want.get('checksum'):
+                out[index[path]] = dict(want, checksum='sha256')
+            return
+        index[path] = len(out)
+        out.append({'path': path, 'checksum': 'sha256'} if checksum else path)
+
+    for want in wants or []:
+        path = want.get('path') if isinstance(want, Mapping) else want
+        if isinstance(path, str) and path not in index:
+            index[path] = len(out)
+            out.append(want)
+    for raw in files or []:
+        if not isinstance(raw, Mapping):
+            continue
+        state = raw.get('state') if raw.get('state') is not None else 'file'
+        path = raw.get('path' if state == 'directory' else 'dest')
+        if isinstance(path, str) and state == 'directory' and len(path) > 1 and path.endswith('/'):
+            path = path[:-1]
+        if state not in STATES or path_problem(path) is not None:
+            continue
+        add(posixpath.dirname(path), False)
+        add(path, state == 'file')
+    return out
+
+
+def _probed_parent_ok(facts):
+    """Whether a parent directory host_probe saw as FACTS is one plan() accepts for root: a directory
+    (not a link) owned by root and not writable by others."""
+    return (isinstance(facts, Mapping) and facts.get('exists') is True and facts.get('type') == 'directory'
+            and facts.get('uid') == 0 and isinstance(facts.get('mode'), str) and _MODE.match(facts['mode']) is not None
+            and not int(facts['mode'], 8) & stat.S_IWOTH)
+
+
+def _probed_item_ok(item, facts):
+    if not isinstance(facts, Mapping) or facts.get('exists') is not True or facts.get('type') != item['state']:
+        return False
+    for key, id_key in (('owner', 'uid'), ('group', 'gid')):
+        value = item[key]
+        if value is not None and str(value) not in (facts.get(key), str(facts.get(id_key))):
+            return False
+    mode = facts.get('mode')
+    if item['mode'] is not None and (not isinstance(mode, str) or _MODE.match(mode) is None or int(mode, 8) != item['mode']):
+        return False
+    if item['state'] == 'file':
+        data = item['data']
+        return isinstance(data, bytes) and facts.get('checksum') == hashlib.sha256(data).hexdigest()
+    return True
+
+
+def probed_in_place(items, answers):
+    """Whether ANSWERS (the ``paths`` of an ephi.safeguards.host_probe answer asked with
+    :func:`probe_wants`) show every one of ITEMS (parse_items', each file's data read) as plan()
+    would find it unchanged, so that a run as root would change nothing: each item there, of its
+    type (never a link), with its owner, group and mode where the item sets them and a file with
+    the sha256 of its data, and each parent directory one plan() accepts. Anything the answers do
+    not show, or show otherwise, is not in place (the module then runs and decides)."""
+    if not isinstance(answers, Mapping) or not items:
+        return False
+    for item in items:
+        if not _probed_parent_ok(answers.get(posixpath.dirname(item['path']))):
+            return False
+        if not _probed_item_ok(item, answers.get(item['path'])):
+            return False
+    return True
+
+
+def unchanged_results(items):
+    """(results, changed_paths) of ITEMS when nothing changes, as results() gives them."""
+    return [{'dest' if item['state'] == 'file' else 'path': item['path'], 'state': item['state'], 'changed': False,
+             'created': False, 'content': False, 'attributes': []} for item in items], []
+
+
 def _text(data):
     """DATA as text for a diff, or None when it is binary or too large."""
     if data is None or len(data) > DIFF_LIMIT or b'\0' in data:

@@ -113,23 +113,6 @@ def path_conforms(facts, want):
     return True
 
 
-def files_in_place(probe, paths, digests=None):
-    """Whether PROBE (host_probe's answer) shows every path of PATHS as its want asked (``conforms``)
-    and, for a path of DIGESTS, with that checksum (a content the probe could not know in advance,
-    compared after it). A failed answer, or a path it was not asked about, is not in place."""
-    if not isinstance(probe, dict) or probe.get('failed'):
-        return False
-    answers = probe.get('paths') or {}
-    digests = digests or {}
-    for path in paths:
-        facts = answers.get(path)
-        if not isinstance(facts, dict) or not facts.get('conforms'):
-            return False
-        if path in digests and facts.get('checksum') != digests[path]:
-            return False
-    return True
-
-
 def installed_packages(dpkg_output):
     """The names dpkg-query -W -f '${Package}\\t${db:Status-Abbrev}\\n' reports as installed
     (the second letter of the status is i: installed, also when held)."""

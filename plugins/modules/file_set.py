@@ -125,6 +125,17 @@ options:
     description:
       - The mode of every item that sets none, a quoted string of 3 or 4 octal digits such as V("0644").
     type: raw
+  probed:
+    description:
+      - The registered result of an M(ephi.safeguards.host_probe) run on this host, asked with the paths that the
+        P(ephi.safeguards.file_set_probe_paths#filter) filter adds for these items. When it shows every item as the
+        module would leave it (a file's sha256 equal to that of the bytes rendered now, owner, group and mode where
+        the item sets them, the type, never a symbolic link) and every parent directory as one the module writes in
+        as root (root's, not writable by others), the task returns unchanged without a module run (RV(in_place)).
+        Anything else - a path it was not asked about, a failed probe, any difference - runs the module as usual.
+      - Read by the action plugin on the controller; the module ignores it. The answer must be from this run and no
+        older than the last task that may change these paths, or a change made in between goes unseen.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -172,6 +183,18 @@ EXAMPLES = r'''
   register: gate_files
   notify: Reload systemd
 
+- name: Look at the same files first (with the role's other questions), in one read-only module run
+  ephi.safeguards.host_probe:
+    paths: "{{ [] | ephi.safeguards.file_set_probe_paths(my_files) }}"
+  register: my_probe
+
+- name: Apply them; no module run when the probe shows every one in place
+  ephi.safeguards.file_set:
+    owner: root
+    group: root
+    files: "{{ my_files }}"
+    probed: "{{ my_probe }}"
+
 - name: Restart the service only when its unit changed
   ansible.builtin.systemd_service:
     name: ephi-x
@@ -202,6 +225,11 @@ changed_paths:
   type: list
   elements: str
   sample: [/etc/ephi.json]
+in_place:
+  description: True when O(probed) showed every item in place and the module did not run.
+  returned: when O(probed) showed every item in place
+  type: bool
+  sample: true
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -229,6 +257,7 @@ def main():
             owner=dict(type='raw'),
             group=dict(type='raw'),
             mode=dict(type='raw'),
+            probed=dict(type='dict'),
         ),
         supports_check_mode=True,
     )

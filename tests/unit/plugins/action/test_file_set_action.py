@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 import os
 
 import pytest
@@ -204,3 +205,42 @@ def test_unknown_task_options_are_refused(role):
     action = action_for(ActionModule, role, {'files': [], 'backup': True})
     with pytest.raises(Exception, match='backup'):
         sent(action, role)
+
+
+def probed_answer(paths):
+    """A host_probe answer for PATHS: {path: (type, mode, sha256 or None)}, all root's."""
+    answer = {}
+    for path, (kind, mode, checksum) in paths.items():
+        facts = {'exists': True, 'type': kind, 'uid': 0, 'gid': 0, 'owner': 'root', 'group': 'root', 'mode': mode}
+        if checksum:
+            facts['checksum'] = checksum
+        answer[path] = facts
+    return {'changed': False, 'paths': answer}
+
+
+def test_a_probe_showing_the_set_in_place_spares_the_module_run(role):
+    dest = '/etc/demo.d/demo.conf'
+    rendered = EXPECTED.replace(b'/etc/demo.conf', dest.encode())
+    files = [{'path': '/etc/demo.d', 'state': 'directory', 'mode': '0755'},
+             {'dest': dest, 'template': 'demo.conf.j2', 'mode': '0644'},
+             {'dest': '/etc/demo.d/blob', 'src': 'blob', 'mode': '0600'}]
+    in_place = probed_answer({'/etc': ('directory', '0755', None), '/etc/demo.d': ('directory', '0755', None),
+                              dest: ('file', '0644', hashlib.sha256(rendered).hexdigest()),
+                              '/etc/demo.d/blob': ('file', '0600', hashlib.sha256(b'\0\xff no trailing newline').hexdigest())})
+    args = {'owner': 'root', 'group': 'root', 'files': files, 'probed': in_place}
+    result, call, count = sent(action_for(ActionModule, role, args), role)
+    assert count == 0 and result['in_place'] is True and result['changed'] is False and not result.get('failed')
+    assert result['changed_paths'] == [] and [r.get('dest') or r.get('path') for r in result['results']] == [
+        '/etc/demo.d', dest, '/etc/demo.d/blob']
+    # The rendering differs (another variable), a mode differs, the probe failed: the module runs.
+    stale = dict(in_place, paths=dict(in_place['paths'], **{dest: dict(in_place['paths'][dest], checksum='0' * 64)}))
+    loose = dict(in_place, paths=dict(in_place['paths'], **{'/etc/demo.d/blob': dict(in_place['paths']['/etc/demo.d/blob'], mode='0644')}))
+    for probed in (stale, loose, dict(in_place, failed=True), {}):
+        result, call, count = sent(action_for(ActionModule, role, dict(args, probed=probed)), role)
+        assert count == 1 and 'in_place' not in result and 'probed' not in call['module_args']
+
+
+def test_probed_must_be_a_probe_result(role):
+    args = {'files': [{'dest': '/etc/a', 'content': 'x'}], 'probed': 'yes'}
+    result, call, count = sent(action_for(ActionModule, role, args), role)
+    assert count == 0 and result['failed'] and 'probed must be the registered result of ephi.safeguards.host_probe' in result['msg']

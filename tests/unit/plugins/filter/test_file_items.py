@@ -67,27 +67,21 @@ def test_platform_vars_files_without_the_facts_is_empty(tmp_path):
         PLATFORM_VARS_FILES('/nonexistent', None)
 
 
-UNIT, DROPIN = '/etc/systemd/system/x.timer', '/etc/aide/aide.conf.d/90_x'
-PROBE = {'paths': {UNIT: {'exists': True, 'conforms': True, 'checksum': 'aa'},
-                   DROPIN: {'exists': True, 'conforms': True, 'checksum': 'bb'}}}
+def test_file_set_probe_paths_adds_the_sets_paths_after_the_roles_own():
+    probe_paths = FilterModule().filters()['file_set_probe_paths']
+    early = [{'path': '/usr/local/libexec/ephi', 'state': 'directory', 'mode': '0755'},
+             {'dest': '/usr/local/libexec/ephi/tool', 'src': 'tool', 'mode': '0755'}]
+    late = [{'path': '/usr/local/libexec/ephi', 'state': 'directory', 'mode': '0755'},
+            {'dest': '/etc/tool.json', 'template': 'tool.json.j2'}]
+    assert probe_paths(['/etc/tool.json', '/usr/bin/vlock'], early, late) == [
+        {'path': '/etc/tool.json', 'checksum': 'sha256'}, '/usr/bin/vlock', '/usr/local/libexec',
+        '/usr/local/libexec/ephi', {'path': '/usr/local/libexec/ephi/tool', 'checksum': 'sha256'}, '/etc']
+    assert probe_paths([]) == []
 
 
-@pytest.mark.parametrize('probe, paths, digests, in_place', [
-    (PROBE, [UNIT, DROPIN], {DROPIN: 'bb'}, True),
-    (PROBE, [UNIT, DROPIN], {DROPIN: 'cc'}, False),                   # content differs from the rendering
-    (PROBE, [UNIT], {DROPIN: 'cc'}, True),                            # the drop-in is not in this run's set
-    ({'paths': {UNIT: {'exists': True, 'conforms': False}}}, [UNIT], None, False),   # owner, mode or digest differ
-    (PROBE, [UNIT, '/etc/not-asked'], None, False),                   # a path the probe was not asked about
-    (dict(PROBE, failed=True), [UNIT], None, False),                  # a failed answer
-    (None, [UNIT], None, False),
-    (PROBE, [], None, True),                                          # nothing to write
-])
-def test_files_in_place_only_when_the_probe_shows_each_as_the_file_set_would_leave_it(probe, paths, digests, in_place):
-    assert FilterModule().filters()['files_in_place'](probe, paths, digests) is in_place
-
-
-def test_files_in_place_refuses_bad_input():
-    with pytest.raises(AnsibleFilterError):
-        FilterModule().filters()['files_in_place'](PROBE, UNIT)
-    with pytest.raises(AnsibleFilterError):
-        FilterModule().filters()['files_in_place'](PROBE, [UNIT], [DROPIN])
+def test_file_set_probe_paths_refuses_what_is_not_a_list():
+    probe_paths = FilterModule().filters()['file_set_probe_paths']
+    with pytest.raises(AnsibleFilterError, match='input must be a list'):
+        probe_paths('/etc/x', [])
+    with pytest.raises(AnsibleFilterError, match='argument 2 must be a list'):
+        probe_paths([], [], {'dest': '/etc/x'})
