@@ -183,12 +183,17 @@ def test_a_capture_socket_older_than_its_unit_file_is_restarted_by_the_next_run(
     converge here, the scenario locks after 15 s and logs off after 30.)
     The same converge starts the rotation timer, stopped by hand (an admin, a
     crash): the role's capture steps sit behind an include that an ordinary
-    re-run skips, and this is a case that must not be skipped."""
+    re-run skips, and this is a case that must not be skipped.
+    And the ciphertext directory loosened by hand (0755): gocryptfs' file set
+    runs no module when preflight's probe shows its directories and unit in
+    place (issue 15), so the same converge must find this one and put it back."""
     unit = "/etc/systemd/system/ephi-capture.socket"
     since = "systemctl show -P ActiveEnterTimestampMonotonic ephi-capture.socket"
     before = host.check_output(since)
+    backing_mode = host.file(BACKING).mode
     host.check_output("cat {0} > /root/capture.socket && cat /root/capture.socket > {0} && rm /root/capture.socket".format(unit))
     host.check_output("systemctl stop ephi-capture-rotate.timer")
+    host.check_output("chmod 0755 %s" % BACKING)
     try:
         run = run_converge(host, timeout=600)
     finally:
@@ -197,6 +202,9 @@ def test_a_capture_socket_older_than_its_unit_file_is_restarted_by_the_next_run(
             host.run("systemctl start ephi-capture-rotate.timer")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert timer == "active", run.stdout[-3000:]
+    assert backing_mode == 0o750 and host.file(BACKING).mode == backing_mode
+    task = run.stdout[run.stdout.index("gocryptfs | Create the ciphertext directory and the mount point"):]
+    assert "\nchanged: [" in task[:task.find("\nTASK [")], task[:1000]
     assert host.check_output(since) != before
     assert host.check_output("systemctl is-active ephi-capture.socket") == "active"
     login(host)

@@ -221,3 +221,20 @@ def test_verify_entry_point_passes(host):
     assert {c["status"] for c in others} == {"pass"}, [(c["id"], c["status"], c["observed"]) for c in others]
     for control in controls:
         assert set(control) == RECORD_KEYS
+
+
+def test_a_key_planted_in_the_store_is_removed_by_the_next_run(host, planted):
+    """The plan's file set runs no module when preflight's probe shows the store, the drop-in and sshd's PAM
+    stack as the role would write them (their sha256, owner and mode: issue 15). A key appended to a store
+    file by hand changes its sha256, so the next converge must still plan the store and write the declared
+    keys back: the planted key logs in before the run and is refused after it."""
+    store = KEY_STORE + "/ephi-carol"
+    before = host.file(store).content_string
+    planted("ephi-carol", 'expiry-time="20991231" ' + root_pub(host, "id_expired"))
+    assert login(host, "ephi-carol", "id_expired").rc == 0
+    run = run_converge(host)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert host.file(store).content_string == before
+    refused = login(host, "ephi-carol", "id_expired")
+    assert refused.rc == 255 and "Permission denied" in refused.stderr
