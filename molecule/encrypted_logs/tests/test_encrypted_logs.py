@@ -158,8 +158,9 @@ def test_collector_restart_loses_nothing(host):
     text = host.check_output(logs)
     numbers, last = seq_numbers(text)
     missing = sorted(set(range(1, last + 1)) - numbers)
-    # On a failure, the logs' names and the text around the first missing line (it failed once, on
-    # both hosts at once, and passed on the re-run: whether the join above or the handoff lost it).
+    # On a failure, the logs' names and the text around the first missing line. (It failed now and
+    # then, one line missing: the collector's SIGTERM handler could raise after recv() had taken output
+    # from the kernel. tests/roles/test_capture_collector_handoff.py stops it at random moments.)
     around = text[max(0, text.find("ephi-seq-%d" % (missing[0] - 1)) - 200):][:1200] if missing else ""
     assert numbers == set(range(1, last + 1)), (missing, host.check_output("ls -l %s/%s/" % (MOUNT, USER)), around)
     heads = host.check_output("head -qn 1 %s/%s/*.log" % (MOUNT, USER))
