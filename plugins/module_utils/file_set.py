@@ -42,6 +42,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
     Mapping = dict  # pylint: disable=invalid-name
 
+from ansible_collections.ephi.safeguards.plugins.module_utils.host_probe import path_conforms
 from ansible_collections.ephi.safeguards.plugins.module_utils.names import group_name, user_name
 
 DIFF_LIMIT = 64 * 1024
@@ -347,17 +348,22 @@ def _attribute_changes(item, entry, st):
     return changes
 
 
+def _parent_unsafe(uid, mode, euid):
+    """'owner' or 'others' when a directory owned by UID with MODE is no place for EUID to write in, else None."""
+    if uid not in (0, euid):
+        return 'owner'
+    return 'others' if mode & stat.S_IWOTH else None
+
+
 def parent_problem(st, euid=None):
     """Why a parent directory with stat st is no place for this process to write
     in (None when it is): owned by another user than this process's (root: by a
     user), or writable by others. The temporary file, the rename and mkdir happen
     there, and whoever may change the directory could race them."""
-    euid = os.geteuid() if euid is None else euid
-    if st.st_uid not in (0, euid):
+    why = _parent_unsafe(st.st_uid, st.st_mode, os.geteuid() if euid is None else euid)
+    if why == 'owner':
         return 'is owned by %s' % user_name(st.st_uid)
-    if st.st_mode & stat.S_IWOTH:
-        return 'is writable by others'
-    return None
+    return 'is writable by others' if why else None
 
 
 def _plan_item(item, created, want_diff, ids, umask):
@@ -662,27 +668,22 @@ def probe_wants(files, wants=None):
 
 
 def _probed_parent_ok(facts):
-    """Whether a parent directory host_probe saw as FACTS is one plan() accepts for root: a directory
-    (not a link) owned by root and not writable by others."""
-    return (isinstance(facts, Mapping) and facts.get('exists') is True and facts.get('type') == 'directory'
-            and facts.get('uid') == 0 and isinstance(facts.get('mode'), str) and _MODE.match(facts['mode']) is not None
-            and not int(facts['mode'], 8) & stat.S_IWOTH)
+    """Whether a parent directory host_probe saw as FACTS is one plan() accepts for root (parent_problem's
+    rule, with root's euid): a directory, not a link, owned by root and not writable by others."""
+    return (isinstance(facts, Mapping) and path_conforms(facts, {'state': 'directory'})
+            and _parent_unsafe(facts['uid'], int(facts['mode'], 8), 0) is None)
 
 
 def _probed_item_ok(item, facts):
-    if not isinstance(facts, Mapping) or facts.get('exists') is not True or facts.get('type') != item['state']:
-        return False
-    for key, id_key in (('owner', 'uid'), ('group', 'gid')):
-        value = item[key]
-        if value is not None and str(value) not in (facts.get(key), str(facts.get(id_key))):
-            return False
-    mode = facts.get('mode')
-    if item['mode'] is not None and (not isinstance(mode, str) or _MODE.match(mode) is None or int(mode, 8) != item['mode']):
-        return False
+    """Whether host_probe's FACTS show ITEM as plan() would find it unchanged (host_probe's path_conforms,
+    asked with the item's type, owner, group, mode and, for a file, the sha256 of its data)."""
+    want = {'state': item['state'], 'owner': item['owner'], 'group': item['group'],
+            'mode': None if item['mode'] is None else mode_text(item['mode'])}
     if item['state'] == 'file':
-        data = item['data']
-        return isinstance(data, bytes) and facts.get('checksum') == hashlib.sha256(data).hexdigest()
-    return True
+        if not isinstance(item['data'], bytes):
+            return False
+        want['digest'] = hashlib.sha256(item['data']).hexdigest()
+    return isinstance(facts, Mapping) and path_conforms(facts, want)
 
 
 def probed_in_place(items, answers):
@@ -694,18 +695,17 @@ def probed_in_place(items, answers):
     not show, or show otherwise, is not in place (the module then runs and decides)."""
     if not isinstance(answers, Mapping) or not items:
         return False
-    for item in items:
-        if not _probed_parent_ok(answers.get(posixpath.dirname(item['path']))):
-            return False
-        if not _probed_item_ok(item, answers.get(item['path'])):
-            return False
-    return True
+    try:
+        return all(_probed_parent_ok(answers.get(posixpath.dirname(item['path'])))
+                   and _probed_item_ok(item, answers.get(item['path'])) for item in items)
+    except (KeyError, TypeError, ValueError):  # not facts as host_probe gives them
+        return False
 
 
 def unchanged_results(items):
-    """(results, changed_paths) of ITEMS when nothing changes, as results() gives them."""
-    return [{'dest' if item['state'] == 'file' else 'path': item['path'], 'state': item['state'], 'changed': False,
-             'created': False, 'content': False, 'attributes': []} for item in items], []
+    """(results, changed_paths) of ITEMS when nothing changes: results() of entries that change nothing."""
+    return results([{'item': item, 'changed': False, 'exists': True, 'content': False, 'changes': [], 'backup_file': None}
+                    for item in items])
 
 
 def _text(data):

@@ -134,3 +134,12 @@ def test_probe_wants_keeps_the_roles_own_wants_and_adds_checksums():
         {'path': '/etc/ssh/x.conf', 'owner': 'root', 'mode': '0600', 'checksum': 'sha256'},
         '/srv', '/etc', '/etc/ssh', '/srv/d', {'path': '/srv/d/f', 'checksum': 'sha256'}]
     assert own[1] == {'path': '/etc/ssh/x.conf', 'owner': 'root', 'mode': '0600'}  # not changed in place
+
+
+def test_answers_not_shaped_like_host_probe_facts_are_not_in_place():
+    items = host_items([{'dest': '/etc/x.conf', 'content': 'x\n', 'mode': '0644'}])
+    parent = {'exists': True, 'type': 'directory', 'uid': 0, 'gid': 0, 'owner': 'root', 'group': 'root', 'mode': '0755'}
+    for answers in ({'/etc': parent, '/etc/x.conf': {'exists': True, 'type': 'file'}},      # no owner, mode, checksum
+                    {'/etc': dict(parent, mode='rwx'), '/etc/x.conf': {}},
+                    {'/etc': 'a directory', '/etc/x.conf': 'a file'}):
+        assert fs.probed_in_place(items, answers) is False
